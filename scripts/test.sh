@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The one test command: what a developer runs and what CI (.ci/run) runs.
+# Formatting, lints, every Rust test (unit, integration, the CLI as a user
+# runs it), and the JSON schema check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Python test helpers live in a private virtualenv, created on first use.
+venv=.venv
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+if ! "$venv/bin/python" -c 'import jsonschema' 2>/dev/null; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'jsonschema>=4.18'
+fi
+
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+cargo test --all-targets
+"$venv/bin/python" scripts/check_schema.py

@@ -1,0 +1,222 @@
+//! The configuration: misp-guard's `config.json`, accepted unchanged, plus
+//! misp-warden's own optional `warden` section and per-instance `tls` object.
+//!
+//! [`Config::from_json`] is the only way to make a `Config`, and it
+//! validates everything before returning, so a `Config` in hand is always
+//! usable: every compartment named exists, no two instances can be confused
+//! with each other, every distribution level and UUID is well formed. Rule
+//! lists are stored already lower-cased, so the engine compares without
+//! regard to case without allocating (misp-guard's pentest findings 004/005
+//! were case bypasses).
+//!
+//! Errors name the key path and what was expected, e.g.
+//! `instances.instance_1_1.port: expected an integer 1..65535, got "443a"`.
+
+mod parse;
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+pub use parse::ConfigError;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Instances in the order the file lists them.
+    pub instances: Vec<Instance>,
+    /// `compartments_rules.can_reach`: compartment → compartments it may reach.
+    pub can_reach: BTreeMap<String, Vec<String>>,
+    pub allowlist: Allowlist,
+    pub warden: Warden,
+    /// Keys of misp-guard's format that misp-warden reads but does not act
+    /// on, with what that means; `check` prints them.
+    pub notices: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// The key under `instances`, e.g. `instance_1_1`.
+    pub id: String,
+    pub ip: IpAddr,
+    /// Lower-cased host name; matched against SNI and the Host header.
+    pub host: String,
+    pub port: u16,
+    pub compartment_id: String,
+    pub affiliation: String,
+    pub rules: Rules,
+    /// misp-guard's `allow_sync_auth_key_refresh`: lets the sync user renew
+    /// its own key at this (destination) instance.
+    pub allow_sync_auth_key_refresh: bool,
+    pub tls: InstanceTls,
+}
+
+/// The block rules of one instance; they apply to data that instance owns.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// Lower-cased taxonomy namespaces, e.g. `tlp`.
+    pub required_taxonomies: Vec<String>,
+    /// Lower-cased namespace → lower-cased tags allowed for it.
+    pub allowed_tags: BTreeMap<String, Vec<String>>,
+    pub blocked_tags: HashSet<String>,
+    /// Indexed by level 0..=5.
+    pub blocked_distribution_levels: [bool; 6],
+    pub blocked_sharing_groups_uuids: HashSet<String>,
+    pub blocked_attribute_types: HashSet<String>,
+    pub blocked_attribute_categories: HashSet<String>,
+    pub blocked_object_types: HashSet<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct InstanceTls {
+    /// Verify the upstream certificate. Off only per instance, never globally.
+    pub verify: bool,
+    pub ca_file: Option<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    pub server_cert: Option<PathBuf>,
+    pub server_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Allowlist {
+    pub urls: Vec<AllowedUrl>,
+    /// Lower-cased host names.
+    pub domains: Vec<String>,
+}
+
+/// One `allowlist.urls` entry, split so a request can be compared with it
+/// without string games: host and port decide, then the exact target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedUrl {
+    /// As written in the file, for messages.
+    pub text: String,
+    pub host: String,
+    pub port: u16,
+    /// Path and query exactly as written (`/` when the URL has no path).
+    pub target: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Enforce,
+    /// Decide and log, but block nothing.
+    Monitor,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Monitor => "monitor",
+        }
+    }
+}
+
+/// The `warden` section: daemon settings. Every field has a default.
+#[derive(Debug, Clone)]
+pub struct Warden {
+    pub listen: Vec<SocketAddr>,
+    pub ca_cert: PathBuf,
+    pub ca_key: PathBuf,
+    pub upstream_ca: Option<PathBuf>,
+    pub user: String,
+    pub group: String,
+    pub max_body_bytes: u64,
+    pub mode: Mode,
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+impl Default for Warden {
+    fn default() -> Self {
+        Warden {
+            listen: vec![
+                "0.0.0.0:8888".parse().expect("literal"),
+                "[::]:8888".parse().expect("literal"),
+            ],
+            ca_cert: "/var/lib/misp-warden/ca.pem".into(),
+            ca_key: "/var/lib/misp-warden/ca.key".into(),
+            upstream_ca: None,
+            user: "misp-warden".into(),
+            group: "misp-warden".into(),
+            max_body_bytes: 256 * 1024 * 1024,
+            mode: Mode::Enforce,
+            metrics_listen: None,
+        }
+    }
+}
+
+impl Config {
+    /// Parses and validates a whole config file.
+    pub fn from_json(text: &str) -> Result<Config, ConfigError> {
+        parse::parse(text)
+    }
+
+    /// Reads and validates a config file; the error names the file.
+    pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::new(path.display().to_string(), format!("cannot read: {e}"))
+        })?;
+        Self::from_json(&text)
+    }
+
+    pub fn instance(&self, id: &str) -> Option<&Instance> {
+        self.instances.iter().find(|i| i.id == id)
+    }
+
+    /// Every instance at this IP (more than one when instances share a host
+    /// on different ports).
+    pub fn instances_at(&self, ip: IpAddr) -> impl Iterator<Item = &Instance> {
+        let ip = canonical_ip(ip);
+        self.instances.iter().filter(move |i| i.ip == ip)
+    }
+
+    pub fn instance_by_host(&self, host: &str) -> Option<&Instance> {
+        self.instances
+            .iter()
+            .find(|i| i.host.eq_ignore_ascii_case(host))
+    }
+
+    pub fn domain_allowed(&self, host: &str) -> bool {
+        self.allowlist
+            .domains
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(host))
+    }
+
+    /// Whether some `allowlist.urls` entry is on this host and port.
+    pub fn has_urls_for(&self, host: &str, port: u16) -> bool {
+        self.allowlist
+            .urls
+            .iter()
+            .any(|u| u.port == port && u.host.eq_ignore_ascii_case(host))
+    }
+
+    /// Whether `target` (path and query as sent) on this host and port is
+    /// exactly an `allowlist.urls` entry.
+    pub fn url_allowed(&self, host: &str, port: u16, target: &str) -> bool {
+        self.allowlist
+            .urls
+            .iter()
+            .any(|u| u.port == port && u.host.eq_ignore_ascii_case(host) && u.target == target)
+    }
+
+    /// The compartments instances of `compartment` may reach.
+    pub fn reachable(&self, compartment: &str) -> &[String] {
+        self.can_reach
+            .get(compartment)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+/// IPv4-mapped IPv6 addresses (`::ffff:192.0.2.1`, as a dual-stack socket
+/// reports IPv4 peers) are the IPv4 address they map.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    }
+}

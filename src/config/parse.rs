@@ -1,0 +1,727 @@
+//! Reading the config file: strict JSON (duplicate keys refused), then a
+//! walk over the document that knows each key's path, so every error can say
+//! where it is and what was expected.
+
+use super::*;
+use crate::policy::is_uuid;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// A config that cannot be used, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Dotted key path (`instances.instance_1.port`), or the file name.
+    pub path: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+type R<T> = Result<T, ConfigError>;
+
+pub(super) fn parse(text: &str) -> R<Config> {
+    let doc: StrictValue = serde_json::from_str(text)
+        .map_err(|e| ConfigError::new("", format!("not valid JSON: {e}")))?;
+    let mut top = Obj::new("", &doc.0)?;
+    let mut notices = Vec::new();
+
+    let instances_v = top.required("instances")?;
+    let can_reach = parse_compartments(top.required("compartments_rules")?)?;
+    let allowlist = parse_allowlist(top.required("allowlist")?)?;
+    let warden = match top.optional("warden") {
+        Some(v) => parse_warden(v)?,
+        None => Warden::default(),
+    };
+    if top.optional("instances_host_mapping").is_some() {
+        notices.push(
+            "instances_host_mapping: ignored, the mapping is derived from instances.*.ip and .host"
+                .to_string(),
+        );
+    }
+    if top.optional("feeds").is_some() {
+        notices.push(
+            "feeds: feed fetching is not mediated by misp-warden; requests to feed hosts are refused"
+                .to_string(),
+        );
+    }
+    top.finish()?;
+
+    let mut inst_obj = Obj::new("instances", instances_v.value)?;
+    let mut instances = Vec::new();
+    for (id, v) in inst_obj.drain() {
+        let path = format!("instances.{id}");
+        instances.push(parse_instance(&path, id, v)?);
+    }
+    if instances.is_empty() {
+        return Err(ConfigError::new(
+            "instances",
+            "expected at least one instance",
+        ));
+    }
+
+    check_compartments(&can_reach, &instances)?;
+    check_instances_distinct(&instances, &mut notices)?;
+    for i in &instances {
+        if !i.tls.verify {
+            notices.push(format!(
+                "instances.{}.tls.verify is false: the upstream certificate of this instance is not verified",
+                i.id
+            ));
+        }
+        for ns in i.rules.allowed_tags.keys() {
+            if !i.rules.required_taxonomies.contains(ns) {
+                notices.push(format!(
+                    "instances.{}.taxonomies_rules.allowed_tags.{ns}: has no effect, {ns} is not in required_taxonomies",
+                    i.id
+                ));
+            }
+        }
+    }
+
+    Ok(Config {
+        instances,
+        can_reach,
+        allowlist,
+        warden,
+        notices,
+    })
+}
+
+fn parse_instance(path: &str, id: String, v: &Value) -> R<Instance> {
+    let mut o = Obj::new(path, v)?;
+    let ip = o.required("ip")?.ip()?;
+    let host = o.required("host")?.hostname()?;
+    let port = o.required("port")?.port()?;
+    let compartment_id = o.required("compartment_id")?.nonempty_str()?.to_string();
+    let affiliation = o.required("affiliation")?.str()?.to_string();
+
+    let tax = o.required("taxonomies_rules")?;
+    let mut t = Obj::new(&tax.path, tax.value)?;
+    let required_taxonomies = t.required("required_taxonomies")?.lower_list()?;
+    let allowed_tags = {
+        let at = t.required("allowed_tags")?;
+        let mut m = Obj::new(&at.path, at.value)?;
+        let mut out = BTreeMap::new();
+        for (ns, list) in m.drain() {
+            let field = Field {
+                path: format!("{}.{ns}", at.path),
+                value: list,
+            };
+            out.insert(ns.to_lowercase(), field.lower_list()?);
+        }
+        out
+    };
+    let blocked_tags = t
+        .required("blocked_tags")?
+        .lower_list()?
+        .into_iter()
+        .collect();
+    t.finish()?;
+
+    let dist = o.required("blocked_distribution_levels")?;
+    let mut blocked_distribution_levels = [false; 6];
+    for (i, item) in dist.array()?.iter().enumerate() {
+        let level = distribution_level(item).ok_or_else(|| {
+            ConfigError::new(
+                format!("{}[{i}]", dist.path),
+                format!(
+                    "expected a distribution level \"0\"..\"5\", got {}",
+                    describe(item)
+                ),
+            )
+        })?;
+        blocked_distribution_levels[level] = true;
+    }
+
+    let sg = o.required("blocked_sharing_groups_uuids")?;
+    let mut blocked_sharing_groups_uuids = HashSet::new();
+    for (i, item) in sg.array()?.iter().enumerate() {
+        match item.as_str() {
+            Some(s) if is_uuid(s) => {
+                blocked_sharing_groups_uuids.insert(s.to_ascii_lowercase());
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    format!("{}[{i}]", sg.path),
+                    format!("expected a sharing group UUID, got {}", describe(item)),
+                ));
+            }
+        }
+    }
+
+    let rules = Rules {
+        required_taxonomies,
+        allowed_tags,
+        blocked_tags,
+        blocked_distribution_levels,
+        blocked_sharing_groups_uuids,
+        blocked_attribute_types: o.required("blocked_attribute_types")?.lower_set()?,
+        blocked_attribute_categories: o.required("blocked_attribute_categories")?.lower_set()?,
+        blocked_object_types: o.required("blocked_object_types")?.lower_set()?,
+    };
+    let allow_sync_auth_key_refresh = match o.optional("allow_sync_auth_key_refresh") {
+        Some(f) => f.bool()?,
+        None => false,
+    };
+    let tls = match o.optional("tls") {
+        Some(f) => parse_instance_tls(f)?,
+        None => InstanceTls {
+            verify: true,
+            ..Default::default()
+        },
+    };
+    o.finish()?;
+    Ok(Instance {
+        id,
+        ip,
+        host,
+        port,
+        compartment_id,
+        affiliation,
+        rules,
+        allow_sync_auth_key_refresh,
+        tls,
+    })
+}
+
+fn parse_instance_tls(f: Field) -> R<InstanceTls> {
+    let mut o = Obj::new(&f.path, f.value)?;
+    let verify = match o.optional("verify") {
+        Some(v) => v.bool()?,
+        None => true,
+    };
+    let mut path_of = |key: &str| -> R<Option<PathBuf>> {
+        o.optional(key)
+            .map(|v| v.nonempty_str().map(PathBuf::from))
+            .transpose()
+    };
+    let tls = InstanceTls {
+        verify,
+        ca_file: path_of("ca_file")?,
+        client_cert: path_of("client_cert")?,
+        client_key: path_of("client_key")?,
+        server_cert: path_of("server_cert")?,
+        server_key: path_of("server_key")?,
+    };
+    o.finish()?;
+    for (cert, key, a, b) in [
+        (
+            &tls.client_cert,
+            &tls.client_key,
+            "client_cert",
+            "client_key",
+        ),
+        (
+            &tls.server_cert,
+            &tls.server_key,
+            "server_cert",
+            "server_key",
+        ),
+    ] {
+        if cert.is_some() != key.is_some() {
+            let (set, missing) = if cert.is_some() { (a, b) } else { (b, a) };
+            return Err(ConfigError::new(
+                format!("{}.{missing}", f.path),
+                format!("required when {set} is set"),
+            ));
+        }
+    }
+    Ok(tls)
+}
+
+fn parse_compartments(f: Field) -> R<BTreeMap<String, Vec<String>>> {
+    let mut o = Obj::new(&f.path, f.value)?;
+    let cr = o.required("can_reach")?;
+    o.finish()?;
+    let mut m = Obj::new(&cr.path, cr.value)?;
+    let mut out = BTreeMap::new();
+    for (comp, list) in m.drain() {
+        let field = Field {
+            path: format!("{}.{comp}", cr.path),
+            value: list,
+        };
+        out.insert(comp, field.str_list()?);
+    }
+    Ok(out)
+}
+
+fn check_compartments(can_reach: &BTreeMap<String, Vec<String>>, instances: &[Instance]) -> R<()> {
+    for (comp, targets) in can_reach {
+        for (i, t) in targets.iter().enumerate() {
+            if !can_reach.contains_key(t) {
+                return Err(ConfigError::new(
+                    format!("compartments_rules.can_reach.{comp}[{i}]"),
+                    format!(
+                        "compartment {t:?} is not defined (it has no entry in compartments_rules.can_reach)"
+                    ),
+                ));
+            }
+        }
+    }
+    for inst in instances {
+        if !can_reach.contains_key(&inst.compartment_id) {
+            return Err(ConfigError::new(
+                format!("instances.{}.compartment_id", inst.id),
+                format!(
+                    "compartment {:?} is not defined (it has no entry in compartments_rules.can_reach)",
+                    inst.compartment_id
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_instances_distinct(instances: &[Instance], notices: &mut Vec<String>) -> R<()> {
+    for (n, a) in instances.iter().enumerate() {
+        for b in &instances[..n] {
+            if a.ip == b.ip && a.port == b.port {
+                return Err(ConfigError::new(
+                    format!("instances.{}.ip", a.id),
+                    format!(
+                        "{}:{} is also instance {}; two instances cannot share an address and port",
+                        a.ip, a.port, b.id
+                    ),
+                ));
+            }
+            if a.host == b.host {
+                return Err(ConfigError::new(
+                    format!("instances.{}.host", a.id),
+                    format!("{:?} is also the host of instance {}", a.host, b.id),
+                ));
+            }
+            if a.ip == b.ip {
+                notices.push(format!(
+                    "instances {} and {} share the IP {}: as a source, that IP cannot tell them apart and is refused",
+                    b.id, a.id, a.ip
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_allowlist(f: Field) -> R<Allowlist> {
+    let mut o = Obj::new(&f.path, f.value)?;
+    let urls_f = o.required("urls")?;
+    let mut urls = Vec::new();
+    for (i, item) in urls_f.array()?.iter().enumerate() {
+        let path = format!("{}[{i}]", urls_f.path);
+        let text = item.as_str().ok_or_else(|| {
+            ConfigError::new(
+                &path,
+                format!("expected a URL string, got {}", describe(item)),
+            )
+        })?;
+        urls.push(parse_url(text).map_err(|why| ConfigError::new(&path, why))?);
+    }
+    let domains_f = o.required("domains")?;
+    let mut domains = Vec::new();
+    for (i, item) in domains_f.array()?.iter().enumerate() {
+        let field = Field {
+            path: format!("{}[{i}]", domains_f.path),
+            value: item,
+        };
+        domains.push(field.hostname()?);
+    }
+    o.finish()?;
+    Ok(Allowlist { urls, domains })
+}
+
+/// `http[s]://host[:port][/path][?query]`, nothing else.
+fn parse_url(text: &str) -> Result<AllowedUrl, String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "expected an http:// or https:// URL ({why}), got {text:?}"
+        ))
+    };
+    let (rest, default_port) = if let Some(r) = text.strip_prefix("https://") {
+        (r, 443)
+    } else if let Some(r) = text.strip_prefix("http://") {
+        (r, 80)
+    } else {
+        return bad("scheme");
+    };
+    let rest = rest.split('#').next().unwrap_or_default();
+    let split = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, target) = rest.split_at(split);
+    if authority.contains('@') {
+        return bad("user info is not allowed");
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => match p.parse::<u16>() {
+            Ok(p) if p > 0 => (h, p),
+            _ => return bad("port"),
+        },
+        _ => (authority, default_port),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() || !(valid_hostname(host) || host.parse::<IpAddr>().is_ok()) {
+        return bad("host");
+    }
+    let target = match target {
+        "" => "/".to_string(),
+        t if t.starts_with('?') => format!("/{t}"),
+        t => t.to_string(),
+    };
+    if target.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+        return bad("path");
+    }
+    Ok(AllowedUrl {
+        text: text.to_string(),
+        host: host.to_ascii_lowercase(),
+        port,
+        target,
+    })
+}
+
+fn parse_warden(f: Field) -> R<Warden> {
+    let mut o = Obj::new(&f.path, f.value)?;
+    let mut w = Warden::default();
+    if let Some(v) = o.optional("listen") {
+        let items = v.array()?;
+        if items.is_empty() {
+            return Err(ConfigError::new(&v.path, "expected at least one IP:PORT"));
+        }
+        w.listen = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                Field {
+                    path: format!("{}[{i}]", v.path),
+                    value: item,
+                }
+                .socket_addr()
+            })
+            .collect::<R<_>>()?;
+    }
+    if let Some(v) = o.optional("ca_cert") {
+        w.ca_cert = v.nonempty_str()?.into();
+    }
+    if let Some(v) = o.optional("ca_key") {
+        w.ca_key = v.nonempty_str()?.into();
+    }
+    if let Some(v) = o.optional("upstream_ca") {
+        w.upstream_ca = Some(v.nonempty_str()?.into());
+    }
+    if let Some(v) = o.optional("user") {
+        w.user = v.nonempty_str()?.into();
+    }
+    if let Some(v) = o.optional("group") {
+        w.group = v.nonempty_str()?.into();
+    }
+    if let Some(v) = o.optional("max_body_bytes") {
+        w.max_body_bytes = match v.value.as_u64() {
+            Some(n) if n > 0 => n,
+            _ => {
+                return Err(ConfigError::new(
+                    &v.path,
+                    format!(
+                        "expected a positive integer (bytes), got {}",
+                        describe(v.value)
+                    ),
+                ));
+            }
+        };
+    }
+    if let Some(v) = o.optional("mode") {
+        w.mode = match v.value.as_str() {
+            Some("enforce") => Mode::Enforce,
+            Some("monitor") => Mode::Monitor,
+            _ => {
+                return Err(ConfigError::new(
+                    &v.path,
+                    format!(
+                        "expected \"enforce\" or \"monitor\", got {}",
+                        describe(v.value)
+                    ),
+                ));
+            }
+        };
+    }
+    if let Some(v) = o.optional("metrics_listen") {
+        w.metrics_listen = Some(v.socket_addr()?);
+    }
+    o.finish()?;
+    Ok(w)
+}
+
+fn distribution_level(v: &Value) -> Option<usize> {
+    match v {
+        Value::String(s) => match s.as_bytes() {
+            [d @ b'0'..=b'5'] => Some((d - b'0') as usize),
+            _ => None,
+        },
+        Value::Number(n) => n.as_u64().filter(|n| *n <= 5).map(|n| n as usize),
+        _ => None,
+    }
+}
+
+/// Letters, digits and hyphens in dot-separated labels of 1..63 bytes.
+fn valid_hostname(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// How a value is shown after "got": JSON for scalars, the kind for the rest.
+fn describe(v: &Value) -> String {
+    match v {
+        Value::String(s) if s.chars().count() > 60 => {
+            let cut: String = s.chars().take(60).collect();
+            format!("{cut:?}…")
+        }
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+        other => other.to_string(),
+    }
+}
+
+/// A value and the path it was found at.
+struct Field<'a> {
+    path: String,
+    value: &'a Value,
+}
+
+impl<'a> Field<'a> {
+    fn fail<T>(&self, expected: &str) -> R<T> {
+        Err(ConfigError::new(
+            &self.path,
+            format!("expected {expected}, got {}", describe(self.value)),
+        ))
+    }
+
+    fn str(&self) -> R<&'a str> {
+        match self.value.as_str() {
+            Some(s) => Ok(s),
+            None => self.fail("a string"),
+        }
+    }
+
+    fn nonempty_str(&self) -> R<&'a str> {
+        match self.value.as_str() {
+            Some(s) if !s.trim().is_empty() => Ok(s),
+            _ => self.fail("a non-empty string"),
+        }
+    }
+
+    fn bool(&self) -> R<bool> {
+        match self.value.as_bool() {
+            Some(b) => Ok(b),
+            None => self.fail("true or false"),
+        }
+    }
+
+    fn port(&self) -> R<u16> {
+        match self.value.as_u64() {
+            Some(p @ 1..=65535) => Ok(p as u16),
+            _ => self.fail("an integer 1..65535"),
+        }
+    }
+
+    fn ip(&self) -> R<IpAddr> {
+        match self.value.as_str().and_then(|s| s.parse::<IpAddr>().ok()) {
+            Some(ip) => Ok(canonical_ip(ip)),
+            None => self.fail("an IPv4 or IPv6 address"),
+        }
+    }
+
+    fn socket_addr(&self) -> R<SocketAddr> {
+        match self
+            .value
+            .as_str()
+            .and_then(|s| s.parse::<SocketAddr>().ok())
+        {
+            Some(a) => Ok(a),
+            None => self.fail("IP:PORT (e.g. \"0.0.0.0:8888\" or \"[::]:8888\")"),
+        }
+    }
+
+    fn hostname(&self) -> R<String> {
+        match self.value.as_str() {
+            Some(s) if valid_hostname(s) => Ok(s.to_ascii_lowercase()),
+            _ => self.fail("a host name"),
+        }
+    }
+
+    fn array(&self) -> R<&'a Vec<Value>> {
+        match self.value.as_array() {
+            Some(a) => Ok(a),
+            None => self.fail("an array"),
+        }
+    }
+
+    fn str_list(&self) -> R<Vec<String>> {
+        self.array()?
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item.as_str() {
+                Some(s) => Ok(s.to_string()),
+                None => Err(ConfigError::new(
+                    format!("{}[{i}]", self.path),
+                    format!("expected a string, got {}", describe(item)),
+                )),
+            })
+            .collect()
+    }
+
+    fn lower_list(&self) -> R<Vec<String>> {
+        Ok(self.str_list()?.iter().map(|s| s.to_lowercase()).collect())
+    }
+
+    fn lower_set(&self) -> R<HashSet<String>> {
+        Ok(self.lower_list()?.into_iter().collect())
+    }
+}
+
+/// An object whose keys are taken one by one; [`Obj::finish`] refuses
+/// whatever is left, so a misspelt rule name is an error, not a rule that
+/// silently does nothing.
+struct Obj<'a> {
+    path: String,
+    map: &'a Map<String, Value>,
+    taken: HashSet<&'a str>,
+}
+
+impl<'a> Obj<'a> {
+    fn new(path: &str, v: &'a Value) -> R<Self> {
+        match v.as_object() {
+            Some(map) => Ok(Obj {
+                path: path.to_string(),
+                map,
+                taken: HashSet::new(),
+            }),
+            None => Err(ConfigError::new(
+                if path.is_empty() { "(top level)" } else { path },
+                format!("expected an object, got {}", describe(v)),
+            )),
+        }
+    }
+
+    fn child(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    fn optional(&mut self, key: &str) -> Option<Field<'a>> {
+        let (k, v) = self.map.get_key_value(key)?;
+        self.taken.insert(k.as_str());
+        Some(Field {
+            path: self.child(key),
+            value: v,
+        })
+    }
+
+    fn required(&mut self, key: &str) -> R<Field<'a>> {
+        let path = self.child(key);
+        self.optional(key)
+            .ok_or_else(|| ConfigError::new(path, "missing (this key is required)"))
+    }
+
+    /// All entries, for maps keyed by user-chosen names.
+    fn drain(&mut self) -> Vec<(String, &'a Value)> {
+        self.map.iter().map(|(k, v)| (k.clone(), v)).collect()
+    }
+
+    fn finish(self) -> R<()> {
+        for k in self.map.keys() {
+            if !self.taken.contains(k.as_str()) {
+                return Err(ConfigError::new(self.child(k), "unknown key"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A JSON document parsed like `serde_json::Value`, except that an object
+/// with the same key twice is an error (the first or the last would win
+/// depending on the reader, and a config must mean one thing).
+struct StrictValue(Value);
+
+impl<'de> Deserialize<'de> for StrictValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(StrictValue)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(StrictValue(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let StrictValue(v) = map.next_value()?;
+            if out.contains_key(&key) {
+                return Err(de::Error::custom(format!("duplicate key {key:?}")));
+            }
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+#[cfg(test)]
+mod tests;

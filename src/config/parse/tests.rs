@@ -1,0 +1,283 @@
+use super::super::*;
+use super::parse_url;
+use serde_json::{Value, json};
+
+fn base() -> Value {
+    json!({
+        "allowlist": {"urls": ["https://lists.example/feed/?x=1"], "domains": ["updates.example"]},
+        "compartments_rules": {"can_reach": {"inside": ["inside", "outside"], "outside": ["inside"]}},
+        "instances": {
+            "misp_a": {
+                "ip": "192.0.2.10", "host": "misp-a.example", "port": 443,
+                "compartment_id": "inside", "affiliation": "",
+                "taxonomies_rules": {"required_taxonomies": ["tlp"], "allowed_tags": {"tlp": ["TLP:Clear"]}, "blocked_tags": ["TLP:Red"]},
+                "blocked_distribution_levels": ["0", 1],
+                "blocked_sharing_groups_uuids": ["B9E656BA-b9c0-4506-83ed-7b54b43a57cb"],
+                "blocked_attribute_types": ["Passport-Number"],
+                "blocked_attribute_categories": ["Person"],
+                "blocked_object_types": ["person"]
+            },
+            "misp_b": {
+                "ip": "2001:db8::20", "host": "misp-b.example", "port": 8443,
+                "compartment_id": "outside", "affiliation": "partner",
+                "taxonomies_rules": {"required_taxonomies": [], "allowed_tags": {}, "blocked_tags": []},
+                "blocked_distribution_levels": [],
+                "blocked_sharing_groups_uuids": [],
+                "blocked_attribute_types": [],
+                "blocked_attribute_categories": [],
+                "blocked_object_types": [],
+                "allow_sync_auth_key_refresh": true,
+                "tls": {"verify": false, "ca_file": "/etc/ssl/b.pem"}
+            }
+        }
+    })
+}
+
+fn load(v: &Value) -> Result<Config, ConfigError> {
+    Config::from_json(&v.to_string())
+}
+
+fn err(v: &Value) -> String {
+    load(v).expect_err("config must be refused").to_string()
+}
+
+#[test]
+fn a_misp_guard_config_is_accepted_and_normalised() {
+    let c = load(&base()).unwrap();
+    assert_eq!(c.instances.len(), 2);
+    let a = c.instance("misp_a").unwrap();
+    assert_eq!(a.host, "misp-a.example");
+    assert!(a.rules.blocked_tags.contains("tlp:red"));
+    assert_eq!(a.rules.allowed_tags["tlp"], vec!["tlp:clear"]);
+    assert_eq!(
+        a.rules.blocked_distribution_levels,
+        [true, true, false, false, false, false]
+    );
+    assert!(
+        a.rules
+            .blocked_sharing_groups_uuids
+            .contains("b9e656ba-b9c0-4506-83ed-7b54b43a57cb")
+    );
+    assert!(a.rules.blocked_attribute_types.contains("passport-number"));
+    assert!(a.tls.verify);
+    let b = c.instance("misp_b").unwrap();
+    assert!(b.allow_sync_auth_key_refresh);
+    assert!(!b.tls.verify);
+    assert_eq!(b.ip, "2001:db8::20".parse::<IpAddr>().unwrap());
+    assert_eq!(c.allowlist.urls[0].target, "/feed/?x=1");
+    assert_eq!(c.allowlist.urls[0].port, 443);
+    assert_eq!(c.warden.listen.len(), 2);
+    assert_eq!(c.warden.max_body_bytes, 256 * 1024 * 1024);
+    assert!(c.notices.iter().any(|n| n.contains("tls.verify is false")));
+}
+
+#[test]
+fn warden_section_overrides_defaults() {
+    let mut v = base();
+    v["warden"] = json!({
+        "listen": ["192.0.2.1:9999"], "ca_cert": "/tmp/x.pem", "ca_key": "/tmp/x.key",
+        "upstream_ca": "/tmp/up.pem", "user": "nobody", "group": "nogroup",
+        "max_body_bytes": 1024, "mode": "monitor", "metrics_listen": "127.0.0.1:9100"
+    });
+    let c = load(&v).unwrap();
+    assert_eq!(c.warden.listen, vec!["192.0.2.1:9999".parse().unwrap()]);
+    assert_eq!(c.warden.mode, Mode::Monitor);
+    assert_eq!(c.warden.max_body_bytes, 1024);
+    assert_eq!(c.warden.user, "nobody");
+    assert_eq!(
+        c.warden.metrics_listen,
+        Some("127.0.0.1:9100".parse().unwrap())
+    );
+}
+
+#[test]
+fn errors_name_the_key_path_and_what_was_expected() {
+    type Mutation = fn(&mut Value);
+    let cases: Vec<(Mutation, &str)> = vec![
+        (
+            |v| v["instances"]["misp_a"]["port"] = json!("443a"),
+            r#"instances.misp_a.port: expected an integer 1..65535, got "443a""#,
+        ),
+        (
+            |v| v["instances"]["misp_a"]["port"] = json!(0),
+            "instances.misp_a.port: expected an integer 1..65535, got 0",
+        ),
+        (
+            |v| v["instances"]["misp_a"]["ip"] = json!("192.0.2.300"),
+            r#"instances.misp_a.ip: expected an IPv4 or IPv6 address, got "192.0.2.300""#,
+        ),
+        (
+            |v| v["instances"]["misp_a"]["blocked_distribution_levels"] = json!(["0", "6"]),
+            r#"instances.misp_a.blocked_distribution_levels[1]: expected a distribution level "0".."5", got "6""#,
+        ),
+        (
+            |v| v["instances"]["misp_a"]["blocked_sharing_groups_uuids"] = json!(["not-a-uuid"]),
+            r#"instances.misp_a.blocked_sharing_groups_uuids[0]: expected a sharing group UUID, got "not-a-uuid""#,
+        ),
+        (
+            |v| v["instances"]["misp_a"]["compartment_id"] = json!("nowhere"),
+            r#"instances.misp_a.compartment_id: compartment "nowhere" is not defined"#,
+        ),
+        (
+            |v| v["compartments_rules"]["can_reach"]["inside"] = json!(["inside", "mars"]),
+            r#"compartments_rules.can_reach.inside[1]: compartment "mars" is not defined"#,
+        ),
+        (
+            |v| {
+                v["instances"]["misp_b"]["ip"] = json!("192.0.2.10");
+                v["instances"]["misp_b"]["port"] = json!(443);
+            },
+            "192.0.2.10:443 is also instance",
+        ),
+        (
+            |v| v["instances"]["misp_b"]["host"] = json!("MISP-A.example"),
+            r#"instances.misp_b.host: "misp-a.example" is also the host of instance misp_a"#,
+        ),
+        (
+            |v| {
+                v["instances"]["misp_a"]["taxonomies_rules"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("blocked_tags");
+            },
+            "instances.misp_a.taxonomies_rules.blocked_tags: missing (this key is required)",
+        ),
+        (
+            |v| v["instances"]["misp_a"]["blocked_tag"] = json!(["tlp:red"]),
+            "instances.misp_a.blocked_tag: unknown key",
+        ),
+        (
+            |v| {
+                v.as_object_mut().unwrap().remove("allowlist");
+            },
+            "allowlist: missing (this key is required)",
+        ),
+        (
+            |v| v["allowlist"]["urls"] = json!(["ftp://x.example/"]),
+            "allowlist.urls[0]: expected an http:// or https:// URL",
+        ),
+        (
+            |v| v["warden"] = json!({"mode": "permissive"}),
+            r#"warden.mode: expected "enforce" or "monitor", got "permissive""#,
+        ),
+        (
+            |v| v["warden"] = json!({"listen": ["8888"]}),
+            "warden.listen[0]: expected IP:PORT",
+        ),
+        (
+            |v| v["instances"]["misp_b"]["tls"] = json!({"client_cert": "/a.pem"}),
+            "instances.misp_b.tls.client_key: required when client_cert is set",
+        ),
+        (
+            |v| v["instances"]["misp_a"]["taxonomies_rules"]["blocked_tags"] = json!(["ok", 3]),
+            "instances.misp_a.taxonomies_rules.blocked_tags[1]: expected a string, got 3",
+        ),
+        (
+            |v| v["instances"] = json!({}),
+            "instances: expected at least one instance",
+        ),
+        (
+            |v| v["instances"] = json!([]),
+            "instances: expected an object, got an array",
+        ),
+    ];
+    for (mutate, want) in cases {
+        let mut v = base();
+        mutate(&mut v);
+        let got = err(&v);
+        assert!(got.contains(want), "want {want:?}\n got {got:?}");
+        assert!(!got.contains('\n'), "one line: {got:?}");
+    }
+}
+
+#[test]
+fn duplicate_keys_and_bad_json_are_refused() {
+    let dup = base()
+        .to_string()
+        .replacen(r#""port":443"#, r#""port":443,"port":8443"#, 1);
+    assert!(dup.contains(r#""port":443,"port":8443"#));
+    let got = Config::from_json(&dup).unwrap_err().to_string();
+    assert!(got.contains("duplicate key \"port\""), "{got}");
+    let got = Config::from_json("{").unwrap_err().to_string();
+    assert!(got.starts_with("not valid JSON"), "{got}");
+    let got = Config::from_json("[]").unwrap_err().to_string();
+    assert!(got.contains("expected an object"), "{got}");
+}
+
+#[test]
+fn legacy_and_newer_misp_guard_keys_are_read_with_a_notice() {
+    let mut v = base();
+    v["instances_host_mapping"] = json!({"misp-a.example": "misp_a"});
+    v["feeds"] = json!({});
+    let c = load(&v).unwrap();
+    assert!(
+        c.notices
+            .iter()
+            .any(|n| n.starts_with("instances_host_mapping"))
+    );
+    assert!(c.notices.iter().any(|n| n.starts_with("feeds")));
+}
+
+#[test]
+fn instances_sharing_an_ip_are_allowed_on_different_ports_with_a_notice() {
+    let mut v = base();
+    v["instances"]["misp_b"]["ip"] = json!("192.0.2.10");
+    let c = load(&v).unwrap();
+    assert!(
+        c.notices
+            .iter()
+            .any(|n| n.contains("share the IP 192.0.2.10"))
+    );
+}
+
+#[test]
+fn ipv4_mapped_addresses_are_the_ipv4_address() {
+    let mut v = base();
+    v["instances"]["misp_a"]["ip"] = json!("::ffff:192.0.2.10");
+    let c = load(&v).unwrap();
+    assert_eq!(
+        c.instance("misp_a").unwrap().ip,
+        "192.0.2.10".parse::<IpAddr>().unwrap()
+    );
+}
+
+#[test]
+fn allowlist_urls_are_split_into_host_port_and_target() {
+    for (text, host, port, target) in [
+        ("https://a.example", "a.example", 443, "/"),
+        ("http://a.example", "a.example", 80, "/"),
+        (
+            "http://A.example:443/torlist/?exit",
+            "a.example",
+            443,
+            "/torlist/?exit",
+        ),
+        ("https://a.example?x", "a.example", 443, "/?x"),
+        ("https://[2001:db8::1]:8443/p", "2001:db8::1", 8443, "/p"),
+        ("https://a.example/p#frag", "a.example", 443, "/p"),
+    ] {
+        let u = parse_url(text).unwrap();
+        assert_eq!(
+            (u.host.as_str(), u.port, u.target.as_str()),
+            (host, port, target),
+            "{text}"
+        );
+    }
+    for bad in [
+        "a.example/x",
+        "https://",
+        "https://u@a.example/",
+        "https://a.example:0/",
+        "https://a.example:x/",
+        "https://a b/",
+    ] {
+        assert!(parse_url(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn the_shipped_example_config_is_valid() {
+    let text = include_str!("../../../config/misp-warden.json");
+    let c = Config::from_json(text).unwrap();
+    assert!(!c.instances.is_empty());
+}

@@ -1,0 +1,112 @@
+//! The `misp-warden` command line. Parsing only: each subcommand calls one
+//! function of the library (`misp_warden::cli`).
+
+use clap::{Parser, Subcommand};
+use misp_warden::cli;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A transparent guard for MISP server synchronisation: it applies
+/// misp-guard's rules to what MISP pushes and pulls, without MISP knowing.
+#[derive(Parser)]
+#[command(name = "misp-warden", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a config file and print a short summary (exit 0 valid, 1 invalid).
+    Check {
+        /// The config file (a misp-guard config.json works unchanged).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Run the rule engine alone on one exchange, no network. Prints `allow`
+    /// (exit 0) or `block: <reason>` (exit 3); exit 2 on a usage or config error.
+    Eval {
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The client: an instance id or a client IP address.
+        #[arg(long, value_name = "SRC")]
+        from: String,
+        /// The destination: an instance id, or a host name or IP with an
+        /// optional :PORT (default: that instance's port).
+        #[arg(long, value_name = "DST")]
+        to: String,
+        /// The HTTP method, e.g. POST.
+        #[arg(long, value_name = "M")]
+        method: String,
+        /// The request target as sent, e.g. /events/add/metadata:1.
+        #[arg(long, value_name = "P")]
+        path: String,
+        /// The request body (a push).
+        #[arg(long, value_name = "FILE")]
+        body: Option<PathBuf>,
+        /// A request header, 'Name: value' (Content-Encoding and Host are read).
+        #[arg(long = "header", value_name = "'K: V'")]
+        headers: Vec<String>,
+        /// The response body (a pull); without it only the request is judged.
+        #[arg(long, value_name = "FILE")]
+        response: Option<PathBuf>,
+        /// A response header, 'Name: value' (Content-Encoding and X-UserOrgUUID are read).
+        #[arg(long = "response-header", value_name = "'K: V'")]
+        response_headers: Vec<String>,
+    },
+    /// Manage the local interception CA.
+    Ca {
+        #[command(subcommand)]
+        action: CaAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaAction {
+    /// Create DIR/ca.pem and DIR/ca.key (mode 0600).
+    Init {
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Replace an existing CA.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { cli::EVAL_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Check { config } => cli::check(&config),
+        Command::Eval {
+            config,
+            from,
+            to,
+            method,
+            path,
+            body,
+            headers,
+            response,
+            response_headers,
+        } => cli::eval(&cli::EvalArgs {
+            config: &config,
+            from: &from,
+            to: &to,
+            method: &method,
+            path: &path,
+            body: body.as_deref(),
+            headers: &headers,
+            response: response.as_deref(),
+            response_headers: &response_headers,
+        }),
+        Command::Ca {
+            action: CaAction::Init { dir, force },
+        } => cli::ca_init(&dir, force),
+    }
+}

@@ -1,0 +1,461 @@
+//! The rule engine, pure: no sockets, no files, no clocks.
+//!
+//! The daemon meets an exchange in stages, and so does this module:
+//!
+//! 1. [`route`] — *who is talking to whom*, from the connection alone: the
+//!    source instance (by client IP), the destination (by original IP and
+//!    port, with the SNI or Host name, which must agree), compartments, the
+//!    port, or the allowlist for destinations that are no instance.
+//! 2. [`Route::check_request_head`] — *what is asked*: the method and path
+//!    must be a MISP sync endpoint (see [`endpoint`]), or exactly an
+//!    allowlisted URL.
+//! 3. [`check_request_body`] / [`check_response_body`] — *what would leave*:
+//!    push bodies against the source instance's rules, pull responses
+//!    against the destination's (always the data owner's), as misp-guard.
+//!
+//! Every stage answers `Ok` or a [`Block`] that says which rule refused and
+//! why, worded like misp-guard's log lines so operators who migrate find
+//! their messages, with the config key of the rule appended. [`evaluate`]
+//! runs all stages on one exchange; `misp-warden eval` and the tests use it,
+//! the daemon calls the stages as the bytes arrive.
+//!
+//! Messages never contain attribute values or bodies: only rule values from
+//! the config, instance ids, endpoint names and UUIDs.
+
+pub mod endpoint;
+pub mod model;
+mod rules;
+
+pub use endpoint::{Direction, Endpoint, RequestBody, ResponseBody, classify, is_uuid};
+
+use crate::config::{Config, Instance, canonical_ip};
+use std::fmt;
+use std::net::IpAddr;
+
+/// Which rule refused. The id is stable: logs and metrics carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    UnknownSource,
+    UnknownDestination,
+    NameMismatch,
+    Compartment,
+    DestinationPort,
+    Endpoint,
+    AuthKeyRefresh,
+    MinimalPublished,
+    MalformedBody,
+    BlockedTag,
+    RequiredTaxonomy,
+    BlockedDistribution,
+    BlockedSharingGroup,
+    SharingGroupUnknown,
+    UserOrgNotInSharingGroup,
+    BlockedAttributeType,
+    BlockedAttributeCategory,
+    BlockedObjectType,
+    UninspectableRelation,
+    ContentEncoding,
+    BodyTooLarge,
+}
+
+impl Rule {
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::UnknownSource => "unknown_source",
+            Rule::UnknownDestination => "unknown_destination",
+            Rule::NameMismatch => "name_mismatch",
+            Rule::Compartment => "compartments_rules",
+            Rule::DestinationPort => "destination_port",
+            Rule::Endpoint => "endpoint",
+            Rule::AuthKeyRefresh => "allow_sync_auth_key_refresh",
+            Rule::MinimalPublished => "minimal_published",
+            Rule::MalformedBody => "malformed_body",
+            Rule::BlockedTag => "blocked_tags",
+            Rule::RequiredTaxonomy => "required_taxonomies",
+            Rule::BlockedDistribution => "blocked_distribution_levels",
+            Rule::BlockedSharingGroup => "blocked_sharing_groups_uuids",
+            Rule::SharingGroupUnknown => "sharing_group_unidentified",
+            Rule::UserOrgNotInSharingGroup => "x_user_org_uuid",
+            Rule::BlockedAttributeType => "blocked_attribute_types",
+            Rule::BlockedAttributeCategory => "blocked_attribute_categories",
+            Rule::BlockedObjectType => "blocked_object_types",
+            Rule::UninspectableRelation => "uninspectable_relation",
+            Rule::ContentEncoding => "content_encoding",
+            Rule::BodyTooLarge => "max_body_bytes",
+        }
+    }
+}
+
+/// A refusal: the rule, a message for people, and where it is known, the
+/// instance whose rule it was and the UUID of the event concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    pub rule: Rule,
+    pub message: String,
+    /// The instance whose configured rule refused (`instances.<id>.…`).
+    pub instance: Option<String>,
+    pub event_uuid: Option<String>,
+}
+
+impl Block {
+    pub fn new(rule: Rule, message: impl Into<String>) -> Self {
+        Block {
+            rule,
+            message: message.into(),
+            instance: None,
+            event_uuid: None,
+        }
+    }
+
+    fn by(mut self, instance: &Instance) -> Self {
+        self.instance = Some(instance.id.clone());
+        self
+    }
+
+    /// Where the refusing rule lives in the config, when it is a config key.
+    pub fn rule_path(&self) -> String {
+        let key = match self.rule {
+            Rule::BlockedTag => "taxonomies_rules.blocked_tags",
+            Rule::RequiredTaxonomy => "taxonomies_rules.required_taxonomies",
+            Rule::Compartment => return "compartments_rules.can_reach".into(),
+            other => other.id(),
+        };
+        match &self.instance {
+            Some(id) => format!("instances.{id}.{key}"),
+            None => key.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Block {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{} (rule {})", self.message, self.rule_path())?;
+        if let Some(uuid) = &self.event_uuid {
+            write!(f, " [event {uuid}]")?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a connection was going, as far as it is known.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Destination<'a> {
+    /// The original destination IP (from the socket), when known.
+    pub ip: Option<IpAddr>,
+    /// The name the client used: TLS SNI, else the Host header.
+    pub name: Option<&'a str>,
+    pub port: u16,
+}
+
+/// The outcome of [`route`]: what kind of conversation this is.
+#[derive(Debug, Clone)]
+pub enum Route<'c> {
+    /// Instance to instance: the endpoint table and the rules apply.
+    Sync {
+        source: &'c Instance,
+        destination: &'c Instance,
+    },
+    /// A destination that is no instance, reachable through
+    /// `allowlist.domains`: passed without inspection, as in misp-guard.
+    AllowedDomain { source: &'c Instance },
+    /// A destination that is no instance, reachable only at the exact URLs of
+    /// `allowlist.urls`; every request target is compared.
+    AllowedUrls {
+        source: &'c Instance,
+        host: String,
+        port: u16,
+    },
+}
+
+/// Identifies the source instance of a connection by the client's IP.
+pub fn source_instance(config: &Config, ip: IpAddr) -> Result<&Instance, Block> {
+    let ip = canonical_ip(ip);
+    let mut found = config.instances_at(ip);
+    match (found.next(), found.next()) {
+        (Some(one), None) => Ok(one),
+        (Some(a), Some(b)) => Err(Block::new(
+            Rule::UnknownSource,
+            format!(
+                "source host {ip} is shared by instances {} and {}, it cannot be told which one is talking",
+                a.id, b.id
+            ),
+        )),
+        (None, _) => Err(Block::new(
+            Rule::UnknownSource,
+            format!("source host {ip} does not exist in instances hosts mapping"),
+        )),
+    }
+}
+
+/// Stage 1: decides what a connection from `source` to `dest` may be.
+pub fn route<'c>(
+    config: &'c Config,
+    source: &'c Instance,
+    dest: &Destination,
+) -> Result<Route<'c>, Block> {
+    let by_ip = dest.ip.map(canonical_ip).map(|ip| {
+        config
+            .instances_at(ip)
+            .find(|i| i.port == dest.port)
+            .or_else(|| config.instances_at(ip).next())
+    });
+    let by_name = dest.name.and_then(|n| config.instance_by_host(n));
+    let shown = || match (dest.name, dest.ip) {
+        (Some(n), _) => printable(n),
+        (None, Some(ip)) => ip.to_string(),
+        (None, None) => "(none)".into(),
+    };
+
+    let destination = match (by_ip, by_name) {
+        (Some(Some(a)), Some(b)) if a.id != b.id => {
+            return Err(Block::new(
+                Rule::NameMismatch,
+                format!(
+                    "destination address {} is instance {} but the name {} is instance {}",
+                    dest.ip.map(|i| i.to_string()).unwrap_or_default(),
+                    a.id,
+                    printable(dest.name.unwrap_or_default()),
+                    b.id
+                ),
+            ));
+        }
+        (Some(Some(a)), _) => {
+            if let Some(name) = dest.name
+                && by_name.is_none()
+                && !name_is_address(name, a)
+            {
+                return Err(Block::new(
+                    Rule::NameMismatch,
+                    format!(
+                        "destination address is instance {} but the name {} is not its host {}",
+                        a.id,
+                        printable(name),
+                        a.host
+                    ),
+                ));
+            }
+            a
+        }
+        (None, Some(b)) => b,
+        (Some(None), Some(b)) => {
+            return Err(Block::new(
+                Rule::NameMismatch,
+                format!(
+                    "the name {} is instance {} but the destination address is not",
+                    printable(dest.name.unwrap_or_default()),
+                    b.id
+                ),
+            ));
+        }
+        (Some(None), None) | (None, None) => {
+            // Not an instance: only the allowlist, by name, from a known source.
+            if let Some(name) = dest.name {
+                if config.domain_allowed(name) {
+                    return Ok(Route::AllowedDomain { source });
+                }
+                if config.has_urls_for(name, dest.port) {
+                    return Ok(Route::AllowedUrls {
+                        source,
+                        host: name.to_ascii_lowercase(),
+                        port: dest.port,
+                    });
+                }
+            }
+            return Err(Block::new(
+                Rule::UnknownDestination,
+                format!(
+                    "destination host {} does not exist in instances hosts mapping",
+                    shown()
+                ),
+            ));
+        }
+    };
+
+    if !config
+        .reachable(&source.compartment_id)
+        .contains(&destination.compartment_id)
+    {
+        return Err(Block::new(
+            Rule::Compartment,
+            format!(
+                "cannot reach compartment: {} ({}) may not reach {} ({})",
+                source.id, source.compartment_id, destination.id, destination.compartment_id
+            ),
+        ));
+    }
+    if dest.port != destination.port {
+        return Err(Block::new(
+            Rule::DestinationPort,
+            format!(
+                "destination port is not allowed: {} for instance {} (configured {})",
+                dest.port, destination.id, destination.port
+            ),
+        ));
+    }
+    Ok(Route::Sync {
+        source,
+        destination,
+    })
+}
+
+/// A name that is the instance's own IP literal (an SNI-less client, or a
+/// Host header with the address) agrees with it.
+fn name_is_address(name: &str, instance: &Instance) -> bool {
+    name.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .map(|ip| canonical_ip(ip) == instance.ip)
+        .unwrap_or(false)
+}
+
+/// What a request turned out to be once its head was read.
+#[derive(Debug, Clone, Copy)]
+pub enum Exchange<'c> {
+    /// A sync endpoint between two instances.
+    Sync {
+        source: &'c Instance,
+        destination: &'c Instance,
+        endpoint: Endpoint,
+    },
+    /// An allowlisted domain or URL: forwarded without inspection.
+    Allowlisted,
+}
+
+impl<'c> Route<'c> {
+    /// Stage 2: the method and request target (origin form, as sent).
+    pub fn check_request_head(
+        &self,
+        config: &'c Config,
+        method: &str,
+        target: &str,
+    ) -> Result<Exchange<'c>, Block> {
+        match self {
+            Route::AllowedDomain { .. } => Ok(Exchange::Allowlisted),
+            Route::AllowedUrls { host, port, .. } => {
+                if config.url_allowed(host, *port, target) {
+                    Ok(Exchange::Allowlisted)
+                } else {
+                    Err(Block::new(
+                        Rule::UnknownDestination,
+                        format!(
+                            "{host}:{port}: only the exact URLs of allowlist.urls may be fetched on this host"
+                        ),
+                    ))
+                }
+            }
+            &Route::Sync {
+                source,
+                destination,
+            } => {
+                let endpoint = classify(method, target)?;
+                if endpoint.needs_auth_key_refresh && !destination.allow_sync_auth_key_refresh {
+                    return Err(Block::new(
+                        Rule::AuthKeyRefresh,
+                        format!(
+                            "endpoint not allowed: /users/resetauthkey/me is not enabled for instance {}, set `allow_sync_auth_key_refresh: true` to allow it",
+                            destination.id
+                        ),
+                    )
+                    .by(destination));
+                }
+                Ok(Exchange::Sync {
+                    source,
+                    destination,
+                    endpoint,
+                })
+            }
+        }
+    }
+}
+
+/// The response header fields the rules read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResponseContext<'a> {
+    /// `X-UserOrgUUID`: the organisation of the user the remote
+    /// authenticated; pulled elements in sharing groups without it are
+    /// refused.
+    pub user_org_uuid: Option<&'a str>,
+}
+
+/// Stage 3a: a decoded request body.
+pub fn check_request_body(exchange: &Exchange, body: &[u8]) -> Result<(), Block> {
+    let Exchange::Sync {
+        source, endpoint, ..
+    } = exchange
+    else {
+        return Ok(());
+    };
+    // Push data belongs to the source; for control endpoints the source's
+    // rules are as good as any (they read no content).
+    rules::check_request(source, endpoint.request, body).map_err(|b| b.by(source))
+}
+
+/// Stage 3b: a decoded response body of a pull.
+pub fn check_response_body(
+    exchange: &Exchange,
+    ctx: &ResponseContext,
+    body: &[u8],
+) -> Result<(), Block> {
+    let Exchange::Sync {
+        destination,
+        endpoint,
+        ..
+    } = exchange
+    else {
+        return Ok(());
+    };
+    rules::check_response(destination, endpoint.response, ctx, body).map_err(|b| b.by(destination))
+}
+
+/// The source of an exchange given by hand (`eval`): an instance id or IP.
+#[derive(Debug, Clone, Copy)]
+pub enum SourceSpec<'a> {
+    Instance(&'a str),
+    Ip(IpAddr),
+}
+
+/// One whole exchange, for [`evaluate`].
+#[derive(Debug, Clone, Copy)]
+pub struct Case<'a> {
+    pub source: SourceSpec<'a>,
+    pub destination: Destination<'a>,
+    pub method: &'a str,
+    pub target: &'a str,
+    /// The decoded request body (empty when there is none).
+    pub request_body: &'a [u8],
+    /// The decoded response body, when the response is to be judged too.
+    pub response: Option<(&'a [u8], ResponseContext<'a>)>,
+}
+
+/// Runs every stage on one exchange.
+pub fn evaluate(config: &Config, case: &Case) -> Result<(), Block> {
+    let source = match case.source {
+        SourceSpec::Ip(ip) => source_instance(config, ip)?,
+        SourceSpec::Instance(id) => config.instance(id).ok_or_else(|| {
+            Block::new(
+                Rule::UnknownSource,
+                format!("source instance {} is not configured", printable(id)),
+            )
+        })?,
+    };
+    let route = route(config, source, &case.destination)?;
+    let exchange = route.check_request_head(config, case.method, case.target)?;
+    check_request_body(&exchange, case.request_body)?;
+    if let Some((body, ctx)) = &case.response {
+        check_response_body(&exchange, ctx, body)?;
+    }
+    Ok(())
+}
+
+/// A peer-supplied string as it may appear in a message: no control
+/// characters, bounded length.
+pub fn printable(s: &str) -> String {
+    let mut out: String = s.chars().filter(|c| !c.is_control()).take(128).collect();
+    if s.chars().count() > 128 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,446 @@
+//! The typed MISP model the rules read: only the fields a rule looks at.
+//!
+//! Three choices keep this both fast and hard to fool:
+//! - **Borrowed strings** (`Cow<str>`): a 100 MB event is parsed without
+//!   copying its strings; only escaped ones are unescaped into new memory.
+//! - **Everything else is skipped** (serde ignores unknown fields), but still
+//!   parsed, so a body that is not valid JSON never passes.
+//! - **Duplicate keys are an error.** serde's derive refuses a second `Tag`
+//!   in one object; PHP's `json_decode` would keep the *last* one, so a guard
+//!   that read the first could be walked past. A duplicate of a field the
+//!   rules do not read cannot change a verdict and is left to the receiver.
+//! - **No `#[serde(flatten)]`**: it buffers every unknown field of the
+//!   object (a whole attribute list) before matching, which costs memory and
+//!   time on big events. The analyst-data fields are repeated instead.
+//!
+//! MISP sends some fields loosely (`"distribution": "3"` or `3`, `all_orgs`
+//! as `true` or `"1"`, empty PHP arrays as `[]` where an object would be):
+//! the small deserialisers at the bottom accept exactly those forms and
+//! refuse anything else, which the engine turns into a block.
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+
+type Str<'a> = Cow<'a, str>;
+
+#[derive(Debug, Deserialize)]
+pub struct EventEnvelope<'a> {
+    #[serde(rename = "Event", borrow)]
+    pub event: Event<'a>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Event<'a> {
+    #[serde(borrow, default)]
+    pub uuid: Option<Str<'a>>,
+    pub distribution: Distribution,
+    #[serde(
+        rename = "SharingGroup",
+        borrow,
+        default,
+        deserialize_with = "opt_object"
+    )]
+    pub sharing_group: Option<SharingGroup<'a>>,
+    /// `None` when the key is absent: misp-guard words that case differently
+    /// ("missing required taxonomies") from a list without the taxonomy.
+    #[serde(rename = "Tag", borrow, default, deserialize_with = "opt_list")]
+    pub tags: Option<Vec<Tag<'a>>>,
+    #[serde(rename = "Attribute", borrow, default, deserialize_with = "list")]
+    pub attributes: Vec<Attribute<'a>>,
+    #[serde(rename = "Object", borrow, default, deserialize_with = "list")]
+    pub objects: Vec<Object<'a>>,
+    #[serde(rename = "EventReport", borrow, default, deserialize_with = "list")]
+    pub reports: Vec<EventReport<'a>>,
+    #[serde(rename = "ShadowAttribute", borrow, default, deserialize_with = "list")]
+    pub shadow_attributes: Vec<Attribute<'a>>,
+    #[serde(rename = "Galaxy", borrow, default, deserialize_with = "list")]
+    pub galaxies: Vec<Galaxy<'a>>,
+    #[serde(rename = "Note", borrow, default, deserialize_with = "list")]
+    pub notes: Vec<AnalystData<'a>>,
+    #[serde(rename = "Opinion", borrow, default, deserialize_with = "list")]
+    pub opinions: Vec<AnalystData<'a>>,
+    #[serde(rename = "Relationship", borrow, default, deserialize_with = "list")]
+    pub relationships: Vec<AnalystData<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Tag<'a> {
+    #[serde(borrow)]
+    pub name: Str<'a>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Attribute<'a> {
+    #[serde(rename = "type", borrow)]
+    pub kind: Str<'a>,
+    #[serde(borrow)]
+    pub category: Str<'a>,
+    #[serde(default)]
+    pub distribution: Option<Distribution>,
+    #[serde(
+        rename = "SharingGroup",
+        borrow,
+        default,
+        deserialize_with = "opt_object"
+    )]
+    pub sharing_group: Option<SharingGroup<'a>>,
+    #[serde(rename = "Tag", borrow, default, deserialize_with = "opt_list")]
+    pub tags: Option<Vec<Tag<'a>>>,
+    #[serde(rename = "ShadowAttribute", borrow, default, deserialize_with = "list")]
+    pub shadow_attributes: Vec<Attribute<'a>>,
+    #[serde(rename = "Galaxy", borrow, default, deserialize_with = "list")]
+    pub galaxies: Vec<Galaxy<'a>>,
+    #[serde(rename = "Note", borrow, default, deserialize_with = "list")]
+    pub notes: Vec<AnalystData<'a>>,
+    #[serde(rename = "Opinion", borrow, default, deserialize_with = "list")]
+    pub opinions: Vec<AnalystData<'a>>,
+    #[serde(rename = "Relationship", borrow, default, deserialize_with = "list")]
+    pub relationships: Vec<AnalystData<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Object<'a> {
+    #[serde(borrow)]
+    pub name: Str<'a>,
+    pub distribution: Distribution,
+    #[serde(
+        rename = "SharingGroup",
+        borrow,
+        default,
+        deserialize_with = "opt_object"
+    )]
+    pub sharing_group: Option<SharingGroup<'a>>,
+    #[serde(rename = "Attribute", borrow, default, deserialize_with = "list")]
+    pub attributes: Vec<Attribute<'a>>,
+    #[serde(rename = "Note", borrow, default, deserialize_with = "list")]
+    pub notes: Vec<AnalystData<'a>>,
+    #[serde(rename = "Opinion", borrow, default, deserialize_with = "list")]
+    pub opinions: Vec<AnalystData<'a>>,
+    #[serde(rename = "Relationship", borrow, default, deserialize_with = "list")]
+    pub relationships: Vec<AnalystData<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EventReport<'a> {
+    pub distribution: Distribution,
+    #[serde(
+        rename = "SharingGroup",
+        borrow,
+        default,
+        deserialize_with = "opt_object"
+    )]
+    pub sharing_group: Option<SharingGroup<'a>>,
+    #[serde(rename = "Tag", borrow, default, deserialize_with = "opt_list")]
+    pub tags: Option<Vec<Tag<'a>>>,
+    #[serde(rename = "Note", borrow, default, deserialize_with = "list")]
+    pub notes: Vec<AnalystData<'a>>,
+    #[serde(rename = "Opinion", borrow, default, deserialize_with = "list")]
+    pub opinions: Vec<AnalystData<'a>>,
+    #[serde(rename = "Relationship", borrow, default, deserialize_with = "list")]
+    pub relationships: Vec<AnalystData<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Galaxy<'a> {
+    #[serde(rename = "GalaxyCluster", borrow, default, deserialize_with = "list")]
+    pub clusters: Vec<GalaxyCluster<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GalaxyClusterEnvelope<'a> {
+    #[serde(rename = "GalaxyCluster", borrow)]
+    pub cluster: GalaxyCluster<'a>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GalaxyCluster<'a> {
+    #[serde(borrow, default)]
+    pub uuid: Option<Str<'a>>,
+    /// Required where a cluster is synced on its own; clusters embedded in an
+    /// event's `Galaxy` list may leave it out.
+    #[serde(default)]
+    pub distribution: Option<Distribution>,
+    #[serde(borrow, default)]
+    pub tag_name: Option<Str<'a>>,
+    #[serde(
+        rename = "SharingGroup",
+        borrow,
+        default,
+        deserialize_with = "opt_object"
+    )]
+    pub sharing_group: Option<SharingGroup<'a>>,
+    #[serde(
+        rename = "GalaxyClusterRelation",
+        borrow,
+        default,
+        deserialize_with = "list"
+    )]
+    pub relations: Vec<GalaxyClusterRelation<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GalaxyClusterRelation<'a> {
+    #[serde(default)]
+    pub distribution: Option<Distribution>,
+    #[serde(
+        rename = "SharingGroup",
+        borrow,
+        default,
+        deserialize_with = "opt_object"
+    )]
+    pub sharing_group: Option<SharingGroup<'a>>,
+    #[serde(rename = "Tag", borrow, default, deserialize_with = "opt_list")]
+    pub tags: Option<Vec<Tag<'a>>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SharingGroup<'a> {
+    #[serde(borrow)]
+    pub uuid: Str<'a>,
+    #[serde(rename = "SharingGroupOrg", borrow, default, deserialize_with = "list")]
+    pub orgs: Vec<SharingGroupOrg<'a>>,
+    #[serde(rename = "SharingGroupServer", default, deserialize_with = "list")]
+    pub servers: Vec<SharingGroupServer>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SharingGroupOrg<'a> {
+    #[serde(rename = "Organisation", borrow)]
+    pub organisation: Organisation<'a>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Organisation<'a> {
+    #[serde(borrow)]
+    pub uuid: Str<'a>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SharingGroupServer {
+    #[serde(default, deserialize_with = "loose_bool")]
+    pub all_orgs: bool,
+}
+
+/// A note, an opinion or a relationship. The three share `distribution`;
+/// a relationship also points at another element, which is checked too.
+#[derive(Debug, Deserialize)]
+pub struct AnalystData<'a> {
+    #[serde(borrow, default)]
+    pub uuid: Option<Str<'a>>,
+    pub distribution: Distribution,
+    #[serde(
+        rename = "SharingGroup",
+        borrow,
+        default,
+        deserialize_with = "opt_object"
+    )]
+    pub sharing_group: Option<SharingGroup<'a>>,
+    #[serde(borrow, default)]
+    pub related_object_type: Option<Str<'a>>,
+    /// Kept raw: its shape depends on `related_object_type`, which may come
+    /// after it in the object.
+    #[serde(borrow, default)]
+    pub related_object: Option<&'a RawValue>,
+    #[serde(rename = "Note", borrow, default, deserialize_with = "list")]
+    pub notes: Vec<AnalystData<'a>>,
+    #[serde(rename = "Opinion", borrow, default, deserialize_with = "list")]
+    pub opinions: Vec<AnalystData<'a>>,
+    #[serde(rename = "Relationship", borrow, default, deserialize_with = "list")]
+    pub relationships: Vec<AnalystData<'a>>,
+}
+
+/// `{"Note": {...}}`, `{"Opinion": {...}}` or `{"Relationship": {...}}`:
+/// exactly one of them.
+#[derive(Debug, Deserialize)]
+pub struct AnalystEnvelope<'a> {
+    #[serde(rename = "Note", borrow, default)]
+    pub note: Option<AnalystData<'a>>,
+    #[serde(rename = "Opinion", borrow, default)]
+    pub opinion: Option<AnalystData<'a>>,
+    #[serde(rename = "Relationship", borrow, default)]
+    pub relationship: Option<AnalystData<'a>>,
+}
+
+impl<'a> AnalystEnvelope<'a> {
+    pub fn items(&self) -> impl Iterator<Item = &AnalystData<'a>> {
+        [&self.note, &self.opinion, &self.relationship]
+            .into_iter()
+            .flatten()
+    }
+}
+
+/// A shadow attribute as listed by `/shadow_attributes/index`, or as pushed
+/// by `pushProposals` (MISP sends the bare object; the index wraps it).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum ShadowAttributeItem<'a> {
+    Wrapped {
+        #[serde(rename = "ShadowAttribute", borrow)]
+        shadow_attribute: Attribute<'a>,
+    },
+    Bare(#[serde(borrow)] Attribute<'a>),
+}
+
+impl<'a> ShadowAttributeItem<'a> {
+    pub fn attribute(&self) -> &Attribute<'a> {
+        match self {
+            Self::Wrapped { shadow_attribute } => shadow_attribute,
+            Self::Bare(a) => a,
+        }
+    }
+}
+
+/// The search filter of `/events/index` and `/galaxy_clusters/restSearch`.
+#[derive(Debug, Deserialize)]
+pub struct IndexFilter {
+    #[serde(default, deserialize_with = "flag_one")]
+    pub minimal: bool,
+    #[serde(default, deserialize_with = "flag_one")]
+    pub published: bool,
+}
+
+/// Checks that a body is one well-formed JSON document, without building it.
+pub fn well_formed(body: &[u8]) -> Result<(), serde_json::Error> {
+    serde_json::from_slice::<IgnoredAny>(body).map(|_| ())
+}
+
+/// A distribution level 0..=5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Distribution(pub u8);
+
+impl<'de> Deserialize<'de> for Distribution {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Distribution;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a distribution level 0..5, as a number or a one-digit string")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Distribution, E> {
+                match v {
+                    0..=5 => Ok(Distribution(v as u8)),
+                    _ => Err(E::custom("distribution level out of range 0..5")),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Distribution, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom("distribution level out of range 0..5"))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Distribution, E> {
+                match v.as_bytes() {
+                    [d @ b'0'..=b'5'] => Ok(Distribution(d - b'0')),
+                    _ => Err(E::custom("distribution level is not one of \"0\"..\"5\"")),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `minimal: 1` / `published: 1`. misp-guard compares with Python's `== 1`,
+/// which `true` and `1.0` also satisfy; any other value means "not 1".
+fn flag_one<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(match v {
+        serde_json::Value::Bool(b) => b,
+        serde_json::Value::Number(n) => n.as_f64() == Some(1.0),
+        _ => false,
+    })
+}
+
+/// `true`/`false`, `0`/`1` or `"0"`/`"1"`: PHP sends booleans all three ways.
+fn loose_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a boolean, 0/1 or \"0\"/\"1\"")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<bool, E> {
+            match v {
+                0 => Ok(false),
+                1 => Ok(true),
+                _ => Err(E::custom("expected 0 or 1")),
+            }
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<bool, E> {
+            u64::try_from(v)
+                .map_err(|_| E::custom("expected 0 or 1"))
+                .and_then(|v| self.visit_u64(v))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+            match v {
+                "0" | "" => Ok(false),
+                "1" => Ok(true),
+                _ => Err(E::custom("expected \"0\" or \"1\"")),
+            }
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// A list that PHP may also send as `null`.
+fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A list whose absence matters; `null` counts as absent.
+fn opt_list<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<Vec<T>>::deserialize(d)
+}
+
+/// An object that PHP sends as `null` or as an empty array `[]` when unset.
+/// A non-empty array is refused.
+fn opt_object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either<T> {
+        Object(T),
+        Empty(EmptyArray),
+    }
+    match Option::<Either<T>>::deserialize(d)? {
+        Some(Either::Object(t)) => Ok(Some(t)),
+        Some(Either::Empty(_)) | None => Ok(None),
+    }
+}
+
+/// `[]` and nothing else.
+struct EmptyArray;
+
+impl<'de> Deserialize<'de> for EmptyArray {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = EmptyArray;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an empty array")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EmptyArray, A::Error> {
+                match seq.next_element::<IgnoredAny>()? {
+                    None => Ok(EmptyArray),
+                    Some(_) => Err(de::Error::custom("expected an empty array")),
+                }
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}

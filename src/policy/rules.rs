@@ -1,0 +1,604 @@
+//! The content rules: misp-guard's, at every level it applies them, and at
+//! the places it misses (each marked *beyond misp-guard* below and listed in
+//! the README).
+//!
+//! Order of checks follows misp-guard's, so the first reason reported for a
+//! body with several problems is the one a misp-guard user would expect:
+//! event level (tags, required taxonomies, distribution, event reports,
+//! sharing group, analyst data), then attributes, then objects.
+
+use super::model::*;
+use super::{Block, RequestBody, ResponseBody, ResponseContext, Rule, is_uuid};
+use crate::config::{Instance, Rules};
+use std::borrow::Cow;
+
+type Outcome = Result<(), Block>;
+
+pub(super) fn check_request(owner: &Instance, kind: RequestBody, body: &[u8]) -> Outcome {
+    let checker = Checker {
+        rules: &owner.rules,
+        user_org: None,
+    };
+    match kind {
+        RequestBody::Empty => {
+            if body.is_empty() {
+                Ok(())
+            } else {
+                Err(malformed("a body where this endpoint takes none"))
+            }
+        }
+        RequestBody::OptionalJson if body.is_empty() => Ok(()),
+        RequestBody::OptionalJson => well_formed(body).map_err(|e| json_error(&e)),
+        RequestBody::MinimalPublishedFilter => {
+            let f: IndexFilter = parse(body)?;
+            if f.minimal && f.published {
+                Ok(())
+            } else {
+                Err(Block::new(
+                    Rule::MinimalPublished,
+                    "{'minimal': 1, 'published': 1} is required for this search",
+                ))
+            }
+        }
+        RequestBody::Event => {
+            let env: EventEnvelope = parse(body)?;
+            checker.event(&env.event)
+        }
+        RequestBody::GalaxyClusters => {
+            let clusters: Vec<GalaxyClusterEnvelope> = parse(body)?;
+            clusters
+                .iter()
+                .try_for_each(|c| checker.galaxy_cluster(&c.cluster, true))
+        }
+        RequestBody::ShadowAttributes => {
+            let items: Vec<ShadowAttributeItem> = parse(body)?;
+            items
+                .iter()
+                .try_for_each(|i| checker.attribute(i.attribute()))
+        }
+        // Sightings carry no field any rule reads (misp-guard has none
+        // either), but the body must be one well-formed JSON document.
+        RequestBody::Sightings => parse::<serde::de::IgnoredAny>(body).map(|_| ()),
+        RequestBody::AnalystData => {
+            let env: AnalystEnvelope = parse(body)?;
+            checker.analyst_envelope(&env)
+        }
+    }
+}
+
+pub(super) fn check_response(
+    owner: &Instance,
+    kind: ResponseBody,
+    ctx: &ResponseContext,
+    body: &[u8],
+) -> Outcome {
+    let checker = Checker {
+        rules: &owner.rules,
+        user_org: ctx.user_org_uuid,
+    };
+    match kind {
+        ResponseBody::Unchecked => Ok(()),
+        ResponseBody::Json => well_formed(body).map_err(|e| json_error(&e)),
+        ResponseBody::Event => {
+            let env: EventEnvelope = parse(body)?;
+            checker.event(&env.event)
+        }
+        ResponseBody::ShadowAttributes => {
+            let items: Vec<ShadowAttributeItem> = parse(body)?;
+            items
+                .iter()
+                .try_for_each(|i| checker.attribute(i.attribute()))
+        }
+        ResponseBody::GalaxyCluster => {
+            let env: GalaxyClusterEnvelope = parse(body)?;
+            checker.galaxy_cluster(&env.cluster, true)
+        }
+        ResponseBody::AnalystData => {
+            // misp-guard stops after the first element; every one is checked here.
+            let items: Vec<AnalystEnvelope> = parse(body)?;
+            items.iter().try_for_each(|e| checker.analyst_envelope(e))
+        }
+    }
+}
+
+fn parse<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, Block> {
+    if body.is_empty() {
+        return Err(malformed("empty message body"));
+    }
+    serde_json::from_slice(body).map_err(|e| json_error(&e))
+}
+
+fn malformed(why: &str) -> Block {
+    Block::new(Rule::MalformedBody, why.to_string())
+}
+
+/// A parse error as a reason. serde quotes offending *values* in double
+/// quotes; those are cut out so no content reaches a log line. Field names
+/// (in backticks) and positions stay: they say what was wrong.
+fn json_error(e: &serde_json::Error) -> Block {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Syntax | Category::Eof | Category::Io => "invalid JSON body",
+        Category::Data => "body does not have the shape MISP sends",
+    };
+    let mut detail = String::new();
+    let mut in_quotes = false;
+    for c in e.to_string().chars() {
+        match c {
+            '"' if !in_quotes => {
+                in_quotes = true;
+                detail.push_str("\"…");
+            }
+            '"' => {
+                in_quotes = false;
+                detail.push('"');
+            }
+            _ if in_quotes => {}
+            c if c.is_control() => {}
+            c => detail.push(c),
+        }
+    }
+    malformed(&format!("{what}: {detail}"))
+}
+
+/// Walks one owner's data with that owner's rules.
+struct Checker<'r> {
+    rules: &'r Rules,
+    /// `X-UserOrgUUID` of a pull response, when the remote sent it.
+    user_org: Option<&'r str>,
+}
+
+/// Case-insensitive membership in a set of lower-cased rule values.
+fn hit<'s>(set: &std::collections::HashSet<String>, value: &'s str) -> Option<Cow<'s, str>> {
+    if set.is_empty() {
+        return None;
+    }
+    let lower = lower(value);
+    set.contains(lower.as_ref()).then_some(lower)
+}
+
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) || !s.is_ascii() {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+impl Checker<'_> {
+    fn event(&self, e: &Event) -> Outcome {
+        self.event_inner(e).map_err(|mut b| {
+            if b.event_uuid.is_none() {
+                b.event_uuid = e
+                    .uuid
+                    .as_deref()
+                    .filter(|u| is_uuid(u))
+                    .map(str::to_ascii_lowercase);
+            }
+            b
+        })
+    }
+
+    fn event_inner(&self, e: &Event) -> Outcome {
+        self.blocked_tags("event has blocked tag", e.tags.as_deref())?;
+        self.required_taxonomies("event", e.tags.as_deref())?;
+        self.distribution("event has blocked distribution level", e.distribution)?;
+        for report in &e.reports {
+            self.event_report(report)?;
+        }
+        self.sharing_group("event", e.distribution, e.sharing_group.as_ref())?;
+        self.analyst_children(&e.notes, &e.opinions, &e.relationships)?;
+        for a in &e.attributes {
+            self.attribute(a)?;
+        }
+        for o in &e.objects {
+            self.object(o)?;
+        }
+        // Beyond misp-guard: proposals and galaxy clusters carried in the event.
+        for sa in &e.shadow_attributes {
+            self.attribute(sa)?;
+        }
+        for g in &e.galaxies {
+            for c in &g.clusters {
+                self.galaxy_cluster(c, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn attribute(&self, a: &Attribute) -> Outcome {
+        // Type before category: misp-guard 1.3's scenarios expect the type
+        // reason for attributes that match both.
+        if let Some(t) = hit(&self.rules.blocked_attribute_types, &a.kind) {
+            return Err(Block::new(
+                Rule::BlockedAttributeType,
+                format!(
+                    "attribute with a blocked type: {}",
+                    shown_rule_value(&t, &a.kind)
+                ),
+            ));
+        }
+        if let Some(c) = hit(&self.rules.blocked_attribute_categories, &a.category) {
+            return Err(Block::new(
+                Rule::BlockedAttributeCategory,
+                format!(
+                    "attribute with a blocked category: {}",
+                    shown_rule_value(&c, &a.category)
+                ),
+            ));
+        }
+        if let Some(d) = a.distribution {
+            self.distribution("attribute with a blocked distribution level", d)?;
+        }
+        self.blocked_tags("attribute with a blocked tag", a.tags.as_deref())?;
+        self.attribute_taxonomies(a.tags.as_deref())?;
+        self.sharing_group(
+            "attribute",
+            a.distribution.unwrap_or(Distribution(5)),
+            a.sharing_group.as_ref(),
+        )?;
+        for sa in &a.shadow_attributes {
+            self.attribute(sa)?;
+        }
+        self.analyst_children(&a.notes, &a.opinions, &a.relationships)?;
+        // Beyond misp-guard: galaxy clusters attached to the attribute.
+        for g in &a.galaxies {
+            for c in &g.clusters {
+                self.galaxy_cluster(c, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn object(&self, o: &Object) -> Outcome {
+        self.distribution("object with a blocked distribution level", o.distribution)?;
+        self.sharing_group("object", o.distribution, o.sharing_group.as_ref())?;
+        if let Some(t) = hit(&self.rules.blocked_object_types, &o.name) {
+            return Err(Block::new(
+                Rule::BlockedObjectType,
+                format!(
+                    "object with a blocked type: {}",
+                    shown_rule_value(&t, &o.name)
+                ),
+            ));
+        }
+        for a in &o.attributes {
+            self.attribute(a)?;
+        }
+        self.analyst_children(&o.notes, &o.opinions, &o.relationships)
+    }
+
+    fn event_report(&self, r: &EventReport) -> Outcome {
+        self.distribution(
+            "event report has blocked distribution level",
+            r.distribution,
+        )?;
+        // Beyond misp-guard: a report's tags, sharing group and analyst data.
+        self.blocked_tags("event report has blocked tag", r.tags.as_deref())?;
+        self.sharing_group("event report", r.distribution, r.sharing_group.as_ref())?;
+        self.analyst_children(&r.notes, &r.opinions, &r.relationships)
+    }
+
+    /// `standalone`: the cluster is the synced element itself (push or
+    /// view), so it must say its distribution, as misp-guard requires.
+    fn galaxy_cluster(&self, c: &GalaxyCluster, standalone: bool) -> Outcome {
+        match c.distribution {
+            Some(d) => self.distribution("galaxy cluster has blocked distribution level", d)?,
+            None if standalone => {
+                return Err(malformed("galaxy cluster without a distribution"));
+            }
+            None => {}
+        }
+        // Beyond misp-guard: the cluster's own tag, sharing group, relations.
+        if let Some(tag) = &c.tag_name
+            && let Some(t) = hit(&self.rules.blocked_tags, tag)
+        {
+            return Err(Block::new(
+                Rule::BlockedTag,
+                format!(
+                    "galaxy cluster has blocked tag: {}",
+                    shown_rule_value(&t, tag)
+                ),
+            ));
+        }
+        if let Some(d) = c.distribution {
+            self.sharing_group("galaxy cluster", d, c.sharing_group.as_ref())?;
+        }
+        for rel in &c.relations {
+            if let Some(d) = rel.distribution {
+                self.distribution("galaxy cluster relation has blocked distribution level", d)?;
+                self.sharing_group("galaxy cluster relation", d, rel.sharing_group.as_ref())?;
+            }
+            self.blocked_tags(
+                "galaxy cluster relation has blocked tag",
+                rel.tags.as_deref(),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn analyst_envelope(&self, env: &AnalystEnvelope) -> Outcome {
+        let mut any = false;
+        for item in env.items() {
+            any = true;
+            self.analyst(item)?;
+        }
+        if any {
+            Ok(())
+        } else {
+            Err(malformed(
+                "analyst data without a Note, Opinion or Relationship",
+            ))
+        }
+    }
+
+    fn analyst_children(
+        &self,
+        notes: &[AnalystData],
+        opinions: &[AnalystData],
+        rels: &[AnalystData],
+    ) -> Outcome {
+        notes
+            .iter()
+            .chain(opinions)
+            .chain(rels)
+            .try_for_each(|a| self.analyst(a))
+    }
+
+    fn analyst(&self, a: &AnalystData) -> Outcome {
+        self.distribution(
+            "analyst data has blocked distribution level",
+            a.distribution,
+        )?;
+        // Beyond misp-guard: MISP analyst data may carry a sharing group.
+        self.sharing_group("analyst data", a.distribution, a.sharing_group.as_ref())?;
+        self.analyst_children(&a.notes, &a.opinions, &a.relationships)?;
+        if let Some(raw) = a.related_object {
+            self.related_object(a.related_object_type.as_deref(), raw.get())?;
+        }
+        Ok(())
+    }
+
+    /// The element a relationship points at, shaped by its type.
+    fn related_object(&self, kind: Option<&str>, raw: &str) -> Outcome {
+        let trimmed = raw.trim();
+        if trimmed == "null" || trimmed == "[]" || trimmed == "{}" {
+            return Ok(());
+        }
+        let bytes = raw.as_bytes();
+        match kind {
+            Some("Event") => {
+                let env: EventEnvelope = parse(bytes)?;
+                self.event(&env.event)
+            }
+            Some("Attribute") => {
+                let env: Wrapped<Attribute> = parse(bytes)?;
+                self.attribute(&env.0)
+            }
+            Some("Object") => {
+                let env: Wrapped<Object> = parse(bytes)?;
+                self.object(&env.0)
+            }
+            Some("GalaxyCluster") => {
+                let env: GalaxyClusterEnvelope = parse(bytes)?;
+                self.galaxy_cluster(&env.cluster, false)
+            }
+            Some("EventReport") => {
+                let env: Wrapped<EventReport> = parse(bytes)?;
+                self.event_report(&env.0)
+            }
+            Some("Note" | "Opinion" | "Relationship") => {
+                // misp-guard reads the bare element; MISP may also wrap it.
+                let rel: RelatedAnalyst = parse(bytes)?;
+                let mut any = false;
+                if let Some(d) = rel.distribution {
+                    any = true;
+                    let bare: AnalystData = parse(bytes)?;
+                    let _ = d;
+                    self.analyst(&bare)?;
+                }
+                for item in rel.wrapped.items() {
+                    any = true;
+                    self.analyst(item)?;
+                }
+                if any {
+                    Ok(())
+                } else {
+                    Err(malformed("related analyst data without a distribution"))
+                }
+            }
+            other => Err(Block::new(
+                Rule::UninspectableRelation,
+                format!(
+                    "relationship to a {} carries content no rule can inspect",
+                    super::printable(other.unwrap_or("(missing related_object_type)"))
+                ),
+            )),
+        }
+    }
+
+    fn distribution(&self, what: &str, d: Distribution) -> Outcome {
+        if self.rules.blocked_distribution_levels[d.0 as usize] {
+            Err(Block::new(
+                Rule::BlockedDistribution,
+                format!("{what}: {}", d.0),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn blocked_tags(&self, what: &str, tags: Option<&[Tag]>) -> Outcome {
+        for tag in tags.unwrap_or_default() {
+            if let Some(t) = hit(&self.rules.blocked_tags, &tag.name) {
+                return Err(Block::new(
+                    Rule::BlockedTag,
+                    format!("{what}: {}", shown_rule_value(&t, &tag.name)),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The event must carry, for each required namespace, a tag of that
+    /// namespace, from its allowed list when one is set (misp-guard 1.3).
+    fn required_taxonomies(&self, what: &str, tags: Option<&[Tag]>) -> Outcome {
+        if self.rules.required_taxonomies.is_empty() {
+            return Ok(());
+        }
+        let Some(tags) = tags else {
+            return Err(Block::new(
+                Rule::RequiredTaxonomy,
+                format!("{what} is missing required taxonomies"),
+            ));
+        };
+        for ns in &self.rules.required_taxonomies {
+            let allowed = self
+                .rules
+                .allowed_tags
+                .get(ns)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let found = tags.iter().any(|t| {
+                let name = lower(&t.name);
+                name.strip_prefix(ns.as_str())
+                    .is_some_and(|rest| rest.starts_with(':'))
+                    && (allowed.is_empty() || allowed.iter().any(|a| a == name.as_ref()))
+            });
+            if !found {
+                return Err(Block::new(
+                    Rule::RequiredTaxonomy,
+                    format!("{what} is missing required taxonomy: {ns}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// At attribute level (object attributes and proposals too) an attribute
+    /// inherits the event's classification, so it needs no tag of its own —
+    /// misp-guard 1.3's scenarios pass untagged attributes. But a tag it does
+    /// carry in a required namespace must be an allowed one: a `tlp:amber`
+    /// attribute in a `tlp:clear` event is refused.
+    fn attribute_taxonomies(&self, tags: Option<&[Tag]>) -> Outcome {
+        for tag in tags.unwrap_or_default() {
+            let name = lower(&tag.name);
+            let Some((ns, _)) = name.split_once(':') else {
+                continue;
+            };
+            if !self.rules.required_taxonomies.iter().any(|r| r == ns) {
+                continue;
+            }
+            let allowed = self
+                .rules
+                .allowed_tags
+                .get(ns)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            if !allowed.is_empty() && !allowed.iter().any(|a| a == name.as_ref()) {
+                return Err(Block::new(
+                    Rule::RequiredTaxonomy,
+                    format!(
+                        "attribute has a tag of required taxonomy {ns} that is not allowed: {}",
+                        super::printable(&name)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Blocked sharing groups, and on pulls the `X-UserOrgUUID` membership.
+    /// An element in a sharing group (distribution 4) that does not say
+    /// which one cannot be checked and is refused when a check is due.
+    fn sharing_group(
+        &self,
+        what: &str,
+        distribution: Distribution,
+        sg: Option<&SharingGroup>,
+    ) -> Outcome {
+        let check_due =
+            !self.rules.blocked_sharing_groups_uuids.is_empty() || self.user_org.is_some();
+        let Some(sg) = sg else {
+            if distribution.0 == 4 && check_due {
+                return Err(Block::new(
+                    Rule::SharingGroupUnknown,
+                    format!("{what} is shared with a sharing group but does not say which one"),
+                ));
+            }
+            return Ok(());
+        };
+        let uuid = sg.uuid.to_ascii_lowercase();
+        if self.rules.blocked_sharing_groups_uuids.contains(&uuid) {
+            return Err(Block::new(
+                Rule::BlockedSharingGroup,
+                format!("{what} has blocked sharing group uuid: {uuid}"),
+            ));
+        }
+        if let Some(org) = self.user_org {
+            let member = sg
+                .orgs
+                .iter()
+                .any(|o| o.organisation.uuid.eq_ignore_ascii_case(org.trim()));
+            let all_orgs = sg.servers.iter().any(|s| s.all_orgs);
+            if !member && !all_orgs {
+                return Err(Block::new(
+                    Rule::UserOrgNotInSharingGroup,
+                    format!(
+                        "user with organisation uuid: {} (X-UserOrgUUID) not in sharing group",
+                        super::printable(org.trim())
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Shows the value as the body wrote it when it is harmless to show (it
+/// equals the configured rule value but for case), else the rule value.
+fn shown_rule_value(rule_value: &str, as_sent: &str) -> String {
+    if as_sent.to_lowercase() == rule_value {
+        super::printable(as_sent)
+    } else {
+        rule_value.to_string()
+    }
+}
+
+/// `{"Attribute": {...}}` and the like, for relationship targets.
+struct Wrapped<T>(T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Wrapped<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, MapAccess, Visitor};
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Wrapped<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object with exactly one key wrapping the element")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Wrapped<T>, A::Error> {
+                let Some(_key) = map.next_key::<serde::de::IgnoredAny>()? else {
+                    return Err(A::Error::custom("empty related object"));
+                };
+                let inner = map.next_value::<T>()?;
+                if map.next_key::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(A::Error::custom(
+                        "related object wraps more than one element",
+                    ));
+                }
+                Ok(Wrapped(inner))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// A related note/opinion/relationship, bare or wrapped.
+#[derive(serde::Deserialize)]
+struct RelatedAnalyst<'a> {
+    #[serde(default)]
+    distribution: Option<serde::de::IgnoredAny>,
+    #[serde(flatten, borrow)]
+    wrapped: AnalystEnvelope<'a>,
+}

@@ -1,0 +1,1093 @@
+//! Table-driven tests of the engine: each rule at each level, each with an
+//! allowed twin that differs only in the offending value.
+
+use super::*;
+use serde_json::{Value, json};
+
+const SG_BLOCKED: &str = "b9e656ba-b9c0-4506-83ed-7b54b43a57cb";
+const SG_OTHER: &str = "e5d5a2a7-d659-4022-8b59-6afa4b658fd5";
+const ORG_MEMBER: &str = "87c33ffe-f83c-4eb1-be09-51f767f6fd5a";
+const ORG_OUTSIDER: &str = "8b9661a3-8544-4f8d-94be-cd7ebe87e922";
+const EVENT_UUID: &str = "5f1c0e2a-9b7d-4c3e-8a61-2d4f6b8c0e11";
+const VIEW: &str =
+    "/events/view/5f1c0e2a-9b7d-4c3e-8a61-2d4f6b8c0e11/deleted[]:0/deleted[]:1/excludeGalaxy:1";
+
+fn rules(extra: Value) -> Value {
+    let mut r = json!({
+        "taxonomies_rules": {"required_taxonomies": [], "allowed_tags": {}, "blocked_tags": ["tlp:red"]},
+        "blocked_distribution_levels": ["0"],
+        "blocked_sharing_groups_uuids": [SG_BLOCKED],
+        "blocked_attribute_types": ["passport-number", "email"],
+        "blocked_attribute_categories": ["Person"],
+        "blocked_object_types": ["person"]
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        r[k] = v.clone();
+    }
+    r
+}
+
+fn instance(ip: &str, host: &str, comp: &str, extra: Value) -> Value {
+    let mut v = rules(extra);
+    v["ip"] = json!(ip);
+    v["host"] = json!(host);
+    v["port"] = json!(443);
+    v["compartment_id"] = json!(comp);
+    v["affiliation"] = json!("");
+    v
+}
+
+fn config() -> Config {
+    let v = json!({
+        "allowlist": {"urls": ["http://lists.example:443/torlist/?exit"], "domains": ["updates.example"]},
+        "compartments_rules": {"can_reach": {
+            "c1": ["c1", "c2", "c4"], "c2": ["c1", "c2"], "c3": ["c3"], "c4": ["c1", "c4"]
+        }},
+        "instances": {
+            "inside": instance("192.0.2.10", "misp-inside.example", "c1", json!({})),
+            "partner": instance("198.51.100.20", "misp-partner.example", "c2", json!({"allow_sync_auth_key_refresh": true})),
+            "isolated": instance("203.0.113.30", "misp-isolated.example", "c3", json!({})),
+            "strict": instance("203.0.113.40", "misp-strict.example", "c4", json!({
+                "taxonomies_rules": {
+                    "required_taxonomies": ["tlp"],
+                    "allowed_tags": {"tlp": ["tlp:clear", "TLP:green"]},
+                    "blocked_tags": ["tlp:red", "tlp:rainbow"]
+                }
+            })),
+        }
+    });
+    Config::from_json(&v.to_string()).unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// A push of `body` from `from` to `to`.
+fn push(cfg: &Config, from: &str, to: &str, path: &str, body: &Value) -> Result<(), Block> {
+    let body = body.to_string();
+    evaluate(
+        cfg,
+        &Case {
+            source: SourceSpec::Ip(ip(from)),
+            destination: Destination {
+                ip: None,
+                name: Some(to),
+                port: 443,
+            },
+            method: "POST",
+            target: path,
+            request_body: body.as_bytes(),
+            response: None,
+        },
+    )
+}
+
+/// A pull: `from` GETs `path` at `to`, which answers `body`.
+fn pull(
+    cfg: &Config,
+    from: &str,
+    to: &str,
+    path: &str,
+    body: &Value,
+    user_org: Option<&str>,
+) -> Result<(), Block> {
+    let body = body.to_string();
+    evaluate(
+        cfg,
+        &Case {
+            source: SourceSpec::Ip(ip(from)),
+            destination: Destination {
+                ip: None,
+                name: Some(to),
+                port: 443,
+            },
+            method: "GET",
+            target: path,
+            request_body: b"",
+            response: Some((
+                body.as_bytes(),
+                ResponseContext {
+                    user_org_uuid: user_org,
+                },
+            )),
+        },
+    )
+}
+
+fn attribute(kind: &str, category: &str) -> Value {
+    json!({"uuid": "0d1e2f30-4152-6374-8596-a7b8c9d0e1f2", "type": kind, "category": category,
+           "value": "SECRET-VALUE-DO-NOT-LOG", "distribution": "5", "to_ids": true})
+}
+
+fn event() -> Value {
+    json!({"Event": {
+        "uuid": EVENT_UUID, "info": "test", "distribution": "3", "sharing_group_id": "0",
+        "Tag": [{"name": "tlp:green"}],
+        "Attribute": [attribute("ip-src", "Network activity")],
+        "Object": [{"name": "domain-ip", "distribution": "5", "Attribute": [attribute("domain", "Network activity")]}],
+        "EventReport": [{"name": "r", "distribution": "5"}]
+    }})
+}
+
+fn sharing_group(uuid: &str, orgs: &[&str], all_orgs: bool) -> Value {
+    json!({"uuid": uuid, "name": "sg",
+           "SharingGroupOrg": orgs.iter().map(|o| json!({"Organisation": {"uuid": o}})).collect::<Vec<_>>(),
+           "SharingGroupServer": [{"all_orgs": all_orgs, "server_id": "0"}]})
+}
+
+type Mutation = fn(&mut Value);
+
+/// (name, mutation making it blocked, mutation for the allowed twin, rule, message part)
+fn content_cases() -> Vec<(&'static str, Mutation, Mutation, Rule, &'static str)> {
+    vec![
+        (
+            "event tag",
+            |e| e["Event"]["Tag"][0]["name"] = json!("tlp:red"),
+            |e| e["Event"]["Tag"][0]["name"] = json!("tlp:amber"),
+            Rule::BlockedTag,
+            "event has blocked tag: tlp:red",
+        ),
+        (
+            "event tag, other case",
+            |e| e["Event"]["Tag"][0]["name"] = json!("TLP:Red"),
+            |e| e["Event"]["Tag"][0]["name"] = json!("TLP:Redx"),
+            Rule::BlockedTag,
+            "event has blocked tag: TLP:Red",
+        ),
+        (
+            "event tag, unicode escape",
+            |e| e["Event"]["Tag"][0]["name"] = json!("tlp:\u{72}ed"),
+            |e| e["Event"]["Tag"][0]["name"] = json!("tlp:re"),
+            Rule::BlockedTag,
+            "blocked tag",
+        ),
+        (
+            "attribute tag",
+            |e| e["Event"]["Attribute"][0]["Tag"] = json!([{"name": "tlp:red"}]),
+            |e| e["Event"]["Attribute"][0]["Tag"] = json!([{"name": "tlp:green"}]),
+            Rule::BlockedTag,
+            "attribute with a blocked tag: tlp:red",
+        ),
+        (
+            "object attribute tag",
+            |e| e["Event"]["Object"][0]["Attribute"][0]["Tag"] = json!([{"name": "tlp:red"}]),
+            |e| e["Event"]["Object"][0]["Attribute"][0]["Tag"] = json!([{"name": "tlp:white"}]),
+            Rule::BlockedTag,
+            "attribute with a blocked tag",
+        ),
+        (
+            "event distribution string",
+            |e| e["Event"]["distribution"] = json!("0"),
+            |e| e["Event"]["distribution"] = json!("1"),
+            Rule::BlockedDistribution,
+            "event has blocked distribution level: 0",
+        ),
+        (
+            "event distribution number",
+            |e| e["Event"]["distribution"] = json!(0),
+            |e| e["Event"]["distribution"] = json!(1),
+            Rule::BlockedDistribution,
+            "event has blocked distribution level: 0",
+        ),
+        (
+            "attribute distribution",
+            |e| e["Event"]["Attribute"][0]["distribution"] = json!(0),
+            |e| e["Event"]["Attribute"][0]["distribution"] = json!(2),
+            Rule::BlockedDistribution,
+            "attribute with a blocked distribution level: 0",
+        ),
+        (
+            "object distribution",
+            |e| e["Event"]["Object"][0]["distribution"] = json!("0"),
+            |e| e["Event"]["Object"][0]["distribution"] = json!("3"),
+            Rule::BlockedDistribution,
+            "object with a blocked distribution level: 0",
+        ),
+        (
+            "object attribute distribution",
+            |e| e["Event"]["Object"][0]["Attribute"][0]["distribution"] = json!("0"),
+            |e| e["Event"]["Object"][0]["Attribute"][0]["distribution"] = json!("5"),
+            Rule::BlockedDistribution,
+            "attribute with a blocked distribution level: 0",
+        ),
+        (
+            "event report distribution",
+            |e| e["Event"]["EventReport"][0]["distribution"] = json!("0"),
+            |e| e["Event"]["EventReport"][0]["distribution"] = json!("1"),
+            Rule::BlockedDistribution,
+            "event report has blocked distribution level: 0",
+        ),
+        (
+            "event report tag (beyond misp-guard)",
+            |e| e["Event"]["EventReport"][0]["Tag"] = json!([{"name": "tlp:red"}]),
+            |e| e["Event"]["EventReport"][0]["Tag"] = json!([{"name": "tlp:green"}]),
+            Rule::BlockedTag,
+            "event report has blocked tag",
+        ),
+        (
+            "event sharing group",
+            |e| {
+                e["Event"]["distribution"] = json!("4");
+                e["Event"]["SharingGroup"] = sharing_group(&SG_BLOCKED.to_uppercase(), &[], false)
+            },
+            |e| {
+                e["Event"]["distribution"] = json!("4");
+                e["Event"]["SharingGroup"] = sharing_group(SG_OTHER, &[], false)
+            },
+            Rule::BlockedSharingGroup,
+            "event has blocked sharing group uuid: b9e656ba",
+        ),
+        (
+            "attribute sharing group",
+            |e| e["Event"]["Attribute"][0]["SharingGroup"] = sharing_group(SG_BLOCKED, &[], false),
+            |e| e["Event"]["Attribute"][0]["SharingGroup"] = sharing_group(SG_OTHER, &[], false),
+            Rule::BlockedSharingGroup,
+            "attribute has blocked sharing group uuid",
+        ),
+        (
+            "object sharing group",
+            |e| e["Event"]["Object"][0]["SharingGroup"] = sharing_group(SG_BLOCKED, &[], false),
+            |e| e["Event"]["Object"][0]["SharingGroup"] = sharing_group(SG_OTHER, &[], false),
+            Rule::BlockedSharingGroup,
+            "object has blocked sharing group uuid",
+        ),
+        (
+            "object attribute sharing group",
+            |e| {
+                e["Event"]["Object"][0]["Attribute"][0]["SharingGroup"] =
+                    sharing_group(SG_BLOCKED, &[], false)
+            },
+            |e| {
+                e["Event"]["Object"][0]["Attribute"][0]["SharingGroup"] =
+                    sharing_group(SG_OTHER, &[], false)
+            },
+            Rule::BlockedSharingGroup,
+            "attribute has blocked sharing group uuid",
+        ),
+        (
+            "sharing group not named",
+            |e| e["Event"]["Attribute"][0]["distribution"] = json!("4"),
+            |e| e["Event"]["Attribute"][0]["distribution"] = json!("3"),
+            Rule::SharingGroupUnknown,
+            "does not say which one",
+        ),
+        (
+            "attribute type",
+            |e| e["Event"]["Attribute"][0]["type"] = json!("passport-number"),
+            |e| e["Event"]["Attribute"][0]["type"] = json!("passport-country"),
+            Rule::BlockedAttributeType,
+            "attribute with a blocked type: passport-number",
+        ),
+        (
+            "attribute type, other case",
+            |e| e["Event"]["Attribute"][0]["type"] = json!("EMAIL"),
+            |e| e["Event"]["Attribute"][0]["type"] = json!("email-src"),
+            Rule::BlockedAttributeType,
+            "attribute with a blocked type: EMAIL",
+        ),
+        (
+            "type reported before category",
+            |e| {
+                e["Event"]["Attribute"][0]["type"] = json!("passport-number");
+                e["Event"]["Attribute"][0]["category"] = json!("Person")
+            },
+            |e| e["Event"]["Attribute"][0]["category"] = json!("Other"),
+            Rule::BlockedAttributeType,
+            "blocked type",
+        ),
+        (
+            "attribute category",
+            |e| e["Event"]["Attribute"][0]["category"] = json!("person"),
+            |e| e["Event"]["Attribute"][0]["category"] = json!("Persona"),
+            Rule::BlockedAttributeCategory,
+            "attribute with a blocked category: person",
+        ),
+        (
+            "object attribute type",
+            |e| e["Event"]["Object"][0]["Attribute"][0]["type"] = json!("email"),
+            |e| e["Event"]["Object"][0]["Attribute"][0]["type"] = json!("email-dst"),
+            Rule::BlockedAttributeType,
+            "blocked type: email",
+        ),
+        (
+            "object type",
+            |e| e["Event"]["Object"][0]["name"] = json!("Person"),
+            |e| e["Event"]["Object"][0]["name"] = json!("person-ish"),
+            Rule::BlockedObjectType,
+            "object with a blocked type: Person",
+        ),
+        (
+            "shadow attribute in an object attribute",
+            |e| {
+                e["Event"]["Object"][0]["Attribute"][0]["ShadowAttribute"] =
+                    json!([attribute("passport-number", "Other")])
+            },
+            |e| {
+                e["Event"]["Object"][0]["Attribute"][0]["ShadowAttribute"] =
+                    json!([attribute("text", "Other")])
+            },
+            Rule::BlockedAttributeType,
+            "blocked type",
+        ),
+        (
+            "shadow attribute of the event (beyond misp-guard)",
+            |e| e["Event"]["ShadowAttribute"] = json!([attribute("ip-dst", "Person")]),
+            |e| e["Event"]["ShadowAttribute"] = json!([attribute("ip-dst", "Network activity")]),
+            Rule::BlockedAttributeCategory,
+            "blocked category",
+        ),
+        (
+            "event note",
+            |e| e["Event"]["Note"] = json!([{"uuid": "x", "note": "n", "distribution": "0"}]),
+            |e| e["Event"]["Note"] = json!([{"uuid": "x", "note": "n", "distribution": "1"}]),
+            Rule::BlockedDistribution,
+            "analyst data has blocked distribution level: 0",
+        ),
+        (
+            "attribute opinion",
+            |e| e["Event"]["Attribute"][0]["Opinion"] = json!([{"opinion": 50, "distribution": 0}]),
+            |e| e["Event"]["Attribute"][0]["Opinion"] = json!([{"opinion": 50, "distribution": 3}]),
+            Rule::BlockedDistribution,
+            "analyst data",
+        ),
+        (
+            "object relationship",
+            |e| e["Event"]["Object"][0]["Relationship"] = json!([{"distribution": "0", "related_object_type": "Event", "related_object": {"Event": {"distribution": "3"}}}]),
+            |e| e["Event"]["Object"][0]["Relationship"] = json!([{"distribution": "1", "related_object_type": "Event", "related_object": {"Event": {"distribution": "3"}}}]),
+            Rule::BlockedDistribution,
+            "analyst data",
+        ),
+        (
+            "note nested in a note",
+            |e| {
+                e["Event"]["Note"] = json!([{"distribution": "1", "Note": [{"distribution": "0"}]}])
+            },
+            |e| {
+                e["Event"]["Note"] = json!([{"distribution": "1", "Note": [{"distribution": "2"}]}])
+            },
+            Rule::BlockedDistribution,
+            "analyst data",
+        ),
+        (
+            "relationship to a blocked attribute",
+            |e| e["Event"]["Relationship"] = json!([{"distribution": "1", "related_object_type": "Attribute", "related_object": {"Attribute": attribute("email", "Other")}}]),
+            |e| e["Event"]["Relationship"] = json!([{"distribution": "1", "related_object_type": "Attribute", "related_object": {"Attribute": attribute("ip-dst", "Other")}}]),
+            Rule::BlockedAttributeType,
+            "blocked type: email",
+        ),
+        (
+            "galaxy cluster in the event (beyond misp-guard)",
+            |e| {
+                e["Event"]["Galaxy"] =
+                    json!([{"GalaxyCluster": [{"tag_name": "tlp:red", "distribution": "3"}]}])
+            },
+            |e| e["Event"]["Galaxy"] = json!([{"GalaxyCluster": [{"tag_name": "misp-galaxy:x=\"y\"", "distribution": "3"}]}]),
+            Rule::BlockedTag,
+            "galaxy cluster has blocked tag",
+        ),
+        (
+            "galaxy cluster relation (beyond misp-guard)",
+            |e| {
+                e["Event"]["Galaxy"] =
+                    json!([{"GalaxyCluster": [{"GalaxyClusterRelation": [{"distribution": "0"}]}]}])
+            },
+            |e| {
+                e["Event"]["Galaxy"] =
+                    json!([{"GalaxyCluster": [{"GalaxyClusterRelation": [{"distribution": "1"}]}]}])
+            },
+            Rule::BlockedDistribution,
+            "relation",
+        ),
+    ]
+}
+
+#[test]
+fn every_content_rule_blocks_push_and_pull_and_its_twin_passes() {
+    let cfg = config();
+    for (name, blocked, allowed, rule, message) in content_cases() {
+        let mut bad = event();
+        blocked(&mut bad);
+        let mut good = event();
+        allowed(&mut good);
+        // Push: the source's (inside) rules.
+        let b = push(
+            &cfg,
+            "192.0.2.10",
+            "misp-partner.example",
+            "/events/add/metadata:1",
+            &bad,
+        )
+        .expect_err(name);
+        assert_eq!(b.rule, rule, "{name}: {b}");
+        assert!(
+            b.message.contains(message),
+            "{name}: {:?} lacks {message:?}",
+            b.message
+        );
+        assert!(
+            !b.to_string().contains("SECRET-VALUE"),
+            "{name}: value leaked"
+        );
+        assert_eq!(b.instance.as_deref(), Some("inside"), "{name}");
+        push(
+            &cfg,
+            "192.0.2.10",
+            "misp-partner.example",
+            "/events/add/metadata:1",
+            &good,
+        )
+        .unwrap_or_else(|b| panic!("{name} twin blocked: {b}"));
+        // Pull: the destination's (inside) rules, whoever asks.
+        let b = pull(
+            &cfg,
+            "198.51.100.20",
+            "misp-inside.example",
+            VIEW,
+            &bad,
+            None,
+        )
+        .expect_err(name);
+        assert_eq!(b.rule, rule, "pull {name}: {b}");
+        pull(
+            &cfg,
+            "198.51.100.20",
+            "misp-inside.example",
+            VIEW,
+            &good,
+            None,
+        )
+        .unwrap_or_else(|b| panic!("pull {name} twin blocked: {b}"));
+    }
+}
+
+#[test]
+fn push_uses_the_source_rules_and_pull_the_destination_rules() {
+    let cfg = config();
+    let mut bad = event();
+    bad["Event"]["Tag"][0]["name"] = json!("tlp:rainbow");
+    // tlp:rainbow is blocked only by `strict`.
+    push(
+        &cfg,
+        "203.0.113.40",
+        "misp-inside.example",
+        "/events/add",
+        &bad,
+    )
+    .expect_err("strict pushes");
+    push(
+        &cfg,
+        "192.0.2.10",
+        "misp-strict.example",
+        "/events/add",
+        &bad,
+    )
+    .expect("inside pushes to strict");
+    pull(&cfg, "192.0.2.10", "misp-strict.example", VIEW, &bad, None)
+        .expect_err("pull of strict's data");
+}
+
+#[test]
+fn blocked_event_reports_name_the_event_and_the_rule_path() {
+    let cfg = config();
+    let mut bad = event();
+    bad["Event"]["Tag"][0]["name"] = json!("tlp:red");
+    let b = push(
+        &cfg,
+        "192.0.2.10",
+        "misp-partner.example",
+        "/events/add",
+        &bad,
+    )
+    .unwrap_err();
+    assert_eq!(b.event_uuid.as_deref(), Some(EVENT_UUID));
+    assert_eq!(
+        b.rule_path(),
+        "instances.inside.taxonomies_rules.blocked_tags"
+    );
+    assert_eq!(
+        b.to_string(),
+        format!(
+            "event has blocked tag: tlp:red (rule instances.inside.taxonomies_rules.blocked_tags) [event {EVENT_UUID}]"
+        )
+    );
+}
+
+#[test]
+fn required_taxonomies() {
+    let cfg = config();
+    let from_strict = |e: &Value| {
+        push(
+            &cfg,
+            "203.0.113.40",
+            "misp-inside.example",
+            "/events/add",
+            e,
+        )
+    };
+    let with_tags = |tags: Value| {
+        let mut e = event();
+        e["Event"]["Tag"] = tags;
+        e
+    };
+    let mut no_key = event();
+    no_key["Event"].as_object_mut().unwrap().remove("Tag");
+    let b = from_strict(&no_key).unwrap_err();
+    assert_eq!(b.message, "event is missing required taxonomies");
+    let b = from_strict(&with_tags(json!([]))).unwrap_err();
+    assert_eq!(b.message, "event is missing required taxonomy: tlp");
+    let b = from_strict(&with_tags(json!([{"name": "tlp:amber"}]))).unwrap_err();
+    assert_eq!(b.rule, Rule::RequiredTaxonomy);
+    let b = from_strict(&with_tags(
+        json!([{"name": "tlp:rainbow"}, {"name": "tlp:clear"}]),
+    ))
+    .unwrap_err();
+    assert_eq!(b.message, "event has blocked tag: tlp:rainbow");
+    from_strict(&with_tags(json!([{"name": "TLP:CLEAR"}]))).expect("allowed, any case");
+    from_strict(&with_tags(
+        json!([{"name": "tlp:green"}, {"name": "type:osint"}]),
+    ))
+    .expect("allowed");
+    // A tag that merely starts with the namespace is not of it.
+    from_strict(&with_tags(json!([{"name": "tlpx:clear"}]))).expect_err("not the tlp namespace");
+    // Attributes inherit the event's classification...
+    let mut e = with_tags(json!([{"name": "tlp:clear"}]));
+    from_strict(&e).expect("untagged attributes pass");
+    // ...but one tagged with a disallowed tag of the namespace does not.
+    e["Event"]["Object"][0]["Attribute"][0]["Tag"] = json!([{"name": "tlp:amber"}]);
+    let b = from_strict(&e).unwrap_err();
+    assert_eq!(b.rule, Rule::RequiredTaxonomy, "{b}");
+    e["Event"]["Object"][0]["Attribute"][0]["Tag"] = json!([{"name": "tlp:green"}]);
+    from_strict(&e).expect("allowed attribute tag");
+}
+
+#[test]
+fn x_user_org_uuid_limits_pulled_sharing_groups() {
+    let cfg = config();
+    let places: [Mutation; 3] = [
+        |e| e["Event"]["SharingGroup"] = sharing_group(SG_OTHER, &[ORG_MEMBER], false),
+        |e| {
+            e["Event"]["Attribute"][0]["distribution"] = json!(4);
+            e["Event"]["Attribute"][0]["SharingGroup"] =
+                sharing_group(SG_OTHER, &[ORG_MEMBER], false)
+        },
+        |e| {
+            e["Event"]["Object"][0]["distribution"] = json!("4");
+            e["Event"]["Object"][0]["SharingGroup"] = sharing_group(SG_OTHER, &[ORG_MEMBER], false)
+        },
+    ];
+    for place in places {
+        let mut e = event();
+        place(&mut e);
+        let b = pull(
+            &cfg,
+            "198.51.100.20",
+            "misp-inside.example",
+            VIEW,
+            &e,
+            Some(ORG_OUTSIDER),
+        )
+        .unwrap_err();
+        assert_eq!(b.rule, Rule::UserOrgNotInSharingGroup);
+        assert_eq!(
+            b.message,
+            format!(
+                "user with organisation uuid: {ORG_OUTSIDER} (X-UserOrgUUID) not in sharing group"
+            )
+        );
+        pull(
+            &cfg,
+            "198.51.100.20",
+            "misp-inside.example",
+            VIEW,
+            &e,
+            Some(&ORG_MEMBER.to_uppercase()),
+        )
+        .expect("member");
+        pull(&cfg, "198.51.100.20", "misp-inside.example", VIEW, &e, None)
+            .expect("no header, no check");
+    }
+    // A sharing-group server with all_orgs lets every organisation in; a
+    // missing SharingGroupServer list is an empty one.
+    let mut e = event();
+    e["Event"]["SharingGroup"] = sharing_group(SG_OTHER, &[], true);
+    pull(
+        &cfg,
+        "198.51.100.20",
+        "misp-inside.example",
+        VIEW,
+        &e,
+        Some(ORG_OUTSIDER),
+    )
+    .expect("all_orgs");
+    e["Event"]["SharingGroup"]["SharingGroupServer"] = json!([{"all_orgs": "1"}]);
+    pull(
+        &cfg,
+        "198.51.100.20",
+        "misp-inside.example",
+        VIEW,
+        &e,
+        Some(ORG_OUTSIDER),
+    )
+    .expect("all_orgs as \"1\"");
+    e["Event"]["SharingGroup"]
+        .as_object_mut()
+        .unwrap()
+        .remove("SharingGroupServer");
+    pull(
+        &cfg,
+        "198.51.100.20",
+        "misp-inside.example",
+        VIEW,
+        &e,
+        Some(ORG_OUTSIDER),
+    )
+    .expect_err("no server list");
+}
+
+#[test]
+fn malformed_bodies_are_blocked() {
+    let cfg = config();
+    let raw = |body: &[u8]| {
+        evaluate(
+            &cfg,
+            &Case {
+                source: SourceSpec::Ip(ip("192.0.2.10")),
+                destination: Destination {
+                    ip: None,
+                    name: Some("misp-partner.example"),
+                    port: 443,
+                },
+                method: "POST",
+                target: "/events/add/metadata:1",
+                request_body: body,
+                response: None,
+            },
+        )
+    };
+    let good = event().to_string();
+    raw(good.as_bytes()).expect("the base event passes");
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", vec![]),
+        ("not JSON", b"message".to_vec()),
+        ("truncated", good.as_bytes()[..good.len() - 3].to_vec()),
+        ("trailing garbage", format!("{good} x").into_bytes()),
+        ("UTF-8 BOM", [b"\xEF\xBB\xBF".as_slice(), good.as_bytes()].concat()),
+        ("no Event key", br#"{"event":{"distribution":"1"}}"#.to_vec()),
+        ("Event in an array", format!("[{good}]").into_bytes()),
+        ("duplicate Tag key", br#"{"Event":{"distribution":"1","Tag":[],"Tag":[{"name":"tlp:red"}]}}"#.to_vec()),
+        ("duplicate distribution", br#"{"Event":{"distribution":"1","distribution":"0"}}"#.to_vec()),
+        ("duplicate Event", br#"{"Event":{"distribution":"1"},"Event":{"distribution":"0"}}"#.to_vec()),
+        ("duplicate attribute type", br#"{"Event":{"distribution":"1","Attribute":[{"type":"ip-src","category":"Other","type":"email"}]}}"#.to_vec()),
+        ("missing distribution", br#"{"Event":{"info":"x"}}"#.to_vec()),
+        ("distribution 0.0", br#"{"Event":{"distribution":0.0}}"#.to_vec()),
+        ("distribution \"00\"", br#"{"Event":{"distribution":"00"}}"#.to_vec()),
+        ("distribution \" 0\"", br#"{"Event":{"distribution":" 0"}}"#.to_vec()),
+        ("distribution 6", br#"{"Event":{"distribution":6}}"#.to_vec()),
+        ("distribution -1", br#"{"Event":{"distribution":-1}}"#.to_vec()),
+        ("distribution huge", br#"{"Event":{"distribution":1e400}}"#.to_vec()),
+        ("distribution null", br#"{"Event":{"distribution":null}}"#.to_vec()),
+        ("attribute without type", br#"{"Event":{"distribution":"1","Attribute":[{"category":"Other"}]}}"#.to_vec()),
+        ("object without distribution", br#"{"Event":{"distribution":"1","Object":[{"name":"x","Attribute":[]}]}}"#.to_vec()),
+        ("Attribute as an object", br#"{"Event":{"distribution":"1","Attribute":{"0":{"type":"a","category":"b"}}}}"#.to_vec()),
+        ("Tag as a string", br#"{"Event":{"distribution":"1","Tag":"tlp:red"}}"#.to_vec()),
+        ("tag without name", br#"{"Event":{"distribution":"1","Tag":[{"id":"1"}]}}"#.to_vec()),
+        ("tag name not a string", br#"{"Event":{"distribution":"1","Tag":[{"name":7}]}}"#.to_vec()),
+        ("sharing group without uuid", br#"{"Event":{"distribution":"4","SharingGroup":{"name":"x"}}}"#.to_vec()),
+        ("sharing group as a non-empty array", br#"{"Event":{"distribution":"4","SharingGroup":[{"uuid":"b9e656ba-b9c0-4506-83ed-7b54b43a57cb"}]}}"#.to_vec()),
+        ("lone surrogate", br#"{"Event":{"distribution":"1","Tag":[{"name":"tlp:\ud800red"}]}}"#.to_vec()),
+        ("deep nesting", format!(
+            "{{\"Event\":{{\"distribution\":\"1\",\"Note\":[{}{{\"distribution\":\"1\"}}{}]}}}}",
+            "{\"distribution\":\"1\",\"Note\":[".repeat(200),
+            "]}".repeat(200)
+        ).into_bytes()),
+        ("relationship to an unknown type", br#"{"Event":{"distribution":"1","Relationship":[{"distribution":"1","related_object_type":"Organisation","related_object":{"Organisation":{"name":"x"}}}]}}"#.to_vec()),
+    ];
+    for (name, body) in cases {
+        let b = raw(&body).expect_err(name);
+        assert!(
+            matches!(b.rule, Rule::MalformedBody | Rule::UninspectableRelation),
+            "{name}: {b}"
+        );
+    }
+    // Shapes PHP produces for empty values are understood, not refused.
+    raw(br#"{"Event":{"distribution":"1","SharingGroup":[],"Tag":null,"Attribute":null,"Object":[],"Galaxy":[]}}"#)
+        .expect("PHP empties");
+}
+
+#[test]
+fn parse_error_messages_never_quote_body_values() {
+    let cfg = config();
+    let body = br#"{"Event":{"distribution":"SECRET-VALUE-DO-NOT-LOG"}}"#;
+    let b = evaluate(
+        &cfg,
+        &Case {
+            source: SourceSpec::Ip(ip("192.0.2.10")),
+            destination: Destination {
+                ip: None,
+                name: Some("misp-partner.example"),
+                port: 443,
+            },
+            method: "POST",
+            target: "/events/add",
+            request_body: body,
+            response: None,
+        },
+    )
+    .unwrap_err();
+    assert!(!b.to_string().contains("SECRET"), "{b}");
+    let body =
+        br#"{"Event":{"distribution":"1","Attribute":[{"category":"x","type":["SECRET-VALUE"]}]}}"#;
+    let b = push(
+        &cfg,
+        "192.0.2.10",
+        "misp-partner.example",
+        "/events/add",
+        &serde_json::from_slice(body).unwrap(),
+    )
+    .unwrap_err();
+    assert!(!b.to_string().contains("SECRET"), "{b}");
+}
+
+#[test]
+fn other_endpoint_bodies() {
+    let cfg = config();
+    let p = |path: &str, body: Value| push(&cfg, "192.0.2.10", "misp-partner.example", path, &body);
+    let u = "4c2d2f0e-7a1b-4e8c-9d3f-1a2b3c4d5e6f";
+    // Galaxy clusters: an array of wrapped clusters.
+    p(
+        "/galaxies/pushCluster",
+        json!([{"GalaxyCluster": {"distribution": "3"}}, {"GalaxyCluster": {"distribution": "0"}}]),
+    )
+    .expect_err("second cluster");
+    p(
+        "/galaxies/pushCluster",
+        json!([{"GalaxyCluster": {"distribution": "3"}}]),
+    )
+    .expect("cluster");
+    p(
+        "/galaxies/pushCluster",
+        json!([{"GalaxyCluster": {"tag_name": "x"}}]),
+    )
+    .expect_err("no distribution");
+    // Proposals, bare or wrapped.
+    p(
+        &format!("/events/pushProposals/{u}"),
+        json!([attribute("ip-src", "Other"), attribute("email", "Other")]),
+    )
+    .expect_err("proposal type");
+    p(
+        &format!("/events/pushProposals/{u}"),
+        json!([{"ShadowAttribute": attribute("ip-src", "Person")}]),
+    )
+    .expect_err("proposal category");
+    p(
+        &format!("/events/pushProposals/{u}"),
+        json!([attribute("ip-src", "Other")]),
+    )
+    .expect("proposal");
+    // Analyst data.
+    p(
+        "/analyst_data/pushAnalystData",
+        json!({"Note": {"distribution": "0"}}),
+    )
+    .expect_err("note");
+    p(
+        "/analyst_data/pushAnalystData",
+        json!({"Opinion": {"distribution": "2"}}),
+    )
+    .expect("opinion");
+    p(
+        "/analyst_data/pushAnalystData",
+        json!({"Relationship": {"distribution": "1", "related_object_type": "Object",
+        "related_object": {"Object": {"name": "x", "distribution": "0"}}}}),
+    )
+    .expect_err("related object");
+    p(
+        "/analyst_data/pushAnalystData",
+        json!({"Relationship": {"distribution": "1", "related_object_type": "Note",
+        "related_object": {"distribution": "0"}}}),
+    )
+    .expect_err("related bare note");
+    p(
+        "/analyst_data/pushAnalystData",
+        json!({"Relationship": {"distribution": "1", "related_object_type": "Opinion",
+        "related_object": {"Opinion": {"distribution": "0"}}}}),
+    )
+    .expect_err("related wrapped opinion");
+    p(
+        "/analyst_data/pushAnalystData",
+        json!({"Relationship": {"distribution": "1", "related_object_type": "GalaxyCluster",
+        "related_object": {"GalaxyCluster": {"distribution": "0"}}}}),
+    )
+    .expect_err("related cluster");
+    p(
+        "/analyst_data/pushAnalystData",
+        json!({"Relationship": {"distribution": "1", "related_object_type": "Event",
+        "related_object": null}}),
+    )
+    .expect("nothing related");
+    p(
+        "/analyst_data/pushAnalystData",
+        json!({"Comment": {"distribution": "1"}}),
+    )
+    .expect_err("unknown kind");
+    // Sightings carry nothing the rules read, but must be JSON.
+    p(
+        &format!("/sightings/bulkSaveSightings/{u}"),
+        json!([{"uuid": u, "type": "0"}]),
+    )
+    .expect("sightings");
+    // Index filters.
+    for (body, ok) in [
+        (json!({"minimal": 1, "published": 1, "eventid": [1]}), true),
+        (json!({"minimal": true, "published": 1.0}), true),
+        (json!({"minimal": 0, "published": 1}), false),
+        (json!({"minimal": "1", "published": 1}), false),
+        (json!({"published": 1}), false),
+        (json!([1]), false),
+    ] {
+        for path in ["/events/index", "/galaxy_clusters/restSearch"] {
+            assert_eq!(p(path, body.clone()).is_ok(), ok, "{path} {body}");
+        }
+    }
+}
+
+#[test]
+fn pulled_lists_are_checked_element_by_element() {
+    let cfg = config();
+    let u = "4c2d2f0e-7a1b-4e8c-9d3f-1a2b3c4d5e6f";
+    let pl = |path: &str, body: Value| {
+        pull(
+            &cfg,
+            "198.51.100.20",
+            "misp-inside.example",
+            path,
+            &body,
+            None,
+        )
+    };
+    let analyst = format!("/analyst_data/index/Note/uuid[]:{u}/uuid[]:{u}.json");
+    // misp-guard stops after the first element; we do not.
+    pl(
+        &analyst,
+        json!([{"Note": {"distribution": "1"}}, {"Note": {"distribution": "0"}}]),
+    )
+    .expect_err("second note");
+    pl(
+        &analyst,
+        json!([{"Note": {"distribution": "1"}}, {"Opinion": {"distribution": "2"}}]),
+    )
+    .expect("notes");
+    let sa =
+        "/shadow_attributes/index/all:1/timestamp:0/limit:1000/page:1/deleted[]:0/deleted[]:1.json";
+    pl(sa, json!([{"ShadowAttribute": attribute("ip-src", "Other")}, {"ShadowAttribute": attribute("email", "Other")}])).expect_err("proposal");
+    pl(sa, json!([])).expect("no proposals");
+    let view = format!("/galaxy_clusters/view/{u}");
+    pl(&view, json!({"GalaxyCluster": {"distribution": 0}})).expect_err("cluster");
+    pl(&view, json!({"GalaxyCluster": {"distribution": 3}})).expect("cluster");
+    pl(
+        VIEW,
+        json!({"name": "Not Found", "message": "Invalid event", "url": "/events/view/x"}),
+    )
+    .expect_err("no Event");
+}
+
+#[test]
+fn routing() {
+    let cfg = config();
+    let go = |from: &str, dest: Destination, method: &str, path: &str| {
+        evaluate(
+            &cfg,
+            &Case {
+                source: SourceSpec::Ip(ip(from)),
+                destination: dest,
+                method,
+                target: path,
+                request_body: b"",
+                response: None,
+            },
+        )
+    };
+    let name = |n| Destination {
+        ip: None,
+        name: Some(n),
+        port: 443,
+    };
+    let v = "/servers/getVersion";
+    go("192.0.2.10", name("misp-partner.example"), "GET", v).expect("sync");
+    let b = go("192.0.2.99", name("misp-partner.example"), "GET", v).unwrap_err();
+    assert_eq!(
+        b.message,
+        "source host 192.0.2.99 does not exist in instances hosts mapping"
+    );
+    let b = go("192.0.2.10", name("unknown.example"), "GET", v).unwrap_err();
+    assert_eq!(
+        b.message,
+        "destination host unknown.example does not exist in instances hosts mapping"
+    );
+    let b = go("203.0.113.30", name("misp-inside.example"), "GET", v).unwrap_err();
+    assert_eq!(b.rule, Rule::Compartment);
+    assert!(b.message.starts_with("cannot reach compartment"));
+    let b = go(
+        "192.0.2.10",
+        Destination {
+            port: 4444,
+            ..name("misp-partner.example")
+        },
+        "GET",
+        v,
+    )
+    .unwrap_err();
+    assert!(b.message.starts_with("destination port is not allowed"));
+    // By address, with and without a name that agrees.
+    let addr = |ip_s: &str, n: Option<&'static str>| Destination {
+        ip: Some(ip(ip_s)),
+        name: n,
+        port: 443,
+    };
+    go("192.0.2.10", addr("198.51.100.20", None), "GET", v).expect("by address");
+    go(
+        "::ffff:192.0.2.10",
+        addr("198.51.100.20", Some("MISP-Partner.example")),
+        "GET",
+        v,
+    )
+    .expect("mapped source, name in other case");
+    go(
+        "192.0.2.10",
+        addr("198.51.100.20", Some("198.51.100.20")),
+        "GET",
+        v,
+    )
+    .expect("IP literal name");
+    let b = go(
+        "192.0.2.10",
+        addr("198.51.100.20", Some("misp-strict.example")),
+        "GET",
+        v,
+    )
+    .unwrap_err();
+    assert_eq!(b.rule, Rule::NameMismatch);
+    let b = go(
+        "192.0.2.10",
+        addr("198.51.100.20", Some("updates.example")),
+        "GET",
+        v,
+    )
+    .unwrap_err();
+    assert_eq!(
+        b.rule,
+        Rule::NameMismatch,
+        "an allowlisted name cannot ride on an instance address"
+    );
+    let b = go(
+        "192.0.2.10",
+        addr("198.51.100.99", Some("misp-partner.example")),
+        "GET",
+        v,
+    )
+    .unwrap_err();
+    assert_eq!(
+        b.rule,
+        Rule::NameMismatch,
+        "an instance name cannot open another address"
+    );
+    let b = go("192.0.2.10", addr("198.51.100.99", None), "GET", v).unwrap_err();
+    assert_eq!(b.rule, Rule::UnknownDestination);
+    // The allowlist: from known sources only; URLs exactly.
+    go(
+        "192.0.2.10",
+        name("updates.example"),
+        "GET",
+        "/anything?at=all",
+    )
+    .expect("domain");
+    go(
+        "192.0.2.10",
+        addr("198.51.100.99", Some("Updates.Example")),
+        "POST",
+        "/x",
+    )
+    .expect("domain at any address");
+    go("192.0.2.99", name("updates.example"), "GET", "/").expect_err("unknown source");
+    go("192.0.2.10", name("lists.example"), "GET", "/torlist/?exit").expect("url");
+    go(
+        "192.0.2.10",
+        name("lists.example"),
+        "GET",
+        "/torlist/?exit=1",
+    )
+    .expect_err("other query");
+    go("192.0.2.10", name("lists.example"), "GET", "/torlist/").expect_err("other path");
+    go(
+        "192.0.2.10",
+        Destination {
+            port: 8443,
+            ..name("lists.example")
+        },
+        "GET",
+        "/torlist/?exit",
+    )
+    .expect_err("other port");
+    go("192.0.2.99", name("lists.example"), "GET", "/torlist/?exit").expect_err("unknown source");
+    // Endpoints and the auth-key refresh option.
+    let b = go("192.0.2.10", name("misp-partner.example"), "GET", "/users").unwrap_err();
+    assert_eq!(b.message, "endpoint not allowed");
+    go(
+        "192.0.2.10",
+        name("misp-partner.example"),
+        "POST",
+        "/users/resetauthkey/me",
+    )
+    .expect("enabled at partner");
+    let b = go(
+        "198.51.100.20",
+        name("misp-inside.example"),
+        "POST",
+        "/users/resetauthkey/me",
+    )
+    .unwrap_err();
+    assert_eq!(b.rule, Rule::AuthKeyRefresh);
+    assert!(b.message.contains("allow_sync_auth_key_refresh: true"));
+    // GET endpoints take no body.
+    let with_body = evaluate(
+        &cfg,
+        &Case {
+            source: SourceSpec::Ip(ip("192.0.2.10")),
+            destination: name("misp-partner.example"),
+            method: "GET",
+            target: v,
+            request_body: b"{}",
+            response: None,
+        },
+    );
+    assert!(with_body.is_err());
+}
+
+#[test]
+fn a_source_address_shared_by_two_instances_is_refused() {
+    let mut b = instance("192.0.2.10", "b.example", "c", json!({}));
+    b["port"] = json!(8443);
+    let v = json!({
+        "allowlist": {"urls": [], "domains": []},
+        "compartments_rules": {"can_reach": {"c": ["c"]}},
+        "instances": {"a": instance("192.0.2.10", "a.example", "c", json!({})), "b": b, "x": instance("192.0.2.11", "x.example", "c", json!({}))}
+    });
+    let cfg = Config::from_json(&v.to_string()).unwrap();
+    let err = source_instance(&cfg, ip("192.0.2.10")).unwrap_err();
+    assert!(err.message.contains("shared by instances"), "{err}");
+    // As a destination the port tells them apart.
+    let x = cfg.instance("x").unwrap();
+    let r = route(
+        &cfg,
+        x,
+        &Destination {
+            ip: Some(ip("192.0.2.10")),
+            name: None,
+            port: 8443,
+        },
+    )
+    .unwrap();
+    assert!(matches!(r, Route::Sync { destination, .. } if destination.id == "b"));
+}

@@ -1,0 +1,3 @@
+//! TLS: the local interception CA (leaf minting arrives with the data path).
+
+pub mod ca;
