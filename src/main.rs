@@ -26,6 +26,7 @@ enum Command {
     /// Run the rule engine alone on one exchange, no network. Prints `allow`
     /// (exit 0) or `block: <reason>` (exit 3); exit 2 on a usage or config error.
     Eval {
+        /// The config file whose rules decide.
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
         /// The client: an instance id or a client IP address.
@@ -65,6 +66,7 @@ enum Command {
 enum CaAction {
     /// Create DIR/ca.pem and DIR/ca.key (mode 0600).
     Init {
+        /// Where to write ca.pem and ca.key (created if missing).
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
         /// Replace an existing CA.

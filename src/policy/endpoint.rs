@@ -43,8 +43,6 @@ pub enum RequestBody {
     GalaxyClusters,
     /// `[{...shadow attribute...}, ...]` (or wrapped in `ShadowAttribute`).
     ShadowAttributes,
-    /// Sightings: a well-formed, non-empty JSON document (no rule reads them).
-    Sightings,
     /// `{"Note"|"Opinion"|"Relationship": {...}}`.
     AnalystData,
 }
@@ -306,7 +304,9 @@ const TABLE: &[Row] = &[
         endpoint: ep(
             "sightings/bulkSaveSightings",
             Push,
-            RequestBody::Sightings,
+            // Sightings carry no field a rule reads (misp-guard has no rule
+            // for them either).
+            RequestBody::OptionalJson,
             ResponseBody::Unchecked,
         ),
     },

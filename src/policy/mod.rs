@@ -387,7 +387,7 @@ pub fn check_request_body(exchange: &Exchange, body: &[u8]) -> Result<(), Block>
     };
     // Push data belongs to the source; for control endpoints the source's
     // rules are as good as any (they read no content).
-    rules::check_request(source, endpoint.request, body).map_err(|b| b.by(source))
+    rules::check_request(source, endpoint, body).map_err(|b| b.by(source))
 }
 
 /// Stage 3b: a decoded response body of a pull.

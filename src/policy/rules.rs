@@ -8,18 +8,18 @@
 //! sharing group, analyst data), then attributes, then objects.
 
 use super::model::*;
-use super::{Block, RequestBody, ResponseBody, ResponseContext, Rule, is_uuid};
+use super::{Block, Endpoint, RequestBody, ResponseBody, ResponseContext, Rule, is_uuid};
 use crate::config::{Instance, Rules};
 use std::borrow::Cow;
 
 type Outcome = Result<(), Block>;
 
-pub(super) fn check_request(owner: &Instance, kind: RequestBody, body: &[u8]) -> Outcome {
+pub(super) fn check_request(owner: &Instance, endpoint: &Endpoint, body: &[u8]) -> Outcome {
     let checker = Checker {
         rules: &owner.rules,
         user_org: None,
     };
-    match kind {
+    match endpoint.request {
         RequestBody::Empty => {
             if body.is_empty() {
                 Ok(())
@@ -36,14 +36,14 @@ pub(super) fn check_request(owner: &Instance, kind: RequestBody, body: &[u8]) ->
             } else {
                 Err(Block::new(
                     Rule::MinimalPublished,
-                    "{'minimal': 1, 'published': 1} is required for this search",
+                    format!(
+                        "{{'minimal': 1, 'published': 1}} is required for /{} requests",
+                        endpoint.name
+                    ),
                 ))
             }
         }
-        RequestBody::Event => {
-            let env: EventEnvelope = parse(body)?;
-            checker.event(&env.event)
-        }
+        RequestBody::Event => checker.event_body(body, "request"),
         RequestBody::GalaxyClusters => {
             let clusters: Vec<GalaxyClusterEnvelope> = parse(body)?;
             clusters
@@ -56,9 +56,6 @@ pub(super) fn check_request(owner: &Instance, kind: RequestBody, body: &[u8]) ->
                 .iter()
                 .try_for_each(|i| checker.attribute(i.attribute()))
         }
-        // Sightings carry no field any rule reads (misp-guard has none
-        // either), but the body must be one well-formed JSON document.
-        RequestBody::Sightings => parse::<serde::de::IgnoredAny>(body).map(|_| ()),
         RequestBody::AnalystData => {
             let env: AnalystEnvelope = parse(body)?;
             checker.analyst_envelope(&env)
@@ -79,10 +76,7 @@ pub(super) fn check_response(
     match kind {
         ResponseBody::Unchecked => Ok(()),
         ResponseBody::Json => well_formed(body).map_err(|e| json_error(&e)),
-        ResponseBody::Event => {
-            let env: EventEnvelope = parse(body)?;
-            checker.event(&env.event)
-        }
+        ResponseBody::Event => checker.event_body(body, "response"),
         ResponseBody::ShadowAttributes => {
             let items: Vec<ShadowAttributeItem> = parse(body)?;
             items
@@ -166,6 +160,18 @@ fn lower(s: &str) -> Cow<'_, str> {
 }
 
 impl Checker<'_> {
+    /// A whole `{"Event": {...}}` body; `which` is "request" or "response".
+    fn event_body(&self, body: &[u8], which: &str) -> Outcome {
+        let env: EventEnvelope = parse(body).map_err(|b| {
+            if b.message.contains("missing field `Event`") {
+                malformed(&format!("no `Event` property in {which} body"))
+            } else {
+                b
+            }
+        })?;
+        self.event(&env.event)
+    }
+
     fn event(&self, e: &Event) -> Outcome {
         self.event_inner(e).map_err(|mut b| {
             if b.event_uuid.is_none() {
@@ -530,9 +536,11 @@ impl Checker<'_> {
         };
         let uuid = sg.uuid.to_ascii_lowercase();
         if self.rules.blocked_sharing_groups_uuids.contains(&uuid) {
+            // misp-guard's wording: "event has …", "attribute with a …".
+            let verb = if what == "event" { "has" } else { "with a" };
             return Err(Block::new(
                 Rule::BlockedSharingGroup,
-                format!("{what} has blocked sharing group uuid: {uuid}"),
+                format!("{what} {verb} blocked sharing group uuid: {uuid}"),
             ));
         }
         if let Some(org) = self.user_org {

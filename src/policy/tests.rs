@@ -243,14 +243,14 @@ fn content_cases() -> Vec<(&'static str, Mutation, Mutation, Rule, &'static str)
             |e| e["Event"]["Attribute"][0]["SharingGroup"] = sharing_group(SG_BLOCKED, &[], false),
             |e| e["Event"]["Attribute"][0]["SharingGroup"] = sharing_group(SG_OTHER, &[], false),
             Rule::BlockedSharingGroup,
-            "attribute has blocked sharing group uuid",
+            "attribute with a blocked sharing group uuid",
         ),
         (
             "object sharing group",
             |e| e["Event"]["Object"][0]["SharingGroup"] = sharing_group(SG_BLOCKED, &[], false),
             |e| e["Event"]["Object"][0]["SharingGroup"] = sharing_group(SG_OTHER, &[], false),
             Rule::BlockedSharingGroup,
-            "object has blocked sharing group uuid",
+            "object with a blocked sharing group uuid",
         ),
         (
             "object attribute sharing group",
@@ -263,7 +263,7 @@ fn content_cases() -> Vec<(&'static str, Mutation, Mutation, Rule, &'static str)
                     sharing_group(SG_OTHER, &[], false)
             },
             Rule::BlockedSharingGroup,
-            "attribute has blocked sharing group uuid",
+            "attribute with a blocked sharing group uuid",
         ),
         (
             "sharing group not named",
