@@ -23,6 +23,7 @@ use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 type Str<'a> = Cow<'a, str>;
 
@@ -43,7 +44,7 @@ pub struct Event<'a> {
         default,
         deserialize_with = "opt_object"
     )]
-    pub sharing_group: Option<SharingGroup<'a>>,
+    pub sharing_group: Option<Box<SharingGroup<'a>>>,
     /// `None` when the key is absent: misp-guard words that case differently
     /// ("missing required taxonomies") from a list without the taxonomy.
     #[serde(rename = "Tag", borrow, default, deserialize_with = "opt_list")]
@@ -86,7 +87,7 @@ pub struct Attribute<'a> {
         default,
         deserialize_with = "opt_object"
     )]
-    pub sharing_group: Option<SharingGroup<'a>>,
+    pub sharing_group: Option<Box<SharingGroup<'a>>>,
     #[serde(rename = "Tag", borrow, default, deserialize_with = "opt_list")]
     pub tags: Option<Vec<Tag<'a>>>,
     #[serde(rename = "ShadowAttribute", borrow, default, deserialize_with = "list")]
@@ -112,7 +113,7 @@ pub struct Object<'a> {
         default,
         deserialize_with = "opt_object"
     )]
-    pub sharing_group: Option<SharingGroup<'a>>,
+    pub sharing_group: Option<Box<SharingGroup<'a>>>,
     #[serde(rename = "Attribute", borrow, default, deserialize_with = "list")]
     pub attributes: Vec<Attribute<'a>>,
     #[serde(rename = "Note", borrow, default, deserialize_with = "list")]
@@ -132,7 +133,7 @@ pub struct EventReport<'a> {
         default,
         deserialize_with = "opt_object"
     )]
-    pub sharing_group: Option<SharingGroup<'a>>,
+    pub sharing_group: Option<Box<SharingGroup<'a>>>,
     #[serde(rename = "Tag", borrow, default, deserialize_with = "opt_list")]
     pub tags: Option<Vec<Tag<'a>>>,
     #[serde(rename = "Note", borrow, default, deserialize_with = "list")]
@@ -171,7 +172,7 @@ pub struct GalaxyCluster<'a> {
         default,
         deserialize_with = "opt_object"
     )]
-    pub sharing_group: Option<SharingGroup<'a>>,
+    pub sharing_group: Option<Box<SharingGroup<'a>>>,
     #[serde(
         rename = "GalaxyClusterRelation",
         borrow,
@@ -191,7 +192,7 @@ pub struct GalaxyClusterRelation<'a> {
         default,
         deserialize_with = "opt_object"
     )]
-    pub sharing_group: Option<SharingGroup<'a>>,
+    pub sharing_group: Option<Box<SharingGroup<'a>>>,
     #[serde(rename = "Tag", borrow, default, deserialize_with = "opt_list")]
     pub tags: Option<Vec<Tag<'a>>>,
 }
@@ -237,7 +238,7 @@ pub struct AnalystData<'a> {
         default,
         deserialize_with = "opt_object"
     )]
-    pub sharing_group: Option<SharingGroup<'a>>,
+    pub sharing_group: Option<Box<SharingGroup<'a>>>,
     #[serde(borrow, default)]
     pub related_object_type: Option<Str<'a>>,
     /// Kept raw: its shape depends on `related_object_type`, which may come
@@ -405,42 +406,36 @@ where
 }
 
 /// An object that PHP sends as `null` or as an empty array `[]` when unset.
-/// A non-empty array is refused.
+/// A non-empty array is refused. Written as a visitor rather than an
+/// untagged enum, which would buffer every object before reading it.
 fn opt_object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Either<T> {
-        Object(T),
-        Empty(EmptyArray),
-    }
-    match Option::<Either<T>>::deserialize(d)? {
-        Some(Either::Object(t)) => Ok(Some(t)),
-        Some(Either::Empty(_)) | None => Ok(None),
-    }
-}
-
-/// `[]` and nothing else.
-struct EmptyArray;
-
-impl<'de> Deserialize<'de> for EmptyArray {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = EmptyArray;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an empty array")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EmptyArray, A::Error> {
-                match seq.next_element::<IgnoredAny>()? {
-                    None => Ok(EmptyArray),
-                    Some(_) => Err(de::Error::custom("expected an empty array")),
-                }
+    struct V<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object, null or an empty array")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<T>, A::Error> {
+            match seq.next_element::<IgnoredAny>()? {
+                None => Ok(None),
+                Some(_) => Err(de::Error::custom(
+                    "expected an object, got a non-empty array",
+                )),
             }
         }
-        d.deserialize_seq(V)
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Option<T>, A::Error> {
+            T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
     }
+    d.deserialize_any(V(PhantomData))
 }

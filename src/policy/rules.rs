@@ -11,6 +11,7 @@ use super::model::*;
 use super::{Block, Endpoint, RequestBody, ResponseBody, ResponseContext, Rule, is_uuid};
 use crate::config::{Instance, Rules};
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 type Outcome = Result<(), Block>;
 
@@ -142,13 +143,19 @@ struct Checker<'r> {
     user_org: Option<&'r str>,
 }
 
-/// Case-insensitive membership in a set of lower-cased rule values.
-fn hit<'s>(set: &std::collections::HashSet<String>, value: &'s str) -> Option<Cow<'s, str>> {
+/// Case-insensitive membership in a set of lower-cased rule values; returns
+/// the rule value that matched. Rule lists are short, so an ASCII value is
+/// compared in place rather than lower-cased into a new string and hashed.
+fn hit<'r>(set: &'r HashSet<String>, value: &str) -> Option<&'r str> {
     if set.is_empty() {
-        return None;
+        None
+    } else if value.is_ascii() {
+        set.iter()
+            .find(|r| r.eq_ignore_ascii_case(value))
+            .map(String::as_str)
+    } else {
+        set.get(&value.to_lowercase()).map(String::as_str)
     }
-    let lower = lower(value);
-    set.contains(lower.as_ref()).then_some(lower)
 }
 
 fn lower(s: &str) -> Cow<'_, str> {
@@ -192,7 +199,7 @@ impl Checker<'_> {
         for report in &e.reports {
             self.event_report(report)?;
         }
-        self.sharing_group("event", e.distribution, e.sharing_group.as_ref())?;
+        self.sharing_group("event", e.distribution, e.sharing_group.as_deref())?;
         self.analyst_children(&e.notes, &e.opinions, &e.relationships)?;
         for a in &e.attributes {
             self.attribute(a)?;
@@ -220,7 +227,7 @@ impl Checker<'_> {
                 Rule::BlockedAttributeType,
                 format!(
                     "attribute with a blocked type: {}",
-                    shown_rule_value(&t, &a.kind)
+                    shown_rule_value(t, &a.kind)
                 ),
             ));
         }
@@ -229,7 +236,7 @@ impl Checker<'_> {
                 Rule::BlockedAttributeCategory,
                 format!(
                     "attribute with a blocked category: {}",
-                    shown_rule_value(&c, &a.category)
+                    shown_rule_value(c, &a.category)
                 ),
             ));
         }
@@ -241,7 +248,7 @@ impl Checker<'_> {
         self.sharing_group(
             "attribute",
             a.distribution.unwrap_or(Distribution(5)),
-            a.sharing_group.as_ref(),
+            a.sharing_group.as_deref(),
         )?;
         for sa in &a.shadow_attributes {
             self.attribute(sa)?;
@@ -258,13 +265,13 @@ impl Checker<'_> {
 
     fn object(&self, o: &Object) -> Outcome {
         self.distribution("object with a blocked distribution level", o.distribution)?;
-        self.sharing_group("object", o.distribution, o.sharing_group.as_ref())?;
+        self.sharing_group("object", o.distribution, o.sharing_group.as_deref())?;
         if let Some(t) = hit(&self.rules.blocked_object_types, &o.name) {
             return Err(Block::new(
                 Rule::BlockedObjectType,
                 format!(
                     "object with a blocked type: {}",
-                    shown_rule_value(&t, &o.name)
+                    shown_rule_value(t, &o.name)
                 ),
             ));
         }
@@ -281,7 +288,7 @@ impl Checker<'_> {
         )?;
         // Beyond misp-guard: a report's tags, sharing group and analyst data.
         self.blocked_tags("event report has blocked tag", r.tags.as_deref())?;
-        self.sharing_group("event report", r.distribution, r.sharing_group.as_ref())?;
+        self.sharing_group("event report", r.distribution, r.sharing_group.as_deref())?;
         self.analyst_children(&r.notes, &r.opinions, &r.relationships)
     }
 
@@ -303,17 +310,17 @@ impl Checker<'_> {
                 Rule::BlockedTag,
                 format!(
                     "galaxy cluster has blocked tag: {}",
-                    shown_rule_value(&t, tag)
+                    shown_rule_value(t, tag)
                 ),
             ));
         }
         if let Some(d) = c.distribution {
-            self.sharing_group("galaxy cluster", d, c.sharing_group.as_ref())?;
+            self.sharing_group("galaxy cluster", d, c.sharing_group.as_deref())?;
         }
         for rel in &c.relations {
             if let Some(d) = rel.distribution {
                 self.distribution("galaxy cluster relation has blocked distribution level", d)?;
-                self.sharing_group("galaxy cluster relation", d, rel.sharing_group.as_ref())?;
+                self.sharing_group("galaxy cluster relation", d, rel.sharing_group.as_deref())?;
             }
             self.blocked_tags(
                 "galaxy cluster relation has blocked tag",
@@ -357,7 +364,7 @@ impl Checker<'_> {
             a.distribution,
         )?;
         // Beyond misp-guard: MISP analyst data may carry a sharing group.
-        self.sharing_group("analyst data", a.distribution, a.sharing_group.as_ref())?;
+        self.sharing_group("analyst data", a.distribution, a.sharing_group.as_deref())?;
         self.analyst_children(&a.notes, &a.opinions, &a.relationships)?;
         if let Some(raw) = a.related_object {
             self.related_object(a.related_object_type.as_deref(), raw.get())?;
@@ -394,23 +401,14 @@ impl Checker<'_> {
                 self.event_report(&env.0)
             }
             Some("Note" | "Opinion" | "Relationship") => {
-                // misp-guard reads the bare element; MISP may also wrap it.
-                let rel: RelatedAnalyst = parse(bytes)?;
-                let mut any = false;
-                if let Some(d) = rel.distribution {
-                    any = true;
-                    let bare: AnalystData = parse(bytes)?;
-                    let _ = d;
-                    self.analyst(&bare)?;
-                }
-                for item in rel.wrapped.items() {
-                    any = true;
-                    self.analyst(item)?;
-                }
-                if any {
-                    Ok(())
-                } else {
-                    Err(malformed("related analyst data without a distribution"))
+                // misp-guard reads the bare element; MISP may also wrap it
+                // (`{"Note": {...}}`). A body that is neither is refused.
+                match parse::<AnalystData>(bytes) {
+                    Ok(bare) => self.analyst(&bare),
+                    Err(_) => {
+                        let wrapped: Wrapped<AnalystData> = parse(bytes)?;
+                        self.analyst(&wrapped.0)
+                    }
                 }
             }
             other => Err(Block::new(
@@ -439,7 +437,7 @@ impl Checker<'_> {
             if let Some(t) = hit(&self.rules.blocked_tags, &tag.name) {
                 return Err(Block::new(
                     Rule::BlockedTag,
-                    format!("{what}: {}", shown_rule_value(&t, &tag.name)),
+                    format!("{what}: {}", shown_rule_value(t, &tag.name)),
                 ));
             }
         }
@@ -534,8 +532,7 @@ impl Checker<'_> {
             }
             return Ok(());
         };
-        let uuid = sg.uuid.to_ascii_lowercase();
-        if self.rules.blocked_sharing_groups_uuids.contains(&uuid) {
+        if let Some(uuid) = hit(&self.rules.blocked_sharing_groups_uuids, &sg.uuid) {
             // misp-guard's wording: "event has …", "attribute with a …".
             let verb = if what == "event" { "has" } else { "with a" };
             return Err(Block::new(
@@ -600,13 +597,4 @@ impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Wrapped<T> {
         }
         d.deserialize_map(V(std::marker::PhantomData))
     }
-}
-
-/// A related note/opinion/relationship, bare or wrapped.
-#[derive(serde::Deserialize)]
-struct RelatedAnalyst<'a> {
-    #[serde(default)]
-    distribution: Option<serde::de::IgnoredAny>,
-    #[serde(flatten, borrow)]
-    wrapped: AnalystEnvelope<'a>,
 }
