@@ -27,9 +27,11 @@ use std::marker::PhantomData;
 
 type Str<'a> = Cow<'a, str>;
 
+/// `{"Event": {...}}`, as MISP answers a pull and as relationships embed
+/// events.
 #[derive(Debug, Deserialize)]
 pub struct EventEnvelope<'a> {
-    #[serde(rename = "Event", borrow)]
+    #[serde(rename = "Event", borrow, deserialize_with = "object")]
     pub event: Event<'a>,
 }
 
@@ -37,7 +39,27 @@ pub struct EventEnvelope<'a> {
 pub struct Event<'a> {
     #[serde(borrow, default)]
     pub uuid: Option<Str<'a>>,
-    pub distribution: Distribution,
+    /// Required of the event the rules judge (the engine checks); optional
+    /// here because a pushed body may be a wrapper whose own fields MISP
+    /// ignores.
+    #[serde(default)]
+    pub distribution: Option<Distribution>,
+    /// MISP's `events/add` and `events/edit` take `{"Event": {...}}` or the
+    /// bare event: when this key is set (and not null) the event is here.
+    #[serde(
+        rename = "Event",
+        borrow,
+        default,
+        deserialize_with = "opt_boxed_object"
+    )]
+    pub wrapped: Option<Box<Event<'a>>>,
+    /// MISP's `events/add` first replaces the body by its `response`, then
+    /// by its `request` member (import of its own exports). Sync never sends
+    /// either; their presence is refused.
+    #[serde(rename = "response", default)]
+    pub export_response: Option<IgnoredAny>,
+    #[serde(rename = "request", default)]
+    pub export_request: Option<IgnoredAny>,
     #[serde(
         rename = "SharingGroup",
         borrow,
@@ -152,7 +174,7 @@ pub struct Galaxy<'a> {
 
 #[derive(Debug, Deserialize)]
 pub struct GalaxyClusterEnvelope<'a> {
-    #[serde(rename = "GalaxyCluster", borrow)]
+    #[serde(rename = "GalaxyCluster", borrow, deserialize_with = "object")]
     pub cluster: GalaxyCluster<'a>,
 }
 
@@ -209,7 +231,7 @@ pub struct SharingGroup<'a> {
 
 #[derive(Debug, Deserialize)]
 pub struct SharingGroupOrg<'a> {
-    #[serde(rename = "Organisation", borrow)]
+    #[serde(rename = "Organisation", borrow, deserialize_with = "object")]
     pub organisation: Organisation<'a>,
 }
 
@@ -257,11 +279,16 @@ pub struct AnalystData<'a> {
 /// exactly one of them.
 #[derive(Debug, Deserialize)]
 pub struct AnalystEnvelope<'a> {
-    #[serde(rename = "Note", borrow, default)]
+    #[serde(rename = "Note", borrow, default, deserialize_with = "opt_object")]
     pub note: Option<AnalystData<'a>>,
-    #[serde(rename = "Opinion", borrow, default)]
+    #[serde(rename = "Opinion", borrow, default, deserialize_with = "opt_object")]
     pub opinion: Option<AnalystData<'a>>,
-    #[serde(rename = "Relationship", borrow, default)]
+    #[serde(
+        rename = "Relationship",
+        borrow,
+        default,
+        deserialize_with = "opt_object"
+    )]
     pub relationship: Option<AnalystData<'a>>,
 }
 
@@ -273,24 +300,39 @@ impl<'a> AnalystEnvelope<'a> {
     }
 }
 
-/// A shadow attribute as listed by `/shadow_attributes/index`, or as pushed
-/// by `pushProposals` (MISP sends the bare object; the index wraps it).
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum ShadowAttributeItem<'a> {
-    Wrapped {
-        #[serde(rename = "ShadowAttribute", borrow)]
-        shadow_attribute: Attribute<'a>,
-    },
-    Bare(#[serde(borrow)] Attribute<'a>),
+/// `{"Key": {...}}`: one element wrapped in an object with exactly one key
+/// (relationship targets, shadow attributes of the proposals index). The
+/// caller checks the key.
+#[derive(Debug)]
+pub struct Wrapped<'a, T> {
+    pub key: Str<'a>,
+    pub inner: T,
 }
 
-impl<'a> ShadowAttributeItem<'a> {
-    pub fn attribute(&self) -> &Attribute<'a> {
-        match self {
-            Self::Wrapped { shadow_attribute } => shadow_attribute,
-            Self::Bare(a) => a,
+impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for Wrapped<'a, T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a, T>(PhantomData<(&'a (), T)>);
+        impl<'de: 'a, 'a, T: Deserialize<'de>> Visitor<'de> for V<'a, T> {
+            type Value = Wrapped<'a, T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object with exactly one key wrapping the element")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let Some(key) = map.next_key::<Str<'de>>()? else {
+                    return Err(de::Error::custom(
+                        "empty object where a wrapped element was expected",
+                    ));
+                };
+                let inner = map.next_value::<ObjectOnly<T>>()?.0;
+                if map.next_key::<IgnoredAny>()?.is_some() {
+                    return Err(de::Error::custom(
+                        "more than one key around a wrapped element",
+                    ));
+                }
+                Ok(Wrapped { key, inner })
+            }
         }
+        d.deserialize_map(V(PhantomData))
     }
 }
 
@@ -387,22 +429,62 @@ fn loose_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     d.deserialize_any(V)
 }
 
-/// A list that PHP may also send as `null`.
+/// A JSON object read as `T`, and nothing else. serde's derived structs
+/// also accept an array (fields by position), which would let
+/// `["ip-src", "Other"]` pass for an attribute; MISP never sends that shape,
+/// so it is refused.
+#[derive(Debug)]
+pub struct ObjectOnly<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = ObjectOnly<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<ObjectOnly<T>, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(ObjectOnly)
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+fn object<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(ObjectOnly::<T>::deserialize(d)?.0)
+}
+
+/// An object, or `null` for none (PHP's `isset` is false for null).
+fn opt_boxed_object<'de, D, T>(d: D) -> Result<Option<Box<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<ObjectOnly<T>>::deserialize(d)?.map(|o| Box::new(o.0)))
+}
+
+/// A list of objects that PHP may also send as `null`.
 fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+    Ok(opt_list(d)?.unwrap_or_default())
 }
 
-/// A list whose absence matters; `null` counts as absent.
+/// A list of objects whose absence matters; `null` counts as absent.
 fn opt_list<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    Option::<Vec<T>>::deserialize(d)
+    Ok(Option::<Vec<ObjectOnly<T>>>::deserialize(d)?.map(|v| v.into_iter().map(|o| o.0).collect()))
 }
 
 /// An object that PHP sends as `null` or as an empty array `[]` when unset.

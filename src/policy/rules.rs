@@ -31,7 +31,7 @@ pub(super) fn check_request(owner: &Instance, endpoint: &Endpoint, body: &[u8]) 
         RequestBody::OptionalJson if body.is_empty() => Ok(()),
         RequestBody::OptionalJson => well_formed(body).map_err(|e| json_error(&e)),
         RequestBody::MinimalPublishedFilter => {
-            let f: IndexFilter = parse(body)?;
+            let f: IndexFilter = parse_object(body)?;
             if f.minimal && f.published {
                 Ok(())
             } else {
@@ -44,23 +44,15 @@ pub(super) fn check_request(owner: &Instance, endpoint: &Endpoint, body: &[u8]) 
                 ))
             }
         }
-        RequestBody::Event => checker.event_body(body, "request"),
+        RequestBody::Event => checker.pushed_event(body),
         RequestBody::GalaxyClusters => {
-            let clusters: Vec<GalaxyClusterEnvelope> = parse(body)?;
+            let clusters: Vec<ObjectOnly<GalaxyClusterEnvelope>> = parse(body)?;
             clusters
                 .iter()
-                .try_for_each(|c| checker.galaxy_cluster(&c.cluster, true))
+                .try_for_each(|c| checker.galaxy_cluster(&c.0.cluster, true))
         }
-        RequestBody::ShadowAttributes => {
-            let items: Vec<ShadowAttributeItem> = parse(body)?;
-            items
-                .iter()
-                .try_for_each(|i| checker.attribute(i.attribute()))
-        }
-        RequestBody::AnalystData => {
-            let env: AnalystEnvelope = parse(body)?;
-            checker.analyst_envelope(&env)
-        }
+        RequestBody::ShadowAttributes => checker.shadow_attributes(body),
+        RequestBody::AnalystData => checker.analyst_envelope(&parse_object(body)?),
     }
 }
 
@@ -77,21 +69,18 @@ pub(super) fn check_response(
     match kind {
         ResponseBody::Unchecked => Ok(()),
         ResponseBody::Json => well_formed(body).map_err(|e| json_error(&e)),
-        ResponseBody::Event => checker.event_body(body, "response"),
-        ResponseBody::ShadowAttributes => {
-            let items: Vec<ShadowAttributeItem> = parse(body)?;
-            items
-                .iter()
-                .try_for_each(|i| checker.attribute(i.attribute()))
-        }
+        ResponseBody::Event => checker.pulled_event(body),
+        ResponseBody::ShadowAttributes => checker.shadow_attributes(body),
         ResponseBody::GalaxyCluster => {
-            let env: GalaxyClusterEnvelope = parse(body)?;
+            let env: GalaxyClusterEnvelope = parse_object(body)?;
             checker.galaxy_cluster(&env.cluster, true)
         }
         ResponseBody::AnalystData => {
             // misp-guard stops after the first element; every one is checked here.
-            let items: Vec<AnalystEnvelope> = parse(body)?;
-            items.iter().try_for_each(|e| checker.analyst_envelope(e))
+            let items: Vec<ObjectOnly<AnalystEnvelope>> = parse(body)?;
+            items
+                .iter()
+                .try_for_each(|e| checker.analyst_envelope(&e.0))
         }
     }
 }
@@ -101,6 +90,12 @@ fn parse<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, Block> {
         return Err(malformed("empty message body"));
     }
     serde_json::from_slice(body).map_err(|e| json_error(&e))
+}
+
+/// A body that must be a JSON object (serde's derived structs would also
+/// take an array).
+fn parse_object<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, Block> {
+    parse::<ObjectOnly<T>>(body).map(|o| o.0)
 }
 
 fn malformed(why: &str) -> Block {
@@ -167,16 +162,51 @@ fn lower(s: &str) -> Cow<'_, str> {
 }
 
 impl Checker<'_> {
-    /// A whole `{"Event": {...}}` body; `which` is "request" or "response".
-    fn event_body(&self, body: &[u8], which: &str) -> Outcome {
-        let env: EventEnvelope = parse(body).map_err(|b| {
+    /// A pulled event: MISP answers `{"Event": {...}}` and the puller reads
+    /// the event from there.
+    fn pulled_event(&self, body: &[u8]) -> Outcome {
+        let env: EventEnvelope = parse_object(body).map_err(|b| {
             if b.message.contains("missing field `Event`") {
-                malformed(&format!("no `Event` property in {which} body"))
+                malformed("no `Event` property in response body")
             } else {
                 b
             }
         })?;
         self.event(&env.event)
+    }
+
+    /// A pushed event, read the way MISP's `events/add` reads it: the event
+    /// is the `Event` member when there is one (not null), else the whole
+    /// body. MISP would first swap the body for its `response` or `request`
+    /// member; sync never sends those, so a body with one is refused rather
+    /// than second-guessed.
+    fn pushed_event(&self, body: &[u8]) -> Outcome {
+        let top: Event = parse_object(body)?;
+        if top.export_response.is_some() || top.export_request.is_some() {
+            return Err(malformed(
+                "a `response` or `request` member, which MISP would read as the event; sync never sends one",
+            ));
+        }
+        self.event(top.wrapped.as_deref().unwrap_or(&top))
+    }
+
+    /// Proposals: `[{...}]` as pushed, `[{"ShadowAttribute": {...}}]` as
+    /// listed by the index. Each element is read bare first; one that is not
+    /// an attribute must be exactly the wrapped form.
+    fn shadow_attributes(&self, body: &[u8]) -> Outcome {
+        let items: Vec<&serde_json::value::RawValue> = parse(body)?;
+        for raw in items {
+            let bytes = raw.get().as_bytes();
+            match parse_object::<Attribute>(bytes) {
+                Ok(bare) => self.attribute(&bare)?,
+                Err(_) => {
+                    let w: Wrapped<Attribute> = parse(bytes)?;
+                    expect_key(&w.key, "ShadowAttribute")?;
+                    self.attribute(&w.inner)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn event(&self, e: &Event) -> Outcome {
@@ -195,11 +225,14 @@ impl Checker<'_> {
     fn event_inner(&self, e: &Event) -> Outcome {
         self.blocked_tags("event has blocked tag", e.tags.as_deref())?;
         self.required_taxonomies("event", e.tags.as_deref())?;
-        self.distribution("event has blocked distribution level", e.distribution)?;
+        let Some(distribution) = e.distribution else {
+            return Err(malformed("event without a distribution"));
+        };
+        self.distribution("event has blocked distribution level", distribution)?;
         for report in &e.reports {
             self.event_report(report)?;
         }
-        self.sharing_group("event", e.distribution, e.sharing_group.as_deref())?;
+        self.sharing_group("event", distribution, e.sharing_group.as_deref())?;
         self.analyst_children(&e.notes, &e.opinions, &e.relationships)?;
         for a in &e.attributes {
             self.attribute(a)?;
@@ -381,33 +414,37 @@ impl Checker<'_> {
         let bytes = raw.as_bytes();
         match kind {
             Some("Event") => {
-                let env: EventEnvelope = parse(bytes)?;
+                let env: EventEnvelope = parse_object(bytes)?;
                 self.event(&env.event)
             }
             Some("Attribute") => {
-                let env: Wrapped<Attribute> = parse(bytes)?;
-                self.attribute(&env.0)
+                let w: Wrapped<Attribute> = parse(bytes)?;
+                expect_key(&w.key, "Attribute")?;
+                self.attribute(&w.inner)
             }
             Some("Object") => {
-                let env: Wrapped<Object> = parse(bytes)?;
-                self.object(&env.0)
+                let w: Wrapped<Object> = parse(bytes)?;
+                expect_key(&w.key, "Object")?;
+                self.object(&w.inner)
             }
             Some("GalaxyCluster") => {
-                let env: GalaxyClusterEnvelope = parse(bytes)?;
+                let env: GalaxyClusterEnvelope = parse_object(bytes)?;
                 self.galaxy_cluster(&env.cluster, false)
             }
             Some("EventReport") => {
-                let env: Wrapped<EventReport> = parse(bytes)?;
-                self.event_report(&env.0)
+                let w: Wrapped<EventReport> = parse(bytes)?;
+                expect_key(&w.key, "EventReport")?;
+                self.event_report(&w.inner)
             }
-            Some("Note" | "Opinion" | "Relationship") => {
+            Some(kind @ ("Note" | "Opinion" | "Relationship")) => {
                 // misp-guard reads the bare element; MISP may also wrap it
                 // (`{"Note": {...}}`). A body that is neither is refused.
-                match parse::<AnalystData>(bytes) {
+                match parse_object::<AnalystData>(bytes) {
                     Ok(bare) => self.analyst(&bare),
                     Err(_) => {
-                        let wrapped: Wrapped<AnalystData> = parse(bytes)?;
-                        self.analyst(&wrapped.0)
+                        let w: Wrapped<AnalystData> = parse(bytes)?;
+                        expect_key(&w.key, kind)?;
+                        self.analyst(&w.inner)
                     }
                 }
             }
@@ -570,31 +607,14 @@ fn shown_rule_value(rule_value: &str, as_sent: &str) -> String {
     }
 }
 
-/// `{"Attribute": {...}}` and the like, for relationship targets.
-struct Wrapped<T>(T);
-
-impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Wrapped<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::{Error, MapAccess, Visitor};
-        struct V<T>(std::marker::PhantomData<T>);
-        impl<'de, T: serde::Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = Wrapped<T>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an object with exactly one key wrapping the element")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Wrapped<T>, A::Error> {
-                let Some(_key) = map.next_key::<serde::de::IgnoredAny>()? else {
-                    return Err(A::Error::custom("empty related object"));
-                };
-                let inner = map.next_value::<T>()?;
-                if map.next_key::<serde::de::IgnoredAny>()?.is_some() {
-                    return Err(A::Error::custom(
-                        "related object wraps more than one element",
-                    ));
-                }
-                Ok(Wrapped(inner))
-            }
-        }
-        d.deserialize_map(V(std::marker::PhantomData))
+/// The key around a wrapped element must name what it wraps.
+fn expect_key(key: &str, want: &str) -> Outcome {
+    if key == want {
+        Ok(())
+    } else {
+        Err(malformed(&format!(
+            "expected a `{want}` element, found `{}`",
+            super::printable(key)
+        )))
     }
 }

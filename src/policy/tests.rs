@@ -1091,3 +1091,95 @@ fn a_source_address_shared_by_two_instances_is_refused() {
     .unwrap();
     assert!(matches!(r, Route::Sync { destination, .. } if destination.id == "b"));
 }
+
+#[test]
+fn pushed_events_are_read_as_misp_reads_them() {
+    let cfg = config();
+    let raw = |body: &str| {
+        evaluate(
+            &cfg,
+            &Case {
+                source: SourceSpec::Ip(ip("192.0.2.10")),
+                destination: Destination {
+                    ip: None,
+                    name: Some("misp-partner.example"),
+                    port: 443,
+                },
+                method: "POST",
+                target: "/events/add",
+                request_body: body.as_bytes(),
+                response: None,
+            },
+        )
+    };
+    let ok = r#"{"distribution":"1","Tag":[{"name":"tlp:green"}]}"#;
+    let bad = r#"{"distribution":"1","Tag":[{"name":"tlp:red"}]}"#;
+    // MISP's events/add takes the bare event (as PyMISP sends it) too.
+    raw(ok).expect("bare event");
+    raw(bad).expect_err("bare blocked event");
+    raw(&format!(r#"{{"Event":{ok}}}"#)).expect("wrapped event");
+    raw(&format!(r#"{{"Event":{bad}}}"#)).expect_err("wrapped blocked event");
+    // The wrapper's own fields are ignored by MISP, so by us.
+    raw(&format!(r#"{{"Tag":[{{"name":"tlp:red"}}],"Event":{ok}}}"#))
+        .expect("outer fields ignored");
+    // `"Event": null` is not set for PHP: the whole body is the event.
+    raw(r#"{"Event":null,"distribution":"1","Tag":[{"name":"tlp:red"}]}"#).expect_err("null Event");
+    raw(r#"{"Event":null,"distribution":"1"}"#).expect("null Event, clean body");
+    // MISP would swap the body for `response` or `request` first.
+    for key in ["response", "request"] {
+        let b = raw(&format!(r#"{{"Event":{ok},"{key}":{{"Event":{bad}}}}}"#)).unwrap_err();
+        assert_eq!(b.rule, Rule::MalformedBody, "{key}: {b}");
+        raw(&format!(r#"{{"Event":{ok},"{key}":null}}"#)).expect("null is unset");
+    }
+    // Arrays where MISP has objects (serde would read them by position).
+    for body in [
+        r#"{"Event":[null,"1"]}"#,
+        r#"[null,"1"]"#,
+        r#"{"distribution":"1","Attribute":[["ip-src","Other"]]}"#,
+        r#"{"distribution":"1","Tag":[["tlp:green"]]}"#,
+        r#"{"distribution":"1","Object":[["person","1"]]}"#,
+    ] {
+        let b = raw(body).unwrap_err();
+        assert_eq!(b.rule, Rule::MalformedBody, "{body}: {b}");
+    }
+    // An event the rules judge must say its distribution.
+    assert!(raw(r#"{"Event":{"info":"x"},"distribution":"1"}"#).is_err());
+}
+
+#[test]
+fn wrapped_elements_must_be_what_their_key_says() {
+    let cfg = config();
+    let u = "4c2d2f0e-7a1b-4e8c-9d3f-1a2b3c4d5e6f";
+    let p = |path: &str, body: Value| push(&cfg, "192.0.2.10", "misp-partner.example", path, &body);
+    let proposals = format!("/events/pushProposals/{u}");
+    p(
+        &proposals,
+        json!([{"ShadowAttribute": attribute("ip-src", "Other")}]),
+    )
+    .expect("wrapped");
+    p(
+        &proposals,
+        json!([{"Attribute": attribute("ip-src", "Other")}]),
+    )
+    .expect_err("wrong key");
+    p(
+        &proposals,
+        json!([{"ShadowAttribute": attribute("ip-src", "Other"), "x": 1}]),
+    )
+    .expect_err("two keys");
+    p(&proposals, json!([["ip-src", "Other"]])).expect_err("array");
+    let rel = |kind: &str, related: Value| json!({"Relationship": {"distribution": "1", "related_object_type": kind, "related_object": related}});
+    p(
+        "/analyst_data/pushAnalystData",
+        rel("Attribute", json!({"Object": attribute("ip-src", "Other")})),
+    )
+    .expect_err("an Attribute relation wrapping something else");
+    p(
+        "/analyst_data/pushAnalystData",
+        rel(
+            "Attribute",
+            json!({"Attribute": attribute("ip-src", "Other")}),
+        ),
+    )
+    .expect("attribute relation");
+}
