@@ -71,6 +71,9 @@ pub struct Event<'a> {
     /// ("missing required taxonomies") from a list without the taxonomy.
     #[serde(rename = "Tag", borrow, default, deserialize_with = "opt_list")]
     pub tags: Option<Vec<Tag<'a>>>,
+    /// MISP's `_add` also attaches `EventTag[].Tag` (its internal shape).
+    #[serde(rename = "EventTag", borrow, default, deserialize_with = "opt_list")]
+    pub tag_links: Option<Vec<TagLink<'a>>>,
     #[serde(rename = "Attribute", borrow, default, deserialize_with = "list")]
     pub attributes: Vec<Attribute<'a>>,
     #[serde(rename = "Object", borrow, default, deserialize_with = "list")]
@@ -95,6 +98,39 @@ pub struct Tag<'a> {
     pub name: Str<'a>,
 }
 
+/// `{"Tag": {"name": ...}}`, an element of `EventTag` / `AttributeTag`.
+#[derive(Debug, Deserialize)]
+pub struct TagLink<'a> {
+    #[serde(rename = "Tag", borrow, deserialize_with = "object")]
+    pub tag: Tag<'a>,
+}
+
+/// The tags an element carries, from every list MISP attaches tags from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TagSet<'x, 'a> {
+    pub tags: Option<&'x [Tag<'a>]>,
+    pub links: Option<&'x [TagLink<'a>]>,
+}
+
+impl<'x, 'a> TagSet<'x, 'a> {
+    pub fn of(tags: &'x Option<Vec<Tag<'a>>>, links: &'x Option<Vec<TagLink<'a>>>) -> Self {
+        TagSet {
+            tags: tags.as_deref(),
+            links: links.as_deref(),
+        }
+    }
+
+    /// Whether any tag list is there at all (even empty).
+    pub fn present(&self) -> bool {
+        self.tags.is_some() || self.links.is_some()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'x Tag<'a>> + use<'x, 'a> {
+        let links = self.links.unwrap_or_default().iter().map(|l| &l.tag);
+        self.tags.unwrap_or_default().iter().chain(links)
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct Attribute<'a> {
     #[serde(rename = "type", borrow)]
@@ -112,6 +148,14 @@ pub struct Attribute<'a> {
     pub sharing_group: Option<Box<SharingGroup<'a>>>,
     #[serde(rename = "Tag", borrow, default, deserialize_with = "opt_list")]
     pub tags: Option<Vec<Tag<'a>>>,
+    /// `AttributeTag[].Tag`, MISP's internal shape, also attached on save.
+    #[serde(
+        rename = "AttributeTag",
+        borrow,
+        default,
+        deserialize_with = "opt_list"
+    )]
+    pub tag_links: Option<Vec<TagLink<'a>>>,
     #[serde(rename = "ShadowAttribute", borrow, default, deserialize_with = "list")]
     pub shadow_attributes: Vec<Attribute<'a>>,
     #[serde(rename = "Galaxy", borrow, default, deserialize_with = "list")]

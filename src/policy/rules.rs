@@ -223,8 +223,9 @@ impl Checker<'_> {
     }
 
     fn event_inner(&self, e: &Event) -> Outcome {
-        self.blocked_tags("event has blocked tag", e.tags.as_deref())?;
-        self.required_taxonomies("event", e.tags.as_deref())?;
+        let tags = TagSet::of(&e.tags, &e.tag_links);
+        self.blocked_tags("event has blocked tag", tags)?;
+        self.required_taxonomies("event", tags)?;
         let Some(distribution) = e.distribution else {
             return Err(malformed("event without a distribution"));
         };
@@ -276,8 +277,9 @@ impl Checker<'_> {
         if let Some(d) = a.distribution {
             self.distribution("attribute with a blocked distribution level", d)?;
         }
-        self.blocked_tags("attribute with a blocked tag", a.tags.as_deref())?;
-        self.attribute_taxonomies(a.tags.as_deref())?;
+        let tags = TagSet::of(&a.tags, &a.tag_links);
+        self.blocked_tags("attribute with a blocked tag", tags)?;
+        self.attribute_taxonomies(tags)?;
         self.sharing_group(
             "attribute",
             a.distribution.unwrap_or(Distribution(5)),
@@ -320,7 +322,7 @@ impl Checker<'_> {
             r.distribution,
         )?;
         // Beyond misp-guard: a report's tags, sharing group and analyst data.
-        self.blocked_tags("event report has blocked tag", r.tags.as_deref())?;
+        self.blocked_tags("event report has blocked tag", TagSet::of(&r.tags, &None))?;
         self.sharing_group("event report", r.distribution, r.sharing_group.as_deref())?;
         self.analyst_children(&r.notes, &r.opinions, &r.relationships)
     }
@@ -357,7 +359,7 @@ impl Checker<'_> {
             }
             self.blocked_tags(
                 "galaxy cluster relation has blocked tag",
-                rel.tags.as_deref(),
+                TagSet::of(&rel.tags, &None),
             )?;
         }
         Ok(())
@@ -469,8 +471,8 @@ impl Checker<'_> {
         }
     }
 
-    fn blocked_tags(&self, what: &str, tags: Option<&[Tag]>) -> Outcome {
-        for tag in tags.unwrap_or_default() {
+    fn blocked_tags(&self, what: &str, tags: TagSet) -> Outcome {
+        for tag in tags.iter() {
             if let Some(t) = hit(&self.rules.blocked_tags, &tag.name) {
                 return Err(Block::new(
                     Rule::BlockedTag,
@@ -483,16 +485,16 @@ impl Checker<'_> {
 
     /// The event must carry, for each required namespace, a tag of that
     /// namespace, from its allowed list when one is set (misp-guard 1.3).
-    fn required_taxonomies(&self, what: &str, tags: Option<&[Tag]>) -> Outcome {
+    fn required_taxonomies(&self, what: &str, tags: TagSet) -> Outcome {
         if self.rules.required_taxonomies.is_empty() {
             return Ok(());
         }
-        let Some(tags) = tags else {
+        if !tags.present() {
             return Err(Block::new(
                 Rule::RequiredTaxonomy,
                 format!("{what} is missing required taxonomies"),
             ));
-        };
+        }
         for ns in &self.rules.required_taxonomies {
             let allowed = self
                 .rules
@@ -521,8 +523,8 @@ impl Checker<'_> {
     /// misp-guard 1.3's scenarios pass untagged attributes. But a tag it does
     /// carry in a required namespace must be an allowed one: a `tlp:amber`
     /// attribute in a `tlp:clear` event is refused.
-    fn attribute_taxonomies(&self, tags: Option<&[Tag]>) -> Outcome {
-        for tag in tags.unwrap_or_default() {
+    fn attribute_taxonomies(&self, tags: TagSet) -> Outcome {
+        for tag in tags.iter() {
             let name = lower(&tag.name);
             let Some((ns, _)) = name.split_once(':') else {
                 continue;

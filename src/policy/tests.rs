@@ -156,6 +156,26 @@ fn content_cases() -> Vec<(&'static str, Mutation, Mutation, Rule, &'static str)
             "event has blocked tag: TLP:Red",
         ),
         (
+            "event tag as MISP's EventTag (beyond misp-guard)",
+            |e| e["Event"]["EventTag"] = json!([{"Tag": {"name": "tlp:red"}}]),
+            |e| e["Event"]["EventTag"] = json!([{"Tag": {"name": "tlp:green"}}]),
+            Rule::BlockedTag,
+            "event has blocked tag: tlp:red",
+        ),
+        (
+            "attribute tag as MISP's AttributeTag (beyond misp-guard)",
+            |e| {
+                e["Event"]["Object"][0]["Attribute"][0]["AttributeTag"] =
+                    json!([{"Tag": {"name": "TLP:RED"}}])
+            },
+            |e| {
+                e["Event"]["Object"][0]["Attribute"][0]["AttributeTag"] =
+                    json!([{"Tag": {"name": "tlp:green"}}])
+            },
+            Rule::BlockedTag,
+            "attribute with a blocked tag: TLP:RED",
+        ),
+        (
             "event tag, unicode escape",
             |e| e["Event"]["Tag"][0]["name"] = json!("tlp:\u{72}ed"),
             |e| e["Event"]["Tag"][0]["name"] = json!("tlp:re"),
@@ -1182,4 +1202,36 @@ fn wrapped_elements_must_be_what_their_key_says() {
         ),
     )
     .expect("attribute relation");
+}
+
+#[test]
+fn json_escapes_are_read_as_the_receiver_reads_them() {
+    let cfg = config();
+    let raw = |body: &str| {
+        evaluate(
+            &cfg,
+            &Case {
+                source: SourceSpec::Ip(ip("192.0.2.10")),
+                destination: Destination {
+                    ip: None,
+                    name: Some("misp-partner.example"),
+                    port: 443,
+                },
+                method: "POST",
+                target: "/events/add",
+                request_body: body.as_bytes(),
+                response: None,
+            },
+        )
+    };
+    for body in [
+        r#"{"Event":{"distribution":"1","Tag":[{"name":"tlp:\u0072ed"}]}}"#,
+        r#"{"Event":{"distribution":"1","Tag":[{"name":"TLP:\u0052ED"}]}}"#,
+        r#"{"Event":{"distribution":"\u0030"}}"#,
+        r#"{"Event":{"distribution":"1","Attribute":[{"type":"pass\u0070ort-number","category":"Other"}]}}"#,
+        r#"{"Event":{"distribution":"1","Object":[{"name":"PERSO\u004e","distribution":"1"}]}}"#,
+        r#"{"\u0045vent":{"distribution":"0"}}"#,
+    ] {
+        assert!(raw(body).is_err(), "{body}");
+    }
 }
