@@ -64,6 +64,9 @@ pub struct Rules {
     pub blocked_attribute_types: HashSet<String>,
     pub blocked_attribute_categories: HashSet<String>,
     pub blocked_object_types: HashSet<String>,
+    /// Template UUIDs of the blocked object types MISP knows, derived from
+    /// `blocked_object_types`: MISP identifies templates by UUID, not name.
+    pub blocked_object_templates: HashSet<String>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -179,7 +179,15 @@ fn parse_instance(path: &str, id: String, v: &Value) -> R<Instance> {
         blocked_attribute_types: o.required("blocked_attribute_types")?.lower_set()?,
         blocked_attribute_categories: o.required("blocked_attribute_categories")?.lower_set()?,
         blocked_object_types: o.required("blocked_object_types")?.lower_set()?,
+        blocked_object_templates: HashSet::new(),
     };
+    let mut rules = rules;
+    rules.blocked_object_templates = rules
+        .blocked_object_types
+        .iter()
+        .filter_map(|name| crate::policy::object_templates::template_uuid(name))
+        .map(str::to_string)
+        .collect();
     let allow_sync_auth_key_refresh = match o.optional("allow_sync_auth_key_refresh") {
         Some(f) => f.bool()?,
         None => false,
@@ -593,8 +601,14 @@ impl<'a> Field<'a> {
             .collect()
     }
 
+    /// Rule values as the engine compares them: trimmed (MISP trims what it
+    /// stores) and lower-cased.
     fn lower_list(&self) -> R<Vec<String>> {
-        Ok(self.str_list()?.iter().map(|s| s.to_lowercase()).collect())
+        Ok(self
+            .str_list()?
+            .iter()
+            .map(|s| crate::policy::normalise(s).into_owned())
+            .collect())
     }
 
     fn lower_set(&self) -> R<HashSet<String>> {

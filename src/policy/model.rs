@@ -156,6 +156,15 @@ pub struct Attribute<'a> {
         deserialize_with = "opt_list"
     )]
     pub tag_links: Option<Vec<TagLink<'a>>>,
+    /// MISP attaches tags by local database id from this list after saving
+    /// the attribute; ids cannot be checked against tag names, so a
+    /// non-empty list is refused.
+    #[serde(default)]
+    pub tag_ids: Option<serde_json::Value>,
+    /// An `Attribute` key inside an attribute: a wrapper some MISP capture
+    /// paths unwrap. Refused when set.
+    #[serde(rename = "Attribute", default)]
+    pub wrapper: Option<IgnoredAny>,
     #[serde(rename = "ShadowAttribute", borrow, default, deserialize_with = "list")]
     pub shadow_attributes: Vec<Attribute<'a>>,
     #[serde(rename = "Galaxy", borrow, default, deserialize_with = "list")]
@@ -172,6 +181,14 @@ pub struct Attribute<'a> {
 pub struct Object<'a> {
     #[serde(borrow)]
     pub name: Str<'a>,
+    /// What MISP actually identifies the object's template by; `name` is
+    /// free text.
+    #[serde(borrow, default)]
+    pub template_uuid: Option<Str<'a>>,
+    /// `{"Object": {...}}` as an element of `Object[]`: MISP's
+    /// `captureObject` unwraps it and ignores the outer fields. Refused.
+    #[serde(rename = "Object", default)]
+    pub wrapper: Option<IgnoredAny>,
     pub distribution: Distribution,
     #[serde(
         rename = "SharingGroup",
@@ -193,6 +210,9 @@ pub struct Object<'a> {
 #[derive(Debug, Deserialize)]
 pub struct EventReport<'a> {
     pub distribution: Distribution,
+    /// `{"EventReport": {...}}`: unwrapped by MISP's `captureReport`. Refused.
+    #[serde(rename = "EventReport", default)]
+    pub wrapper: Option<IgnoredAny>,
     #[serde(
         rename = "SharingGroup",
         borrow,
@@ -230,8 +250,14 @@ pub struct GalaxyCluster<'a> {
     /// event's `Galaxy` list may leave it out.
     #[serde(default)]
     pub distribution: Option<Distribution>,
+    /// MISP rebuilds the cluster's tag as `misp-galaxy:<type>="<uuid>"`
+    /// (older versions: `="<value>"`) and ignores the `tag_name` sent.
     #[serde(borrow, default)]
     pub tag_name: Option<Str<'a>>,
+    #[serde(rename = "type", borrow, default)]
+    pub kind: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub value: Option<Str<'a>>,
     #[serde(
         rename = "SharingGroup",
         borrow,
@@ -261,6 +287,17 @@ pub struct GalaxyClusterRelation<'a> {
     pub sharing_group: Option<Box<SharingGroup<'a>>>,
     #[serde(rename = "Tag", borrow, default, deserialize_with = "opt_list")]
     pub tags: Option<Vec<Tag<'a>>>,
+    /// MISP reads relation tags from here first (`{name}` elements).
+    #[serde(
+        rename = "GalaxyClusterRelationTag",
+        borrow,
+        default,
+        deserialize_with = "opt_list"
+    )]
+    pub relation_tags: Option<Vec<Tag<'a>>>,
+    /// `{"GalaxyClusterRelation": {...}}`: unwrapped by MISP. Refused.
+    #[serde(rename = "GalaxyClusterRelation", default)]
+    pub wrapper: Option<IgnoredAny>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -289,6 +326,26 @@ pub struct Organisation<'a> {
 pub struct SharingGroupServer {
     #[serde(default, deserialize_with = "loose_bool")]
     pub all_orgs: bool,
+    /// MISP's `captureSGServers` reads `all_orgs` from a nested `Server`
+    /// object when there is one, and then ignores the outer flag.
+    #[serde(rename = "Server", default, deserialize_with = "opt_object")]
+    pub server: Option<SharingGroupServerInner>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SharingGroupServerInner {
+    #[serde(default, deserialize_with = "loose_bool")]
+    pub all_orgs: bool,
+}
+
+impl SharingGroupServer {
+    /// The flag MISP would store.
+    pub fn all_orgs(&self) -> bool {
+        match &self.server {
+            Some(inner) => inner.all_orgs,
+            None => self.all_orgs,
+        }
+    }
 }
 
 /// A note, an opinion or a relationship. The three share `distribution`;
@@ -387,6 +444,19 @@ pub struct IndexFilter {
     pub minimal: bool,
     #[serde(default, deserialize_with = "flag_one")]
     pub published: bool,
+}
+
+/// PHP's `empty()`: what MISP treats as "not set".
+pub fn php_empty(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty() || s == "0",
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
 }
 
 /// Checks that a body is one well-formed JSON document, without building it.

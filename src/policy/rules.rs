@@ -10,7 +10,6 @@
 use super::model::*;
 use super::{Block, Endpoint, RequestBody, ResponseBody, ResponseContext, Rule, is_uuid};
 use crate::config::{Instance, Rules};
-use std::borrow::Cow;
 use std::collections::HashSet;
 
 type Outcome = Result<(), Block>;
@@ -138,10 +137,13 @@ struct Checker<'r> {
     user_org: Option<&'r str>,
 }
 
-/// Case-insensitive membership in a set of lower-cased rule values; returns
-/// the rule value that matched. Rule lists are short, so an ASCII value is
-/// compared in place rather than lower-cased into a new string and hashed.
+/// Case-insensitive membership in a set of normalised rule values; returns
+/// the rule value that matched. The value is trimmed as MISP trims what it
+/// stores (and as MySQL ignores trailing spaces when it looks a tag up).
+/// Rule lists are short, so an ASCII value is compared in place rather than
+/// lower-cased into a new string and hashed.
 fn hit<'r>(set: &'r HashSet<String>, value: &str) -> Option<&'r str> {
+    let value = value.trim_matches(super::PHP_TRIM);
     if set.is_empty() {
         None
     } else if value.is_ascii() {
@@ -150,14 +152,6 @@ fn hit<'r>(set: &'r HashSet<String>, value: &str) -> Option<&'r str> {
             .map(String::as_str)
     } else {
         set.get(&value.to_lowercase()).map(String::as_str)
-    }
-}
-
-fn lower(s: &str) -> Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase()) || !s.is_ascii() {
-        Cow::Owned(s.to_lowercase())
-    } else {
-        Cow::Borrowed(s)
     }
 }
 
@@ -277,6 +271,14 @@ impl Checker<'_> {
         if let Some(d) = a.distribution {
             self.distribution("attribute with a blocked distribution level", d)?;
         }
+        if a.wrapper.is_some() {
+            return Err(malformed("an `Attribute` key inside an attribute"));
+        }
+        if a.tag_ids.as_ref().is_some_and(|ids| !php_empty(ids)) {
+            return Err(malformed(
+                "attribute tags given by local id (`tag_ids`) cannot be checked",
+            ));
+        }
         let tags = TagSet::of(&a.tags, &a.tag_links);
         self.blocked_tags("attribute with a blocked tag", tags)?;
         self.attribute_taxonomies(tags)?;
@@ -299,6 +301,11 @@ impl Checker<'_> {
     }
 
     fn object(&self, o: &Object) -> Outcome {
+        if o.wrapper.is_some() {
+            return Err(malformed(
+                "an object wrapped as {\"Object\": …}, which MISP reads instead of its outer fields",
+            ));
+        }
         self.distribution("object with a blocked distribution level", o.distribution)?;
         self.sharing_group("object", o.distribution, o.sharing_group.as_deref())?;
         if let Some(t) = hit(&self.rules.blocked_object_types, &o.name) {
@@ -310,6 +317,14 @@ impl Checker<'_> {
                 ),
             ));
         }
+        if let Some(uuid) = &o.template_uuid
+            && let Some(t) = hit(&self.rules.blocked_object_templates, uuid)
+        {
+            return Err(Block::new(
+                Rule::BlockedObjectType,
+                format!("object with the template of a blocked type: template_uuid {t}"),
+            ));
+        }
         for a in &o.attributes {
             self.attribute(a)?;
         }
@@ -317,6 +332,11 @@ impl Checker<'_> {
     }
 
     fn event_report(&self, r: &EventReport) -> Outcome {
+        if r.wrapper.is_some() {
+            return Err(malformed(
+                "an event report wrapped as {\"EventReport\": …}, which MISP reads instead",
+            ));
+        }
         self.distribution(
             "event report has blocked distribution level",
             r.distribution,
@@ -337,30 +357,48 @@ impl Checker<'_> {
             }
             None => {}
         }
-        // Beyond misp-guard: the cluster's own tag, sharing group, relations.
-        if let Some(tag) = &c.tag_name
-            && let Some(t) = hit(&self.rules.blocked_tags, tag)
+        // Beyond misp-guard: the cluster's own tag (as sent, and as MISP
+        // rebuilds it from type and uuid or value), sharing group, relations.
+        let rebuilt = |id: &Option<std::borrow::Cow<str>>| {
+            c.kind
+                .as_ref()
+                .zip(id.as_ref())
+                .map(|(kind, id)| format!("misp-galaxy:{kind}=\"{id}\""))
+        };
+        for tag in [
+            c.tag_name.as_deref().map(str::to_string),
+            rebuilt(&c.uuid),
+            rebuilt(&c.value),
+        ]
+        .into_iter()
+        .flatten()
         {
-            return Err(Block::new(
-                Rule::BlockedTag,
-                format!(
-                    "galaxy cluster has blocked tag: {}",
-                    shown_rule_value(t, tag)
-                ),
-            ));
+            if let Some(t) = hit(&self.rules.blocked_tags, &tag) {
+                return Err(Block::new(
+                    Rule::BlockedTag,
+                    format!("galaxy cluster has blocked tag: {t}"),
+                ));
+            }
         }
         if let Some(d) = c.distribution {
             self.sharing_group("galaxy cluster", d, c.sharing_group.as_deref())?;
         }
         for rel in &c.relations {
+            if rel.wrapper.is_some() {
+                return Err(malformed(
+                    "a galaxy cluster relation wrapped as {\"GalaxyClusterRelation\": …}",
+                ));
+            }
             if let Some(d) = rel.distribution {
                 self.distribution("galaxy cluster relation has blocked distribution level", d)?;
                 self.sharing_group("galaxy cluster relation", d, rel.sharing_group.as_deref())?;
             }
-            self.blocked_tags(
-                "galaxy cluster relation has blocked tag",
-                TagSet::of(&rel.tags, &None),
-            )?;
+            for tags in [&rel.tags, &rel.relation_tags] {
+                self.blocked_tags(
+                    "galaxy cluster relation has blocked tag",
+                    TagSet::of(tags, &None),
+                )?;
+            }
         }
         Ok(())
     }
@@ -503,7 +541,7 @@ impl Checker<'_> {
                 .map(Vec::as_slice)
                 .unwrap_or_default();
             let found = tags.iter().any(|t| {
-                let name = lower(&t.name);
+                let name = super::normalise(&t.name);
                 name.strip_prefix(ns.as_str())
                     .is_some_and(|rest| rest.starts_with(':'))
                     && (allowed.is_empty() || allowed.iter().any(|a| a == name.as_ref()))
@@ -525,7 +563,7 @@ impl Checker<'_> {
     /// attribute in a `tlp:clear` event is refused.
     fn attribute_taxonomies(&self, tags: TagSet) -> Outcome {
         for tag in tags.iter() {
-            let name = lower(&tag.name);
+            let name = super::normalise(&tag.name);
             let Some((ns, _)) = name.split_once(':') else {
                 continue;
             };
@@ -584,7 +622,7 @@ impl Checker<'_> {
                 .orgs
                 .iter()
                 .any(|o| o.organisation.uuid.eq_ignore_ascii_case(org.trim()));
-            let all_orgs = sg.servers.iter().any(|s| s.all_orgs);
+            let all_orgs = sg.servers.iter().any(SharingGroupServer::all_orgs);
             if !member && !all_orgs {
                 return Err(Block::new(
                     Rule::UserOrgNotInSharingGroup,
