@@ -119,6 +119,7 @@ fn push_case(body: &[u8]) -> Case<'_> {
         method: "POST",
         target: TARGET,
         request_body: body,
+        request_content_type: Some("application/json"),
         response: None,
     }
 }

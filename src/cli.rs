@@ -188,6 +188,8 @@ fn run_eval(a: &EvalArgs) -> Result<Result<(), Block>, String> {
         method: a.method,
         target: a.path,
         request_body: &request_body,
+        // What MISP's sync client always sends; a --header overrides it.
+        request_content_type: Some(header(&headers, "content-type").unwrap_or("application/json")),
         response: response_body.as_deref().map(|b| {
             (
                 b,

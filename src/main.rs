@@ -45,7 +45,8 @@ enum Command {
         /// The request body (a push).
         #[arg(long, value_name = "FILE")]
         body: Option<PathBuf>,
-        /// A request header, 'Name: value' (Content-Encoding and Host are read).
+        /// A request header, 'Name: value' (Content-Encoding, Content-Type and Host
+        /// are read; Content-Type defaults to application/json).
         #[arg(long = "header", value_name = "'K: V'")]
         headers: Vec<String>,
         /// The response body (a pull); without it only the request is judged.

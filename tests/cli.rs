@@ -676,3 +676,24 @@ fn an_unknown_subcommand_or_flag_is_refused_without_panic() {
     let out = warden(Vec::<&str>::new());
     assert_ne!(out.code, Some(0));
 }
+
+#[test]
+fn eval_reads_the_content_type_and_defaults_it_to_json() {
+    let body = fixture("event_allowed.json");
+    let body = body.to_str().unwrap();
+    assert_allow(&eval_push(&config_path(), &["--body", body]));
+    assert_allow(&eval_push(
+        &config_path(),
+        &[
+            "--body",
+            body,
+            "--header",
+            "Content-Type: application/json; charset=utf-8",
+        ],
+    ));
+    for ct in ["application/xml", "application/x-www-form-urlencoded"] {
+        let header = format!("Content-Type: {ct}");
+        let out = eval_push(&config_path(), &["--body", body, "--header", &header]);
+        assert_block(&out, "only application/json is inspected");
+    }
+}

@@ -378,17 +378,43 @@ pub struct ResponseContext<'a> {
     pub user_org_uuid: Option<&'a str>,
 }
 
-/// Stage 3a: a decoded request body.
-pub fn check_request_body(exchange: &Exchange, body: &[u8]) -> Result<(), Block> {
+/// Stage 3a: a decoded request body and its `Content-Type`.
+///
+/// A body must be declared `application/json`: MISP (CakePHP) also parses
+/// XML and form-encoded bodies into the same arrays, which a JSON reader
+/// would not see.
+pub fn check_request_body(
+    exchange: &Exchange,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<(), Block> {
     let Exchange::Sync {
         source, endpoint, ..
     } = exchange
     else {
         return Ok(());
     };
+    if !body.is_empty() && !is_json_media_type(content_type) {
+        return Err(Block::new(
+            Rule::MalformedBody,
+            format!(
+                "request body declared as {}, only application/json is inspected",
+                content_type
+                    .map(printable)
+                    .unwrap_or_else(|| "nothing".into())
+            ),
+        ));
+    }
     // Push data belongs to the source; for control endpoints the source's
     // rules are as good as any (they read no content).
     rules::check_request(source, endpoint, body).map_err(|b| b.by(source))
+}
+
+/// `application/json`, any case, with optional parameters (`; charset=UTF-8`).
+fn is_json_media_type(content_type: Option<&str>) -> bool {
+    content_type
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// Stage 3b: a decoded response body of a pull.
@@ -424,6 +450,8 @@ pub struct Case<'a> {
     pub target: &'a str,
     /// The decoded request body (empty when there is none).
     pub request_body: &'a [u8],
+    /// The request's `Content-Type`.
+    pub request_content_type: Option<&'a str>,
     /// The decoded response body, when the response is to be judged too.
     pub response: Option<(&'a [u8], ResponseContext<'a>)>,
 }
@@ -441,7 +469,7 @@ pub fn evaluate(config: &Config, case: &Case) -> Result<(), Block> {
     };
     let route = route(config, source, &case.destination)?;
     let exchange = route.check_request_head(config, case.method, case.target)?;
-    check_request_body(&exchange, case.request_body)?;
+    check_request_body(&exchange, case.request_content_type, case.request_body)?;
     if let Some((body, ctx)) = &case.response {
         check_response_body(&exchange, ctx, body)?;
     }

@@ -78,6 +78,7 @@ fn push(cfg: &Config, from: &str, to: &str, path: &str, body: &Value) -> Result<
             method: "POST",
             target: path,
             request_body: body.as_bytes(),
+            request_content_type: Some("application/json"),
             response: None,
         },
     )
@@ -105,6 +106,7 @@ fn pull(
             method: "GET",
             target: path,
             request_body: b"",
+            request_content_type: Some("application/json"),
             response: Some((
                 body.as_bytes(),
                 ResponseContext {
@@ -681,6 +683,7 @@ fn malformed_bodies_are_blocked() {
                 method: "POST",
                 target: "/events/add/metadata:1",
                 request_body: body,
+                request_content_type: Some("application/json"),
                 response: None,
             },
         )
@@ -751,6 +754,7 @@ fn parse_error_messages_never_quote_body_values() {
             method: "POST",
             target: "/events/add",
             request_body: body,
+            request_content_type: Some("application/json"),
             response: None,
         },
     )
@@ -925,6 +929,7 @@ fn routing() {
                 method,
                 target: path,
                 request_body: b"",
+                request_content_type: Some("application/json"),
                 response: None,
             },
         )
@@ -1079,6 +1084,7 @@ fn routing() {
             method: "GET",
             target: v,
             request_body: b"{}",
+            request_content_type: Some("application/json"),
             response: None,
         },
     );
@@ -1128,6 +1134,7 @@ fn pushed_events_are_read_as_misp_reads_them() {
                 method: "POST",
                 target: "/events/add",
                 request_body: body.as_bytes(),
+                request_content_type: Some("application/json"),
                 response: None,
             },
         )
@@ -1220,6 +1227,7 @@ fn json_escapes_are_read_as_the_receiver_reads_them() {
                 method: "POST",
                 target: "/events/add",
                 request_body: body.as_bytes(),
+                request_content_type: Some("application/json"),
                 response: None,
             },
         )
@@ -1412,4 +1420,42 @@ fn all_orgs_is_read_where_misp_reads_it() {
     e["Event"]["SharingGroup"]["SharingGroupServer"][0]["all_orgs"] = json!(false);
     e["Event"]["SharingGroup"]["SharingGroupServer"][0]["Server"] = json!({"all_orgs": "1"});
     pl(&e).expect("inner all_orgs true");
+}
+
+#[test]
+fn push_bodies_must_be_declared_json() {
+    let cfg = config();
+    let body = event().to_string();
+    let with = |ct: Option<&str>| {
+        evaluate(
+            &cfg,
+            &Case {
+                source: SourceSpec::Ip(ip("192.0.2.10")),
+                destination: Destination {
+                    ip: None,
+                    name: Some("misp-partner.example"),
+                    port: 443,
+                },
+                method: "POST",
+                target: "/events/add",
+                request_body: body.as_bytes(),
+                request_content_type: ct,
+                response: None,
+            },
+        )
+    };
+    with(Some("application/json")).expect("json");
+    with(Some("Application/JSON; charset=UTF-8")).expect("json with charset");
+    for ct in [
+        None,
+        Some("application/xml"),
+        Some("text/xml"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        Some("application/jsonx"),
+        Some(""),
+    ] {
+        let b = with(ct).unwrap_err();
+        assert_eq!(b.rule, Rule::MalformedBody, "{ct:?}: {b}");
+    }
 }
