@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: what a developer runs and what CI (.ci/run) runs.
 # Formatting, lints, every Rust test (unit, integration, the CLI as a user
-# runs it), and the JSON schema check.
+# runs it), the JSON schema check, and the PyMISP corpus (real client
+# serialisations through `misp-warden eval`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,11 +11,12 @@ venv=.venv
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c 'import jsonschema' 2>/dev/null; then
-    "$venv/bin/pip" install --quiet --disable-pip-version-check 'jsonschema>=4.18'
+if ! "$venv/bin/python" -c 'import jsonschema, pymisp' 2>/dev/null; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'jsonschema>=4.18' pymisp
 fi
 
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets
 "$venv/bin/python" scripts/check_schema.py
+"$venv/bin/python" scripts/pymisp_corpus.py target/debug/misp-warden
