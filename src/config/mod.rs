@@ -12,6 +12,7 @@
 //! Errors name the key path and what was expected, e.g.
 //! `instances.instance_1_1.port: expected an integer 1..65535, got "443a"`.
 
+mod json;
 mod parse;
 
 use std::collections::{BTreeMap, HashSet};

@@ -25,6 +25,7 @@
 pub mod endpoint;
 pub mod model;
 pub mod object_templates;
+mod read;
 mod rules;
 
 pub use endpoint::{Direction, Endpoint, RequestBody, ResponseBody, classify, is_uuid};

@@ -1,6 +1,6 @@
 //! The typed MISP model the rules read: only the fields a rule looks at.
 //!
-//! Three choices keep this both fast and hard to fool:
+//! Four choices keep this both fast and hard to fool:
 //! - **Borrowed strings** (`Cow<str>`): a 100 MB event is parsed without
 //!   copying its strings; only escaped ones are unescaped into new memory.
 //! - **Everything else is skipped** (serde ignores unknown fields), but still
@@ -15,15 +15,20 @@
 //!
 //! MISP sends some fields loosely (`"distribution": "3"` or `3`, `all_orgs`
 //! as `true` or `"1"`, empty PHP arrays as `[]` where an object would be):
-//! the small deserialisers at the bottom accept exactly those forms and
-//! refuse anything else, which the engine turns into a block.
+//! the deserialisers in [`de`] accept exactly those forms and refuse
+//! anything else, which the engine turns into a block. Where MISP's own
+//! capture code reads more than the canonical keys (`EventTag`, `tag_ids`,
+//! `template_uuid`, wrapped elements), the model carries those keys too, so
+//! the engine can check or refuse them.
 
+mod de;
+
+pub use de::{Distribution, ObjectOnly, Wrapped};
+use de::{flag_one, list, loose_bool, object, opt_boxed_object, opt_list, opt_object};
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::fmt;
-use std::marker::PhantomData;
 
 type Str<'a> = Cow<'a, str>;
 
@@ -401,42 +406,6 @@ impl<'a> AnalystEnvelope<'a> {
     }
 }
 
-/// `{"Key": {...}}`: one element wrapped in an object with exactly one key
-/// (relationship targets, shadow attributes of the proposals index). The
-/// caller checks the key.
-#[derive(Debug)]
-pub struct Wrapped<'a, T> {
-    pub key: Str<'a>,
-    pub inner: T,
-}
-
-impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for Wrapped<'a, T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a, T>(PhantomData<(&'a (), T)>);
-        impl<'de: 'a, 'a, T: Deserialize<'de>> Visitor<'de> for V<'a, T> {
-            type Value = Wrapped<'a, T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object with exactly one key wrapping the element")
-            }
-            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let Some(key) = map.next_key::<Str<'de>>()? else {
-                    return Err(de::Error::custom(
-                        "empty object where a wrapped element was expected",
-                    ));
-                };
-                let inner = map.next_value::<ObjectOnly<T>>()?.0;
-                if map.next_key::<IgnoredAny>()?.is_some() {
-                    return Err(de::Error::custom(
-                        "more than one key around a wrapped element",
-                    ));
-                }
-                Ok(Wrapped { key, inner })
-            }
-        }
-        d.deserialize_map(V(PhantomData))
-    }
-}
-
 /// The search filter of `/events/index` and `/galaxy_clusters/restSearch`.
 #[derive(Debug, Deserialize)]
 pub struct IndexFilter {
@@ -462,176 +431,4 @@ pub fn php_empty(v: &serde_json::Value) -> bool {
 /// Checks that a body is one well-formed JSON document, without building it.
 pub fn well_formed(body: &[u8]) -> Result<(), serde_json::Error> {
     serde_json::from_slice::<IgnoredAny>(body).map(|_| ())
-}
-
-/// A distribution level 0..=5.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Distribution(pub u8);
-
-impl<'de> Deserialize<'de> for Distribution {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Distribution;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a distribution level 0..5, as a number or a one-digit string")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Distribution, E> {
-                match v {
-                    0..=5 => Ok(Distribution(v as u8)),
-                    _ => Err(E::custom("distribution level out of range 0..5")),
-                }
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Distribution, E> {
-                u64::try_from(v)
-                    .map_err(|_| E::custom("distribution level out of range 0..5"))
-                    .and_then(|v| self.visit_u64(v))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Distribution, E> {
-                match v.as_bytes() {
-                    [d @ b'0'..=b'5'] => Ok(Distribution(d - b'0')),
-                    _ => Err(E::custom("distribution level is not one of \"0\"..\"5\"")),
-                }
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// `minimal: 1` / `published: 1`. misp-guard compares with Python's `== 1`,
-/// which `true` and `1.0` also satisfy; any other value means "not 1".
-fn flag_one<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    let v = serde_json::Value::deserialize(d)?;
-    Ok(match v {
-        serde_json::Value::Bool(b) => b,
-        serde_json::Value::Number(n) => n.as_f64() == Some(1.0),
-        _ => false,
-    })
-}
-
-/// `true`/`false`, `0`/`1` or `"0"`/`"1"`: PHP sends booleans all three ways.
-fn loose_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    struct V;
-    impl Visitor<'_> for V {
-        type Value = bool;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a boolean, 0/1 or \"0\"/\"1\"")
-        }
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
-            Ok(v)
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<bool, E> {
-            match v {
-                0 => Ok(false),
-                1 => Ok(true),
-                _ => Err(E::custom("expected 0 or 1")),
-            }
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<bool, E> {
-            u64::try_from(v)
-                .map_err(|_| E::custom("expected 0 or 1"))
-                .and_then(|v| self.visit_u64(v))
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
-            match v {
-                "0" | "" => Ok(false),
-                "1" => Ok(true),
-                _ => Err(E::custom("expected \"0\" or \"1\"")),
-            }
-        }
-    }
-    d.deserialize_any(V)
-}
-
-/// A JSON object read as `T`, and nothing else. serde's derived structs
-/// also accept an array (fields by position), which would let
-/// `["ip-src", "Other"]` pass for an attribute; MISP never sends that shape,
-/// so it is refused.
-#[derive(Debug)]
-pub struct ObjectOnly<T>(pub T);
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = ObjectOnly<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<ObjectOnly<T>, A::Error> {
-                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(ObjectOnly)
-            }
-        }
-        d.deserialize_map(V(PhantomData))
-    }
-}
-
-fn object<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(ObjectOnly::<T>::deserialize(d)?.0)
-}
-
-/// An object, or `null` for none (PHP's `isset` is false for null).
-fn opt_boxed_object<'de, D, T>(d: D) -> Result<Option<Box<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(Option::<ObjectOnly<T>>::deserialize(d)?.map(|o| Box::new(o.0)))
-}
-
-/// A list of objects that PHP may also send as `null`.
-fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(opt_list(d)?.unwrap_or_default())
-}
-
-/// A list of objects whose absence matters; `null` counts as absent.
-fn opt_list<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(Option::<Vec<ObjectOnly<T>>>::deserialize(d)?.map(|v| v.into_iter().map(|o| o.0).collect()))
-}
-
-/// An object that PHP sends as `null` or as an empty array `[]` when unset.
-/// A non-empty array is refused. Written as a visitor rather than an
-/// untagged enum, which would buffer every object before reading it.
-fn opt_object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    struct V<T>(PhantomData<T>);
-    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-        type Value = Option<T>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("an object, null or an empty array")
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Option<T>, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Option<T>, E> {
-            Ok(None)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<T>, A::Error> {
-            match seq.next_element::<IgnoredAny>()? {
-                None => Ok(None),
-                Some(_) => Err(de::Error::custom(
-                    "expected an object, got a non-empty array",
-                )),
-            }
-        }
-        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Option<T>, A::Error> {
-            T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
-        }
-    }
-    d.deserialize_any(V(PhantomData))
 }

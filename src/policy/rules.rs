@@ -8,6 +8,7 @@
 //! sharing group, analyst data), then attributes, then objects.
 
 use super::model::*;
+use super::read::{expect_key, json_error, malformed, parse, parse_object};
 use super::{Block, Endpoint, RequestBody, ResponseBody, ResponseContext, Rule, is_uuid};
 use crate::config::{Instance, Rules};
 use std::collections::HashSet;
@@ -82,52 +83,6 @@ pub(super) fn check_response(
                 .try_for_each(|e| checker.analyst_envelope(&e.0))
         }
     }
-}
-
-fn parse<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, Block> {
-    if body.is_empty() {
-        return Err(malformed("empty message body"));
-    }
-    serde_json::from_slice(body).map_err(|e| json_error(&e))
-}
-
-/// A body that must be a JSON object (serde's derived structs would also
-/// take an array).
-fn parse_object<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, Block> {
-    parse::<ObjectOnly<T>>(body).map(|o| o.0)
-}
-
-fn malformed(why: &str) -> Block {
-    Block::new(Rule::MalformedBody, why.to_string())
-}
-
-/// A parse error as a reason. serde quotes offending *values* in double
-/// quotes; those are cut out so no content reaches a log line. Field names
-/// (in backticks) and positions stay: they say what was wrong.
-fn json_error(e: &serde_json::Error) -> Block {
-    use serde_json::error::Category;
-    let what = match e.classify() {
-        Category::Syntax | Category::Eof | Category::Io => "invalid JSON body",
-        Category::Data => "body does not have the shape MISP sends",
-    };
-    let mut detail = String::new();
-    let mut in_quotes = false;
-    for c in e.to_string().chars() {
-        match c {
-            '"' if !in_quotes => {
-                in_quotes = true;
-                detail.push_str("\"…");
-            }
-            '"' => {
-                in_quotes = false;
-                detail.push('"');
-            }
-            _ if in_quotes => {}
-            c if c.is_control() => {}
-            c => detail.push(c),
-        }
-    }
-    malformed(&format!("{what}: {detail}"))
 }
 
 /// Walks one owner's data with that owner's rules.
@@ -644,17 +599,5 @@ fn shown_rule_value(rule_value: &str, as_sent: &str) -> String {
         super::printable(as_sent)
     } else {
         rule_value.to_string()
-    }
-}
-
-/// The key around a wrapped element must name what it wraps.
-fn expect_key(key: &str, want: &str) -> Outcome {
-    if key == want {
-        Ok(())
-    } else {
-        Err(malformed(&format!(
-            "expected a `{want}` element, found `{}`",
-            super::printable(key)
-        )))
     }
 }

@@ -1,0 +1,221 @@
+//! How MISP's loose JSON is read: the forms PHP produces for one value
+//! (`"3"` or `3`, `true` or `"1"`, `[]` for an unset object, `null` for an
+//! empty list) are accepted exactly, and anything else is an error, which
+//! the engine turns into a block. Everything MISP has as an object must be
+//! an object here too (serde's derived structs would also read an array).
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+type Str<'a> = Cow<'a, str>;
+
+/// `{"Key": {...}}`: one element wrapped in an object with exactly one key
+/// (relationship targets, shadow attributes of the proposals index). The
+/// caller checks the key.
+#[derive(Debug)]
+pub struct Wrapped<'a, T> {
+    pub key: Str<'a>,
+    pub inner: T,
+}
+
+impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for Wrapped<'a, T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a, T>(PhantomData<(&'a (), T)>);
+        impl<'de: 'a, 'a, T: Deserialize<'de>> Visitor<'de> for V<'a, T> {
+            type Value = Wrapped<'a, T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object with exactly one key wrapping the element")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let Some(key) = map.next_key::<Str<'de>>()? else {
+                    return Err(de::Error::custom(
+                        "empty object where a wrapped element was expected",
+                    ));
+                };
+                let inner = map.next_value::<ObjectOnly<T>>()?.0;
+                if map.next_key::<IgnoredAny>()?.is_some() {
+                    return Err(de::Error::custom(
+                        "more than one key around a wrapped element",
+                    ));
+                }
+                Ok(Wrapped { key, inner })
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+/// A distribution level 0..=5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Distribution(pub u8);
+
+impl<'de> Deserialize<'de> for Distribution {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Distribution;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a distribution level 0..5, as a number or a one-digit string")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Distribution, E> {
+                match v {
+                    0..=5 => Ok(Distribution(v as u8)),
+                    _ => Err(E::custom("distribution level out of range 0..5")),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Distribution, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom("distribution level out of range 0..5"))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Distribution, E> {
+                match v.as_bytes() {
+                    [d @ b'0'..=b'5'] => Ok(Distribution(d - b'0')),
+                    _ => Err(E::custom("distribution level is not one of \"0\"..\"5\"")),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `minimal: 1` / `published: 1`. misp-guard compares with Python's `== 1`,
+/// which `true` and `1.0` also satisfy; any other value means "not 1".
+pub(super) fn flag_one<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(match v {
+        serde_json::Value::Bool(b) => b,
+        serde_json::Value::Number(n) => n.as_f64() == Some(1.0),
+        _ => false,
+    })
+}
+
+/// `true`/`false`, `0`/`1` or `"0"`/`"1"`: PHP sends booleans all three ways.
+pub(super) fn loose_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a boolean, 0/1 or \"0\"/\"1\"")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<bool, E> {
+            match v {
+                0 => Ok(false),
+                1 => Ok(true),
+                _ => Err(E::custom("expected 0 or 1")),
+            }
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<bool, E> {
+            u64::try_from(v)
+                .map_err(|_| E::custom("expected 0 or 1"))
+                .and_then(|v| self.visit_u64(v))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+            match v {
+                "0" | "" => Ok(false),
+                "1" => Ok(true),
+                _ => Err(E::custom("expected \"0\" or \"1\"")),
+            }
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// A JSON object read as `T`, and nothing else. serde's derived structs
+/// also accept an array (fields by position), which would let
+/// `["ip-src", "Other"]` pass for an attribute; MISP never sends that shape,
+/// so it is refused.
+#[derive(Debug)]
+pub struct ObjectOnly<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = ObjectOnly<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<ObjectOnly<T>, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(ObjectOnly)
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+pub(super) fn object<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(ObjectOnly::<T>::deserialize(d)?.0)
+}
+
+/// An object, or `null` for none (PHP's `isset` is false for null).
+pub(super) fn opt_boxed_object<'de, D, T>(d: D) -> Result<Option<Box<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<ObjectOnly<T>>::deserialize(d)?.map(|o| Box::new(o.0)))
+}
+
+/// A list of objects that PHP may also send as `null`.
+pub(super) fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(opt_list(d)?.unwrap_or_default())
+}
+
+/// A list of objects whose absence matters; `null` counts as absent.
+pub(super) fn opt_list<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<ObjectOnly<T>>>::deserialize(d)?.map(|v| v.into_iter().map(|o| o.0).collect()))
+}
+
+/// An object that PHP sends as `null` or as an empty array `[]` when unset.
+/// A non-empty array is refused. Written as a visitor rather than an
+/// untagged enum, which would buffer every object before reading it.
+pub(super) fn opt_object<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct V<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object, null or an empty array")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<T>, A::Error> {
+            match seq.next_element::<IgnoredAny>()? {
+                None => Ok(None),
+                Some(_) => Err(de::Error::custom(
+                    "expected an object, got a non-empty array",
+                )),
+            }
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Option<T>, A::Error> {
+            T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+    d.deserialize_any(V(PhantomData))
+}
