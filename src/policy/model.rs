@@ -15,7 +15,7 @@
 //!
 //! MISP sends some fields loosely (`"distribution": "3"` or `3`, `all_orgs`
 //! as `true` or `"1"`, empty PHP arrays as `[]` where an object would be):
-//! the deserialisers in [`de`] accept exactly those forms and refuse
+//! the deserialisers in `model/de.rs` accept exactly those forms and refuse
 //! anything else, which the engine turns into a block. Where MISP's own
 //! capture code reads more than the canonical keys (`EventTag`, `tag_ids`,
 //! `template_uuid`, wrapped elements), the model carries those keys too, so
