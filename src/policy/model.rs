@@ -396,6 +396,11 @@ pub struct AnalystEnvelope<'a> {
         deserialize_with = "opt_object"
     )]
     pub relationship: Option<AnalystData<'a>>,
+    /// MISP's `captureAnalystData` takes a body with a top-level
+    /// `note_type_name` as the record itself, whatever member it wraps;
+    /// refused, so the envelope means one thing.
+    #[serde(default)]
+    pub note_type_name: Option<IgnoredAny>,
 }
 
 impl<'a> AnalystEnvelope<'a> {

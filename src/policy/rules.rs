@@ -358,18 +358,23 @@ impl Checker<'_> {
         Ok(())
     }
 
+    /// Exactly one of `Note`, `Opinion`, `Relationship`, and no top-level
+    /// `note_type_name` (which would make MISP read the body differently).
     fn analyst_envelope(&self, env: &AnalystEnvelope) -> Outcome {
-        let mut any = false;
-        for item in env.items() {
-            any = true;
-            self.analyst(item)?;
+        if env.note_type_name.is_some() {
+            return Err(malformed(
+                "analyst data with a top-level note_type_name, which MISP reads as the record itself",
+            ));
         }
-        if any {
-            Ok(())
-        } else {
-            Err(malformed(
+        let mut items = env.items();
+        match (items.next(), items.next()) {
+            (Some(item), None) => self.analyst(item),
+            (None, _) => Err(malformed(
                 "analyst data without a Note, Opinion or Relationship",
-            ))
+            )),
+            (Some(_), Some(_)) => Err(malformed(
+                "analyst data with more than one of Note, Opinion, Relationship",
+            )),
         }
     }
 

@@ -1459,3 +1459,24 @@ fn push_bodies_must_be_declared_json() {
         assert_eq!(b.rule, Rule::MalformedBody, "{ct:?}: {b}");
     }
 }
+
+#[test]
+fn analyst_data_envelopes_mean_one_thing() {
+    let cfg = config();
+    let p = |body: Value| {
+        push(
+            &cfg,
+            "192.0.2.10",
+            "misp-partner.example",
+            "/analyst_data/pushAnalystData",
+            &body,
+        )
+    };
+    p(json!({"Note": {"distribution": "1"}})).expect("one note");
+    p(json!({"Note": {"distribution": "1"}, "note_type_name": "Note"}))
+        .expect_err("note_type_name at the top");
+    p(json!({"Note": {"distribution": "1"}, "Opinion": {"distribution": "1"}}))
+        .expect_err("two members");
+    p(json!({"note_type_name": "Note", "distribution": "1", "x": {"distribution": "4"}}))
+        .expect_err("bare record");
+}
