@@ -11,6 +11,7 @@ use super::model::*;
 use super::read::{expect_key, json_error, malformed, parse, parse_object};
 use super::{Block, Endpoint, RequestBody, ResponseBody, ResponseContext, Rule, is_uuid};
 use crate::config::{Instance, Rules};
+use std::cell::Cell;
 use std::collections::HashSet;
 
 type Outcome = Result<(), Block>;
@@ -19,6 +20,7 @@ pub(super) fn check_request(owner: &Instance, endpoint: &Endpoint, body: &[u8]) 
     let checker = Checker {
         rules: &owner.rules,
         user_org: None,
+        related_depth: Cell::new(0),
     };
     match endpoint.request {
         RequestBody::Empty => {
@@ -65,6 +67,7 @@ pub(super) fn check_response(
     let checker = Checker {
         rules: &owner.rules,
         user_org: ctx.user_org_uuid,
+        related_depth: Cell::new(0),
     };
     match kind {
         ResponseBody::Unchecked => Ok(()),
@@ -90,7 +93,15 @@ struct Checker<'r> {
     rules: &'r Rules,
     /// `X-UserOrgUUID` of a pull response, when the remote sent it.
     user_org: Option<&'r str>,
+    /// How many relationship targets deep the walk is. Each target is parsed
+    /// on its own (its shape depends on its type), so serde_json's nesting
+    /// limit restarts there; this bound keeps a chain of relationships from
+    /// exhausting the stack.
+    related_depth: Cell<u32>,
 }
+
+/// Deepest chain of relationship targets inspected; deeper is refused.
+const MAX_RELATED_DEPTH: u32 = 16;
 
 /// Case-insensitive membership in a set of normalised rule values; returns
 /// the rule value that matched. The value is trimmed as MISP trims what it
@@ -407,6 +418,19 @@ impl Checker<'_> {
 
     /// The element a relationship points at, shaped by its type.
     fn related_object(&self, kind: Option<&str>, raw: &str) -> Outcome {
+        let depth = self.related_depth.get() + 1;
+        if depth > MAX_RELATED_DEPTH {
+            return Err(malformed(&format!(
+                "relationships nested more than {MAX_RELATED_DEPTH} deep"
+            )));
+        }
+        self.related_depth.set(depth);
+        let outcome = self.related_object_at_depth(kind, raw);
+        self.related_depth.set(depth - 1);
+        outcome
+    }
+
+    fn related_object_at_depth(&self, kind: Option<&str>, raw: &str) -> Outcome {
         let trimmed = raw.trim();
         if trimmed == "null" || trimmed == "[]" || trimmed == "{}" {
             return Ok(());

@@ -1480,3 +1480,52 @@ fn analyst_data_envelopes_mean_one_thing() {
     p(json!({"note_type_name": "Note", "distribution": "1", "x": {"distribution": "4"}}))
         .expect_err("bare record");
 }
+
+#[test]
+fn chains_of_relationships_are_bounded() {
+    let cfg = config();
+    let chain = |n: usize| {
+        let mut v = json!({"distribution": "3"});
+        for _ in 0..n {
+            v = json!({"distribution": "3", "related_object_type": "Relationship", "related_object": v});
+        }
+        json!({"Relationship": v})
+    };
+    let p = |body: Value| {
+        push(
+            &cfg,
+            "192.0.2.10",
+            "misp-partner.example",
+            "/analyst_data/pushAnalystData",
+            &body,
+        )
+    };
+    p(chain(10)).expect("a short chain");
+    assert_eq!(p(chain(40)).unwrap_err().rule, Rule::MalformedBody);
+    // Deep enough to overflow the stack if the walk were unbounded. Built as
+    // text: serde_json's own recursion limit stops Value at 128 levels.
+    let body = format!(
+        "{{\"Relationship\":{}{{\"distribution\":\"3\"}}{}}}",
+        "{\"distribution\":\"3\",\"related_object_type\":\"Relationship\",\"related_object\":"
+            .repeat(20_000),
+        "}".repeat(20_000)
+    );
+    let b = evaluate(
+        &cfg,
+        &Case {
+            source: SourceSpec::Ip(ip("192.0.2.10")),
+            destination: Destination {
+                ip: None,
+                name: Some("misp-partner.example"),
+                port: 443,
+            },
+            method: "POST",
+            target: "/analyst_data/pushAnalystData",
+            request_body: body.as_bytes(),
+            request_content_type: Some("application/json"),
+            response: None,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(b.rule, Rule::MalformedBody);
+}
