@@ -27,6 +27,9 @@ pub mod model;
 pub mod object_templates;
 mod read;
 mod rules;
+mod text;
+
+pub use text::{PHP_TRIM, normalise};
 
 pub use endpoint::{Direction, Endpoint, RequestBody, ResponseBody, classify, is_uuid};
 
@@ -475,20 +478,6 @@ pub fn evaluate(config: &Config, case: &Case) -> Result<(), Block> {
         check_response_body(&exchange, ctx, body)?;
     }
     Ok(())
-}
-
-/// The characters PHP's `trim()` removes; MISP trims the strings it stores.
-pub const PHP_TRIM: &[char] = &[' ', '\t', '\n', '\r', '\0', '\x0B'];
-
-/// A tag, type, category or name as the rules compare it: trimmed and
-/// lower-cased (MISP looks tags up by `LOWER(name)`).
-pub fn normalise(s: &str) -> std::borrow::Cow<'_, str> {
-    let t = s.trim_matches(PHP_TRIM);
-    if t.bytes().any(|b| b.is_ascii_uppercase()) || !t.is_ascii() {
-        std::borrow::Cow::Owned(t.to_lowercase())
-    } else {
-        std::borrow::Cow::Borrowed(t)
-    }
 }
 
 /// A peer-supplied string as it may appear in a message: no control

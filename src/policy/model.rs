@@ -24,7 +24,9 @@
 mod de;
 
 pub use de::{Distribution, ObjectOnly, Wrapped};
-use de::{flag_one, list, loose_bool, object, opt_boxed_object, opt_list, opt_object};
+use de::{
+    flag_one, list, loose_bool, object, opt_boxed_object, opt_list, opt_object, php_non_empty,
+};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
@@ -164,8 +166,8 @@ pub struct Attribute<'a> {
     /// MISP attaches tags by local database id from this list after saving
     /// the attribute; ids cannot be checked against tag names, so a
     /// non-empty list is refused.
-    #[serde(default)]
-    pub tag_ids: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "php_non_empty")]
+    pub tag_ids: bool,
     /// An `Attribute` key inside an attribute: a wrapper some MISP capture
     /// paths unwrap. Refused when set.
     #[serde(rename = "Attribute", default)]
@@ -418,19 +420,6 @@ pub struct IndexFilter {
     pub minimal: bool,
     #[serde(default, deserialize_with = "flag_one")]
     pub published: bool,
-}
-
-/// PHP's `empty()`: what MISP treats as "not set".
-pub fn php_empty(v: &serde_json::Value) -> bool {
-    use serde_json::Value;
-    match v {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::String(s) => s.is_empty() || s == "0",
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-    }
 }
 
 /// Checks that a body is one well-formed JSON document, without building it.

@@ -6,9 +6,18 @@ use super::{Block, Rule};
 
 type Outcome = Result<(), Block>;
 
+/// Reads a body as `T`. The whole body must be UTF-8 first: serde_json
+/// checks the strings it reads, but not those it skips, and MISP's reader
+/// (PHP's `json_decode`) refuses the whole document over one bad byte.
 pub(super) fn parse<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, Block> {
     if body.is_empty() {
         return Err(malformed("empty message body"));
+    }
+    if let Err(e) = std::str::from_utf8(body) {
+        return Err(malformed(&format!(
+            "invalid JSON body: not UTF-8 at byte {}",
+            e.valid_up_to()
+        )));
     }
     serde_json::from_slice(body).map_err(|e| json_error(&e))
 }

@@ -103,11 +103,10 @@ struct Checker<'r> {
 /// Deepest chain of relationship targets inspected; deeper is refused.
 const MAX_RELATED_DEPTH: u32 = 16;
 
-/// Case-insensitive membership in a set of normalised rule values; returns
-/// the rule value that matched. The value is trimmed as MISP trims what it
-/// stores (and as MySQL ignores trailing spaces when it looks a tag up).
-/// Rule lists are short, so an ASCII value is compared in place rather than
-/// lower-cased into a new string and hashed.
+/// Membership in a set of normalised rule values, compared as MISP's
+/// database would compare them (see `text.rs`); returns the rule value that
+/// matched. Rule lists are short, so an ASCII value is compared in place
+/// rather than lower-cased into a new string and hashed.
 fn hit<'r>(set: &'r HashSet<String>, value: &str) -> Option<&'r str> {
     let value = value.trim_matches(super::PHP_TRIM);
     if set.is_empty() {
@@ -117,22 +116,26 @@ fn hit<'r>(set: &'r HashSet<String>, value: &str) -> Option<&'r str> {
             .find(|r| r.eq_ignore_ascii_case(value))
             .map(String::as_str)
     } else {
-        set.get(&value.to_lowercase()).map(String::as_str)
+        set.get(super::normalise(value).as_ref())
+            .map(String::as_str)
     }
 }
 
 impl Checker<'_> {
     /// A pulled event: MISP answers `{"Event": {...}}` and the puller reads
-    /// the event from there.
+    /// the event from there. A `response` or `request` member beside it is
+    /// refused as on a push: nothing MISP sends has one.
     fn pulled_event(&self, body: &[u8]) -> Outcome {
-        let env: EventEnvelope = parse_object(body).map_err(|b| {
-            if b.message.contains("missing field `Event`") {
-                malformed("no `Event` property in response body")
-            } else {
-                b
-            }
-        })?;
-        self.event(&env.event)
+        let top: Event = parse_object(body)?;
+        let Some(event) = &top.wrapped else {
+            return Err(malformed("no `Event` property in response body"));
+        };
+        if top.export_response.is_some() || top.export_request.is_some() {
+            return Err(malformed(
+                "a `response` or `request` member beside the event; MISP never sends one",
+            ));
+        }
+        self.event(event)
     }
 
     /// A pushed event, read the way MISP's `events/add` reads it: the event
@@ -240,7 +243,7 @@ impl Checker<'_> {
         if a.wrapper.is_some() {
             return Err(malformed("an `Attribute` key inside an attribute"));
         }
-        if a.tag_ids.as_ref().is_some_and(|ids| !php_empty(ids)) {
+        if a.tag_ids {
             return Err(malformed(
                 "attribute tags given by local id (`tag_ids`) cannot be checked",
             ));
@@ -346,9 +349,10 @@ impl Checker<'_> {
                 ));
             }
         }
-        if let Some(d) = c.distribution {
-            self.sharing_group("galaxy cluster", d, c.sharing_group.as_deref())?;
-        }
+        // A sharing group is checked whether or not a distribution is given
+        // (an embedded cluster may leave it out).
+        let d = c.distribution.unwrap_or(Distribution(5));
+        self.sharing_group("galaxy cluster", d, c.sharing_group.as_deref())?;
         for rel in &c.relations {
             if rel.wrapper.is_some() {
                 return Err(malformed(
@@ -357,8 +361,9 @@ impl Checker<'_> {
             }
             if let Some(d) = rel.distribution {
                 self.distribution("galaxy cluster relation has blocked distribution level", d)?;
-                self.sharing_group("galaxy cluster relation", d, rel.sharing_group.as_deref())?;
             }
+            let d = rel.distribution.unwrap_or(Distribution(5));
+            self.sharing_group("galaxy cluster relation", d, rel.sharing_group.as_deref())?;
             for tags in [&rel.tags, &rel.relation_tags] {
                 self.blocked_tags(
                     "galaxy cluster relation has blocked tag",

@@ -1529,3 +1529,86 @@ fn chains_of_relationships_are_bounded() {
     .unwrap_err();
     assert_eq!(b.rule, Rule::MalformedBody);
 }
+
+#[test]
+fn fuzzing_findings_stay_fixed() {
+    let cfg = config();
+    // A pulled body with a `response` member beside the event.
+    let clean = event();
+    let mut bad = event();
+    bad["Event"]["Tag"][0]["name"] = json!("tlp:red");
+    let body = json!({"Event": clean["Event"], "response": bad});
+    let b = pull(
+        &cfg,
+        "198.51.100.20",
+        "misp-inside.example",
+        VIEW,
+        &body,
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(b.rule, Rule::MalformedBody, "{b}");
+    // Look-alike tag names MySQL's collation would take for the blocked one.
+    for name in [
+        "ｔｌｐ:ｒｅｄ",
+        "tlp:red\u{a0}",
+        "tlp:r\u{200b}ed",
+        "tlp:réd",
+    ] {
+        let mut e = event();
+        e["Event"]["Tag"][0]["name"] = json!(name);
+        let b = push(
+            &cfg,
+            "192.0.2.10",
+            "misp-partner.example",
+            "/events/add",
+            &e,
+        )
+        .unwrap_err();
+        assert_eq!(b.rule, Rule::BlockedTag, "{name:?}: {b}");
+    }
+    // An embedded galaxy cluster without a distribution still has its
+    // sharing group checked against X-UserOrgUUID.
+    let mut e = event();
+    e["Event"]["Galaxy"] = json!([{"GalaxyCluster": [{"SharingGroup": sharing_group(SG_OTHER, &[ORG_MEMBER], false)}]}]);
+    pull(
+        &cfg,
+        "198.51.100.20",
+        "misp-inside.example",
+        VIEW,
+        &e,
+        Some(ORG_OUTSIDER),
+    )
+    .expect_err("cluster SG");
+    pull(
+        &cfg,
+        "198.51.100.20",
+        "misp-inside.example",
+        VIEW,
+        &e,
+        Some(ORG_MEMBER),
+    )
+    .expect("member");
+    // Invalid UTF-8 in a field no rule reads.
+    let mut raw = event().to_string().into_bytes();
+    let at = raw.windows(4).position(|w| w == b"test").unwrap();
+    raw[at] = 0xFF;
+    let b = evaluate(
+        &cfg,
+        &Case {
+            source: SourceSpec::Ip(ip("192.0.2.10")),
+            destination: Destination {
+                ip: None,
+                name: Some("misp-partner.example"),
+                port: 443,
+            },
+            method: "POST",
+            target: "/events/add",
+            request_body: &raw,
+            request_content_type: Some("application/json"),
+            response: None,
+        },
+    )
+    .unwrap_err();
+    assert!(b.message.contains("not UTF-8"), "{b}");
+}

@@ -219,3 +219,17 @@ where
     }
     d.deserialize_any(V(PhantomData))
 }
+
+/// Whether a value is set in PHP's sense (`!empty($v)`): not null, false,
+/// 0, "", "0", [] or {}.
+pub(super) fn php_non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    use serde_json::Value;
+    Ok(match Value::deserialize(d)? {
+        Value::Null => false,
+        Value::Bool(b) => b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !(s.is_empty() || s == "0"),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    })
+}
