@@ -3,8 +3,10 @@
 //! Four choices keep this both fast and hard to fool:
 //! - **Borrowed strings** (`Cow<str>`): a 100 MB event is parsed without
 //!   copying its strings; only escaped ones are unescaped into new memory.
-//! - **Everything else is skipped** (serde ignores unknown fields), but still
-//!   parsed, so a body that is not valid JSON never passes.
+//! - **Everything else is skipped** (serde ignores unknown fields), but its
+//!   syntax is still checked, and the whole body must be UTF-8. (serde_json
+//!   does not check escapes or nesting depth inside skipped values; PHP's
+//!   reader refuses such a document outright, so nothing unchecked lands.)
 //! - **Duplicate keys are an error.** serde's derive refuses a second `Tag`
 //!   in one object; PHP's `json_decode` would keep the *last* one, so a guard
 //!   that read the first could be walked past. A duplicate of a field the
