@@ -30,6 +30,10 @@ invalid = {
     "missing allowlist": lambda c: c.pop("allowlist"),
     "bad mode": lambda c: c["warden"].__setitem__("mode", "permissive"),
     "client_cert without key": lambda c: c["instances"][inst].__setitem__("tls", {"client_cert": "/a"}),
+    "feed of another type": lambda c: c.__setitem__("feeds", {"f": {**{k: c["instances"][inst][k] for k in (
+        "taxonomies_rules", "blocked_distribution_levels", "blocked_sharing_groups_uuids",
+        "blocked_attribute_types", "blocked_attribute_categories", "blocked_object_types")},
+        "type": "csv", "url": "https://feeds.example/x"}}),
 }
 for name, mutate in invalid.items():
     config = copy.deepcopy(base)

@@ -32,9 +32,10 @@ pub fn summary(c: &Config) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "config OK: {} instance(s), {} compartment(s), {} allowlisted URL(s), {} allowlisted domain(s), mode {}",
+        "config OK: {} instance(s), {} compartment(s), {} feed(s), {} allowlisted URL(s), {} allowlisted domain(s), mode {}",
         c.instances.len(),
         c.can_reach.len(),
+        c.feeds.len(),
         c.allowlist.urls.len(),
         c.allowlist.domains.len(),
         c.warden.mode.as_str(),
@@ -65,6 +66,19 @@ pub fn summary(c: &Config) -> String {
             r.blocked_object_types.len(),
         );
     }
+    for f in &c.feeds {
+        let _ = writeln!(
+            out,
+            "  feed {} {}: cache (hashes.csv) {}",
+            f.id,
+            f.url,
+            if f.allow_caching {
+                "allowed"
+            } else {
+                "refused"
+            }
+        );
+    }
     for n in &c.notices {
         let _ = writeln!(out, "  note: {n}");
     }
@@ -82,6 +96,8 @@ pub struct EvalArgs<'a> {
     pub headers: &'a [String],
     pub response: Option<&'a Path>,
     pub response_headers: &'a [String],
+    /// The response's HTTP status (default 200).
+    pub response_status: Option<u16>,
 }
 
 /// `misp-warden eval`: prints `allow` or `block: <reason>`.
@@ -195,6 +211,7 @@ fn run_eval(a: &EvalArgs) -> Result<Result<(), Block>, String> {
                 b,
                 ResponseContext {
                     user_org_uuid: user_org,
+                    status: a.response_status,
                 },
             )
         }),

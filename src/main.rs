@@ -55,6 +55,10 @@ enum Command {
         /// A response header, 'Name: value' (Content-Encoding and X-UserOrgUUID are read).
         #[arg(long = "response-header", value_name = "'K: V'")]
         response_headers: Vec<String>,
+        /// The response's HTTP status (default 200): 204, 304 and 1xx carry no
+        /// content; a feed's non-200 answers pass as misp-guard passes them.
+        #[arg(long = "response-status", value_name = "CODE", value_parser = clap::value_parser!(u16).range(100..=599))]
+        response_status: Option<u16>,
     },
     /// Manage the local interception CA.
     Ca {
@@ -97,6 +101,7 @@ fn main() -> ExitCode {
             headers,
             response,
             response_headers,
+            response_status,
         } => cli::eval(&cli::EvalArgs {
             config: &config,
             from: &from,
@@ -107,6 +112,7 @@ fn main() -> ExitCode {
             headers: &headers,
             response: response.as_deref(),
             response_headers: &response_headers,
+            response_status,
         }),
         Command::Ca {
             action: CaAction::Init { dir, force },

@@ -697,3 +697,33 @@ fn eval_reads_the_content_type_and_defaults_it_to_json() {
         assert_block(&out, "only application/json is inspected");
     }
 }
+
+#[test]
+fn eval_passes_a_feeds_non_200_answer_as_misp_guard_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write(dir.path(), "empty", b"");
+    let run = |status: Option<&str>| {
+        let mut args = vec![
+            "eval",
+            "--config",
+            config_path().to_str().unwrap().to_owned().leak(),
+            "--from",
+            "192.0.2.11",
+            "--to",
+            "feed1.mirror.example:443",
+            "--method",
+            "GET",
+            "--path",
+            "/doc/misp/feed-osint/manifest.json",
+            "--response",
+            empty.to_str().unwrap().to_owned().leak(),
+        ];
+        if let Some(s) = status {
+            args.extend(["--response-status", s.to_owned().leak()]);
+        }
+        warden(args)
+    };
+    assert_allow(&run(Some("304")));
+    assert_block(&run(None), "empty message body");
+    assert_usage_error(&run(Some("99")), "response-status");
+}

@@ -28,6 +28,9 @@ pub struct Config {
     /// `compartments_rules.can_reach`: compartment → compartments it may reach.
     pub can_reach: BTreeMap<String, Vec<String>>,
     pub allowlist: Allowlist,
+    /// misp-guard 1.3 `feeds`: MISP feeds instances may fetch, judged by
+    /// the feed's own rules.
+    pub feeds: Vec<Feed>,
     pub warden: Warden,
     /// Keys of misp-guard's format that misp-warden reads but does not act
     /// on, with what that means; `check` prints them.
@@ -79,6 +82,27 @@ pub struct InstanceTls {
     pub client_key: Option<PathBuf>,
     pub server_cert: Option<PathBuf>,
     pub server_key: Option<PathBuf>,
+}
+
+/// A MISP feed (misp-guard 1.3): a directory of `manifest.json`, one
+/// `<uuid>.json` per event with its `<uuid>.asc` signature, and optionally
+/// `hashes.csv`.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    /// The key under `feeds`, e.g. `feed_1`.
+    pub id: String,
+    /// As written in the file, for messages.
+    pub url: String,
+    /// Lower-cased host name of the feed URL.
+    pub host: String,
+    pub port: u16,
+    /// The feed directory's path, without a trailing `/` (empty for `/`).
+    pub path: String,
+    /// Whether `hashes.csv` (the feed's cache, which no rule can inspect)
+    /// may be fetched.
+    pub allow_caching: bool,
+    /// The rules the feed's events are judged by.
+    pub rules: Rules,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -202,6 +226,13 @@ impl Config {
             .urls
             .iter()
             .any(|u| u.port == port && u.host.eq_ignore_ascii_case(host) && u.target == target)
+    }
+
+    /// The feed served at this host and port, if any.
+    pub fn feed_at(&self, host: &str, port: u16) -> Option<&Feed> {
+        self.feeds
+            .iter()
+            .find(|f| f.port == port && f.host.eq_ignore_ascii_case(host))
     }
 
     /// The compartments instances of `compartment` may reach.

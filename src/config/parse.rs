@@ -58,11 +58,13 @@ pub(super) fn parse(text: &str) -> R<Config> {
                 .to_string(),
         );
     }
-    if top.optional("feeds").is_some() {
-        notices.push(
-            "feeds: feed fetching is not mediated by misp-warden; requests to feed hosts are refused"
-                .to_string(),
-        );
+    let mut feeds = Vec::new();
+    if let Some(f) = top.optional("feeds") {
+        let mut feed_obj = Obj::new(&f.path, f.value)?;
+        for (id, v) in feed_obj.drain() {
+            let path = format!("feeds.{id}");
+            feeds.push(parse_feed(&path, id, v)?);
+        }
     }
     top.finish()?;
 
@@ -102,6 +104,7 @@ pub(super) fn parse(text: &str) -> R<Config> {
         instances,
         can_reach,
         allowlist,
+        feeds,
         warden,
         notices,
     })
@@ -115,6 +118,34 @@ fn parse_instance(path: &str, id: String, v: &Value) -> R<Instance> {
     let compartment_id = o.required("compartment_id")?.nonempty_str()?.to_string();
     let affiliation = o.required("affiliation")?.str()?.to_string();
 
+    let rules = parse_rules(&mut o)?;
+    let allow_sync_auth_key_refresh = match o.optional("allow_sync_auth_key_refresh") {
+        Some(f) => f.bool()?,
+        None => false,
+    };
+    let tls = match o.optional("tls") {
+        Some(f) => parse_instance_tls(f)?,
+        None => InstanceTls {
+            verify: true,
+            ..Default::default()
+        },
+    };
+    o.finish()?;
+    Ok(Instance {
+        id,
+        ip,
+        host,
+        port,
+        compartment_id,
+        affiliation,
+        rules,
+        allow_sync_auth_key_refresh,
+        tls,
+    })
+}
+
+/// The block rules, as an instance (and a feed) carries them.
+fn parse_rules(o: &mut Obj) -> R<Rules> {
     let tax = o.required("taxonomies_rules")?;
     let mut t = Obj::new(&tax.path, tax.value)?;
     let required_taxonomies = t.required("required_taxonomies")?.lower_list()?;
@@ -169,7 +200,7 @@ fn parse_instance(path: &str, id: String, v: &Value) -> R<Instance> {
         }
     }
 
-    let rules = Rules {
+    let mut rules = Rules {
         required_taxonomies,
         allowed_tags,
         blocked_tags,
@@ -180,35 +211,52 @@ fn parse_instance(path: &str, id: String, v: &Value) -> R<Instance> {
         blocked_object_types: o.required("blocked_object_types")?.lower_set()?,
         blocked_object_templates: HashSet::new(),
     };
-    let mut rules = rules;
     rules.blocked_object_templates = rules
         .blocked_object_types
         .iter()
         .filter_map(|name| crate::policy::object_templates::template_uuid(name))
         .map(str::to_string)
         .collect();
-    let allow_sync_auth_key_refresh = match o.optional("allow_sync_auth_key_refresh") {
+    Ok(rules)
+}
+
+/// A misp-guard 1.3 feed: `type` "misp", `url` (the feed's directory),
+/// optional `allow_caching`, and the same rule keys as an instance.
+fn parse_feed(path: &str, id: String, v: &Value) -> R<Feed> {
+    let mut o = Obj::new(path, v)?;
+    let kind = o.required("type")?;
+    if kind.value.as_str() != Some("misp") {
+        return Err(ConfigError::new(
+            &kind.path,
+            format!(
+                "expected \"misp\" (the only feed type mediated), got {}",
+                describe(kind.value)
+            ),
+        ));
+    }
+    let url_f = o.required("url")?;
+    let url_text = url_f.nonempty_str()?;
+    let url = parse_url(url_text).map_err(|why| ConfigError::new(&url_f.path, why))?;
+    if url.target.contains('?') {
+        return Err(ConfigError::new(
+            &url_f.path,
+            "a feed URL has no query string",
+        ));
+    }
+    let allow_caching = match o.optional("allow_caching") {
         Some(f) => f.bool()?,
         None => false,
     };
-    let tls = match o.optional("tls") {
-        Some(f) => parse_instance_tls(f)?,
-        None => InstanceTls {
-            verify: true,
-            ..Default::default()
-        },
-    };
+    let rules = parse_rules(&mut o)?;
     o.finish()?;
-    Ok(Instance {
+    Ok(Feed {
         id,
-        ip,
-        host,
-        port,
-        compartment_id,
-        affiliation,
+        url: url.text,
+        host: url.host,
+        port: url.port,
+        path: url.target.trim_end_matches('/').to_string(),
+        allow_caching,
         rules,
-        allow_sync_auth_key_refresh,
-        tls,
     })
 }
 

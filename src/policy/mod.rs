@@ -23,6 +23,7 @@
 //! the config, instance ids, endpoint names and UUIDs.
 
 pub mod endpoint;
+mod feed;
 pub mod model;
 pub mod object_templates;
 mod read;
@@ -32,8 +33,9 @@ mod text;
 pub use text::{PHP_TRIM, normalise};
 
 pub use endpoint::{Direction, Endpoint, RequestBody, ResponseBody, classify, is_uuid};
+pub use feed::FeedFile;
 
-use crate::config::{Config, Instance, canonical_ip};
+use crate::config::{Config, Feed, Instance, canonical_ip};
 use std::fmt;
 use std::net::IpAddr;
 
@@ -97,8 +99,9 @@ impl Rule {
 pub struct Block {
     pub rule: Rule,
     pub message: String,
-    /// The instance whose configured rule refused (`instances.<id>.…`).
-    pub instance: Option<String>,
+    /// Where the refusing rules live in the config: `instances.<id>` or
+    /// `feeds.<id>`.
+    pub owner: Option<String>,
     pub event_uuid: Option<String>,
 }
 
@@ -107,13 +110,18 @@ impl Block {
         Block {
             rule,
             message: message.into(),
-            instance: None,
+            owner: None,
             event_uuid: None,
         }
     }
 
     fn by(mut self, instance: &Instance) -> Self {
-        self.instance = Some(instance.id.clone());
+        self.owner = Some(format!("instances.{}", instance.id));
+        self
+    }
+
+    fn by_feed(mut self, feed: &Feed) -> Self {
+        self.owner = Some(format!("feeds.{}", feed.id));
         self
     }
 
@@ -125,8 +133,8 @@ impl Block {
             Rule::Compartment => return "compartments_rules.can_reach".into(),
             other => other.id(),
         };
-        match &self.instance {
-            Some(id) => format!("instances.{id}.{key}"),
+        match &self.owner {
+            Some(owner) => format!("{owner}.{key}"),
             None => key.to_string(),
         }
     }
@@ -166,6 +174,13 @@ pub enum Route<'c> {
     /// A destination that is no instance, reachable only at the exact URLs of
     /// `allowlist.urls`; every request target is compared.
     AllowedUrls {
+        source: &'c Instance,
+        host: String,
+        port: u16,
+    },
+    /// A host serving one or more `feeds` (misp-guard 1.3): only the files
+    /// of a MISP feed under a feed's URL, judged by that feed's rules.
+    Feeds {
         source: &'c Instance,
         host: String,
         port: u16,
@@ -253,8 +268,16 @@ pub fn route<'c>(
             ));
         }
         (Some(None), None) | (None, None) => {
-            // Not an instance: only the allowlist, by name, from a known source.
+            // Not an instance: only a feed or the allowlist, by name, from a
+            // known source.
             if let Some(name) = dest.name {
+                if config.feed_at(name, dest.port).is_some() {
+                    return Ok(Route::Feeds {
+                        source,
+                        host: name.to_ascii_lowercase(),
+                        port: dest.port,
+                    });
+                }
                 if config.domain_allowed(name) {
                     return Ok(Route::AllowedDomain { source });
                 }
@@ -324,6 +347,8 @@ pub enum Exchange<'c> {
     },
     /// An allowlisted domain or URL: forwarded without inspection.
     Allowlisted,
+    /// A file of a MISP feed.
+    Feed { feed: &'c Feed, file: FeedFile },
 }
 
 impl<'c> Route<'c> {
@@ -336,6 +361,10 @@ impl<'c> Route<'c> {
     ) -> Result<Exchange<'c>, Block> {
         match self {
             Route::AllowedDomain { .. } => Ok(Exchange::Allowlisted),
+            Route::Feeds { host, port, .. } => {
+                let (feed, file) = feed::classify(config, host, *port, method, target)?;
+                Ok(Exchange::Feed { feed, file })
+            }
             Route::AllowedUrls { host, port, .. } => {
                 if config.url_allowed(host, *port, target) {
                     Ok(Exchange::Allowlisted)
@@ -380,6 +409,16 @@ pub struct ResponseContext<'a> {
     /// authenticated; pulled elements in sharing groups without it are
     /// refused.
     pub user_org_uuid: Option<&'a str>,
+    /// The HTTP status, when known (`None` is taken as 200).
+    pub status: Option<u16>,
+}
+
+impl ResponseContext<'_> {
+    /// Statuses whose responses have no content by definition (1xx, 204,
+    /// 304): there is nothing to judge.
+    fn carries_no_content(&self) -> bool {
+        matches!(self.status, Some(100..=199 | 204 | 304))
+    }
 }
 
 /// Stage 3a: a decoded request body and its `Content-Type`.
@@ -392,11 +431,16 @@ pub fn check_request_body(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Result<(), Block> {
-    let Exchange::Sync {
-        source, endpoint, ..
-    } = exchange
-    else {
-        return Ok(());
+    let (source, endpoint) = match exchange {
+        Exchange::Sync {
+            source, endpoint, ..
+        } => (source, endpoint),
+        Exchange::Allowlisted => return Ok(()),
+        // Feed files are fetched with GET: nothing goes out.
+        Exchange::Feed { .. } if body.is_empty() => return Ok(()),
+        Exchange::Feed { .. } => {
+            return Err(Block::new(Rule::MalformedBody, "a body on a feed request"));
+        }
     };
     if !body.is_empty() && !is_json_media_type(content_type) {
         return Err(Block::new(
@@ -427,15 +471,24 @@ pub fn check_response_body(
     ctx: &ResponseContext,
     body: &[u8],
 ) -> Result<(), Block> {
-    let Exchange::Sync {
-        destination,
-        endpoint,
-        ..
-    } = exchange
-    else {
+    if ctx.carries_no_content() && body.is_empty() {
         return Ok(());
-    };
-    rules::check_response(destination, endpoint.response, ctx, body).map_err(|b| b.by(destination))
+    }
+    match exchange {
+        Exchange::Sync {
+            destination,
+            endpoint,
+            ..
+        } => rules::check_response(destination, endpoint.response, ctx, body)
+            .map_err(|b| b.by(destination)),
+        // misp-guard passes a feed's non-200 answers (a 304 for an
+        // unchanged manifest, a 404) as they are: they carry no event.
+        Exchange::Feed { .. } if ctx.status.is_some_and(|s| s != 200) => Ok(()),
+        Exchange::Feed { feed, file } => {
+            rules::check_feed_response(&feed.rules, *file, body).map_err(|b| b.by_feed(feed))
+        }
+        Exchange::Allowlisted => Ok(()),
+    }
 }
 
 /// The source of an exchange given by hand (`eval`): an instance id or IP.

@@ -198,7 +198,10 @@ pub struct Object<'a> {
     /// `captureObject` unwraps it and ignores the outer fields. Refused.
     #[serde(rename = "Object", default)]
     pub wrapper: Option<IgnoredAny>,
-    pub distribution: Distribution,
+    /// Required of elements MISP syncs (the engine checks); a feed's events
+    /// may leave it out.
+    #[serde(default)]
+    pub distribution: Option<Distribution>,
     #[serde(
         rename = "SharingGroup",
         borrow,
@@ -218,7 +221,10 @@ pub struct Object<'a> {
 
 #[derive(Debug, Deserialize)]
 pub struct EventReport<'a> {
-    pub distribution: Distribution,
+    /// Required of elements MISP syncs (the engine checks); a feed's events
+    /// may leave it out.
+    #[serde(default)]
+    pub distribution: Option<Distribution>,
     /// `{"EventReport": {...}}`: unwrapped by MISP's `captureReport`. Refused.
     #[serde(rename = "EventReport", default)]
     pub wrapper: Option<IgnoredAny>,
@@ -363,7 +369,10 @@ impl SharingGroupServer {
 pub struct AnalystData<'a> {
     #[serde(borrow, default)]
     pub uuid: Option<Str<'a>>,
-    pub distribution: Distribution,
+    /// Required of elements MISP syncs (the engine checks); a feed's events
+    /// may leave it out.
+    #[serde(default)]
+    pub distribution: Option<Distribution>,
     #[serde(
         rename = "SharingGroup",
         borrow,

@@ -9,7 +9,7 @@
 
 use super::model::*;
 use super::read::{expect_key, json_error, malformed, parse, parse_object};
-use super::{Block, Endpoint, RequestBody, ResponseBody, ResponseContext, Rule, is_uuid};
+use super::{Block, Endpoint, FeedFile, RequestBody, ResponseBody, ResponseContext, Rule, is_uuid};
 use crate::config::{Instance, Rules};
 use std::cell::Cell;
 use std::collections::HashSet;
@@ -20,6 +20,7 @@ pub(super) fn check_request(owner: &Instance, endpoint: &Endpoint, body: &[u8]) 
     let checker = Checker {
         rules: &owner.rules,
         user_org: None,
+        feed: false,
         related_depth: Cell::new(0),
     };
     match endpoint.request {
@@ -67,6 +68,7 @@ pub(super) fn check_response(
     let checker = Checker {
         rules: &owner.rules,
         user_org: ctx.user_org_uuid,
+        feed: false,
         related_depth: Cell::new(0),
     };
     match kind {
@@ -88,11 +90,30 @@ pub(super) fn check_response(
     }
 }
 
+/// A file of a MISP feed, judged by the feed's rules.
+pub(super) fn check_feed_response(rules: &Rules, file: FeedFile, body: &[u8]) -> Outcome {
+    let checker = Checker {
+        rules,
+        user_org: None,
+        feed: true,
+        related_depth: Cell::new(0),
+    };
+    match file {
+        // Passed unchanged (see feed.rs); it must be the JSON object of
+        // event metadata MISP expects.
+        FeedFile::Manifest => parse_object::<serde::de::IgnoredAny>(body).map(|_| ()),
+        FeedFile::Event => checker.pulled_event(body),
+        FeedFile::Signature | FeedFile::Cache => Ok(()),
+    }
+}
+
 /// Walks one owner's data with that owner's rules.
 struct Checker<'r> {
     rules: &'r Rules,
     /// `X-UserOrgUUID` of a pull response, when the remote sent it.
     user_org: Option<&'r str>,
+    /// Judging a feed's event, whose elements carry no distribution.
+    feed: bool,
     /// How many relationship targets deep the walk is. Each target is parsed
     /// on its own (its shape depends on its type), so serde_json's nesting
     /// limit restarts there; this bound keeps a chain of relationships from
@@ -189,10 +210,11 @@ impl Checker<'_> {
         let tags = TagSet::of(&e.tags, &e.tag_links);
         self.blocked_tags("event has blocked tag", tags)?;
         self.required_taxonomies("event", tags)?;
-        let Some(distribution) = e.distribution else {
-            return Err(malformed("event without a distribution"));
-        };
-        self.distribution("event has blocked distribution level", distribution)?;
+        let distribution = self.required_level(
+            "event",
+            "event has blocked distribution level",
+            e.distribution,
+        )?;
         for report in &e.reports {
             self.event_report(report)?;
         }
@@ -275,8 +297,12 @@ impl Checker<'_> {
                 "an object wrapped as {\"Object\": …}, which MISP reads instead of its outer fields",
             ));
         }
-        self.distribution("object with a blocked distribution level", o.distribution)?;
-        self.sharing_group("object", o.distribution, o.sharing_group.as_deref())?;
+        let d = self.required_level(
+            "object",
+            "object with a blocked distribution level",
+            o.distribution,
+        )?;
+        self.sharing_group("object", d, o.sharing_group.as_deref())?;
         if let Some(t) = hit(&self.rules.blocked_object_types, &o.name) {
             return Err(Block::new(
                 Rule::BlockedObjectType,
@@ -306,13 +332,14 @@ impl Checker<'_> {
                 "an event report wrapped as {\"EventReport\": …}, which MISP reads instead",
             ));
         }
-        self.distribution(
+        let d = self.required_level(
+            "event report",
             "event report has blocked distribution level",
             r.distribution,
         )?;
         // Beyond misp-guard: a report's tags, sharing group and analyst data.
         self.blocked_tags("event report has blocked tag", TagSet::of(&r.tags, &None))?;
-        self.sharing_group("event report", r.distribution, r.sharing_group.as_deref())?;
+        self.sharing_group("event report", d, r.sharing_group.as_deref())?;
         self.analyst_children(&r.notes, &r.opinions, &r.relationships)
     }
 
@@ -408,12 +435,13 @@ impl Checker<'_> {
     }
 
     fn analyst(&self, a: &AnalystData) -> Outcome {
-        self.distribution(
+        let d = self.required_level(
+            "analyst data",
             "analyst data has blocked distribution level",
             a.distribution,
         )?;
         // Beyond misp-guard: MISP analyst data may carry a sharing group.
-        self.sharing_group("analyst data", a.distribution, a.sharing_group.as_deref())?;
+        self.sharing_group("analyst data", d, a.sharing_group.as_deref())?;
         self.analyst_children(&a.notes, &a.opinions, &a.relationships)?;
         if let Some(raw) = a.related_object {
             self.related_object(a.related_object_type.as_deref(), raw.get())?;
@@ -484,6 +512,25 @@ impl Checker<'_> {
                     super::printable(other.unwrap_or("(missing related_object_type)"))
                 ),
             )),
+        }
+    }
+
+    /// The distribution of an element that must have one, checked; a feed's
+    /// events may leave it out (they take the feed's own on import), which
+    /// counts as "inherit".
+    fn required_level(
+        &self,
+        element: &str,
+        what: &str,
+        d: Option<Distribution>,
+    ) -> Result<Distribution, Block> {
+        match d {
+            Some(d) => {
+                self.distribution(what, d)?;
+                Ok(d)
+            }
+            None if self.feed => Ok(Distribution(5)),
+            None => Err(malformed(&format!("{element} without a distribution"))),
         }
     }
 

@@ -205,17 +205,57 @@ fn duplicate_keys_and_bad_json_are_refused() {
 }
 
 #[test]
-fn legacy_and_newer_misp_guard_keys_are_read_with_a_notice() {
+fn the_legacy_host_mapping_is_read_with_a_notice() {
     let mut v = base();
     v["instances_host_mapping"] = json!({"misp-a.example": "misp_a"});
-    v["feeds"] = json!({});
     let c = load(&v).unwrap();
     assert!(
         c.notices
             .iter()
             .any(|n| n.starts_with("instances_host_mapping"))
     );
-    assert!(c.notices.iter().any(|n| n.starts_with("feeds")));
+}
+
+fn feed(url: &str) -> Value {
+    json!({
+        "type": "misp", "url": url, "allow_caching": true,
+        "taxonomies_rules": {"required_taxonomies": ["tlp"], "allowed_tags": {"tlp": ["tlp:clear"]}, "blocked_tags": []},
+        "blocked_distribution_levels": [], "blocked_sharing_groups_uuids": [],
+        "blocked_attribute_types": ["email"], "blocked_attribute_categories": [], "blocked_object_types": []
+    })
+}
+
+#[test]
+fn feeds_of_misp_guard_1_3_are_read() {
+    let mut v = base();
+    v["feeds"] = json!({"osint": feed("https://Feeds.example/misp/osint/")});
+    let c = load(&v).unwrap();
+    let f = &c.feeds[0];
+    assert_eq!(
+        (f.id.as_str(), f.host.as_str(), f.port, f.path.as_str()),
+        ("osint", "feeds.example", 443, "/misp/osint")
+    );
+    assert!(f.allow_caching);
+    assert!(f.rules.blocked_attribute_types.contains("email"));
+    assert!(c.feed_at("FEEDS.example", 443).is_some());
+
+    let mut bad = feed("https://feeds.example/x");
+    bad["type"] = json!("csv");
+    v["feeds"] = json!({"osint": bad});
+    assert!(
+        err(&v).contains("feeds.osint.type: expected \"misp\""),
+        "{}",
+        err(&v)
+    );
+    v["feeds"] = json!({"osint": feed("ftp://feeds.example/x")});
+    assert!(err(&v).starts_with("feeds.osint.url: expected an http:// or https:// URL"));
+    let mut bad = feed("https://feeds.example/x");
+    bad.as_object_mut().unwrap().remove("blocked_object_types");
+    v["feeds"] = json!({"osint": bad});
+    assert_eq!(
+        err(&v),
+        "feeds.osint.blocked_object_types: missing (this key is required)"
+    );
 }
 
 #[test]
