@@ -220,7 +220,8 @@ fn run_eval(a: &EvalArgs) -> Result<Result<(), Block>, String> {
 }
 
 /// `--to`: an instance id, or a host name or IP with an optional `:PORT`
-/// (default: the port of the instance it names, else 443).
+/// (default: the port of the instance, feed or allowlisted URL it names,
+/// else 443).
 fn resolve_to(config: &Config, to: &str) -> Result<(Option<IpAddr>, Option<String>, u16), String> {
     if let Some(i) = config.instance(to) {
         return Ok((Some(i.ip), Some(i.host.clone()), i.port));
@@ -238,7 +239,26 @@ fn resolve_to(config: &Config, to: &str) -> Result<(Option<IpAddr>, Option<Strin
             .unwrap_or(443);
         return Ok((Some(ip), None, port.unwrap_or(default)));
     }
-    let default = config.instance_by_host(host).map(|i| i.port).unwrap_or(443);
+    // The port of what the name is: an instance, a feed, an allowlisted URL.
+    let default = config
+        .instance_by_host(host)
+        .map(|i| i.port)
+        .or_else(|| {
+            config
+                .feeds
+                .iter()
+                .find(|f| f.host.eq_ignore_ascii_case(host))
+                .map(|f| f.port)
+        })
+        .or_else(|| {
+            config
+                .allowlist
+                .urls
+                .iter()
+                .find(|u| u.host.eq_ignore_ascii_case(host))
+                .map(|u| u.port)
+        })
+        .unwrap_or(443);
     Ok((
         None,
         Some(host.to_ascii_lowercase()),

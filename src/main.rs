@@ -33,7 +33,8 @@ enum Command {
         #[arg(long, value_name = "SRC")]
         from: String,
         /// The destination: an instance id, or a host name or IP with an
-        /// optional :PORT (default: that instance's port).
+        /// optional :PORT (default: the port of the instance, feed or
+        /// allowlisted URL it names, else 443).
         #[arg(long, value_name = "DST")]
         to: String,
         /// The HTTP method, e.g. POST.
