@@ -44,6 +44,17 @@ pub struct EventEnvelope<'a> {
     pub event: Event<'a>,
 }
 
+/// A feed's `<uuid>.json`: exactly `{"Event": {...}}`. MISP's feed import
+/// swaps the document for its `response` member, then for its `[0]` element
+/// (a `"0"` key in PHP), before reading `Event`; nothing but `Event` is let
+/// through, so the event judged is the one imported.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedEventFile<'a> {
+    #[serde(rename = "Event", borrow, deserialize_with = "object")]
+    pub event: Event<'a>,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct Event<'a> {
     #[serde(borrow, default)]

@@ -102,7 +102,10 @@ pub(super) fn check_feed_response(rules: &Rules, file: FeedFile, body: &[u8]) ->
         // Passed unchanged (see feed.rs); it must be the JSON object of
         // event metadata MISP expects.
         FeedFile::Manifest => parse_object::<serde::de::IgnoredAny>(body).map(|_| ()),
-        FeedFile::Event => checker.pulled_event(body),
+        FeedFile::Event => {
+            let file: FeedEventFile = parse_object(body)?;
+            checker.event(&file.event)
+        }
         FeedFile::Signature | FeedFile::Cache => Ok(()),
     }
 }

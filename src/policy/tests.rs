@@ -1796,3 +1796,46 @@ fn response_statuses_without_content() {
     )
     .expect_err("no Event");
 }
+
+/// MISP's feed import reads `response`, then `[0]` (a `"0"` key), before
+/// `Event`: a feed event file is exactly `{"Event": {...}}`.
+#[test]
+fn feed_event_files_are_exactly_one_event() {
+    let mut feed = rules(json!({}));
+    feed["type"] = json!("misp");
+    feed["url"] = json!("https://feed1.example/doc/misp/feed-osint");
+    let v = json!({
+        "allowlist": {"urls": [], "domains": []},
+        "compartments_rules": {"can_reach": {"c": ["c"]}},
+        "instances": {"inside": instance("192.0.2.10", "misp-inside.example", "c", json!({}))},
+        "feeds": {"feed_1": feed}
+    });
+    let cfg = Config::from_json(&v.to_string()).unwrap();
+    let fetch = |body: &str| {
+        evaluate(
+            &cfg,
+            &Case {
+                source: SourceSpec::Ip(ip("192.0.2.10")),
+                destination: Destination {
+                    ip: None,
+                    name: Some("feed1.example"),
+                    port: 443,
+                },
+                method: "GET",
+                target: "/doc/misp/feed-osint/385283a1-b5e0-4e10-a532-dce11c365a56.json",
+                request_body: b"",
+                request_content_type: None,
+                response: Some((body.as_bytes(), ResponseContext::default())),
+            },
+        )
+    };
+    let clean = r#"{"info":"x","Tag":[{"name":"tlp:clear"}]}"#;
+    let red = r#"{"info":"x","Tag":[{"name":"tlp:red"}]}"#;
+    fetch(&format!(r#"{{"Event":{clean}}}"#)).expect("one event");
+    fetch(&format!(r#"{{"Event":{red}}}"#)).expect_err("blocked tag");
+    for extra in ["0", "\\u0030", "response", "request", "other"] {
+        let body = format!(r#"{{"Event":{clean},"{extra}":{{"Event":{red}}}}}"#);
+        let b = fetch(&body).unwrap_err();
+        assert_eq!(b.rule, Rule::MalformedBody, "{extra}: {b}");
+    }
+}
