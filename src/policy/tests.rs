@@ -63,25 +63,42 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
+/// One exchange from `from` to the host `to` on port 443, its body declared
+/// JSON and no response; callers change what they need with `..exchange(…)`.
+fn exchange<'a>(
+    from: &str,
+    to: &'a str,
+    method: &'a str,
+    target: &'a str,
+    body: &'a [u8],
+) -> Case<'a> {
+    Case {
+        source: SourceSpec::Ip(ip(from)),
+        destination: Destination {
+            ip: None,
+            name: Some(to),
+            port: 443,
+        },
+        method,
+        target,
+        request_body: body,
+        request_content_type: Some("application/json"),
+        response: None,
+    }
+}
+
+/// A push of raw bytes from the inside instance to the partner.
+fn push_raw(cfg: &Config, path: &str, body: &[u8]) -> Result<(), Block> {
+    evaluate(
+        cfg,
+        &exchange("192.0.2.10", "misp-partner.example", "POST", path, body),
+    )
+}
+
 /// A push of `body` from `from` to `to`.
 fn push(cfg: &Config, from: &str, to: &str, path: &str, body: &Value) -> Result<(), Block> {
     let body = body.to_string();
-    evaluate(
-        cfg,
-        &Case {
-            source: SourceSpec::Ip(ip(from)),
-            destination: Destination {
-                ip: None,
-                name: Some(to),
-                port: 443,
-            },
-            method: "POST",
-            target: path,
-            request_body: body.as_bytes(),
-            request_content_type: Some("application/json"),
-            response: None,
-        },
-    )
+    evaluate(cfg, &exchange(from, to, "POST", path, body.as_bytes()))
 }
 
 /// A pull: `from` GETs `path` at `to`, which answers `body`.
@@ -97,16 +114,6 @@ fn pull(
     evaluate(
         cfg,
         &Case {
-            source: SourceSpec::Ip(ip(from)),
-            destination: Destination {
-                ip: None,
-                name: Some(to),
-                port: 443,
-            },
-            method: "GET",
-            target: path,
-            request_body: b"",
-            request_content_type: Some("application/json"),
             response: Some((
                 body.as_bytes(),
                 ResponseContext {
@@ -114,6 +121,7 @@ fn pull(
                     status: None,
                 },
             )),
+            ..exchange(from, to, "GET", path, b"")
         },
     )
 }
@@ -671,24 +679,7 @@ fn x_user_org_uuid_limits_pulled_sharing_groups() {
 #[test]
 fn malformed_bodies_are_blocked() {
     let cfg = config();
-    let raw = |body: &[u8]| {
-        evaluate(
-            &cfg,
-            &Case {
-                source: SourceSpec::Ip(ip("192.0.2.10")),
-                destination: Destination {
-                    ip: None,
-                    name: Some("misp-partner.example"),
-                    port: 443,
-                },
-                method: "POST",
-                target: "/events/add/metadata:1",
-                request_body: body,
-                request_content_type: Some("application/json"),
-                response: None,
-            },
-        )
-    };
+    let raw = |body: &[u8]| push_raw(&cfg, "/events/add/metadata:1", body);
     let good = event().to_string();
     raw(good.as_bytes()).expect("the base event passes");
     let cases: Vec<(&str, Vec<u8>)> = vec![
@@ -745,19 +736,13 @@ fn parse_error_messages_never_quote_body_values() {
     let body = br#"{"Event":{"distribution":"SECRET-VALUE-DO-NOT-LOG"}}"#;
     let b = evaluate(
         &cfg,
-        &Case {
-            source: SourceSpec::Ip(ip("192.0.2.10")),
-            destination: Destination {
-                ip: None,
-                name: Some("misp-partner.example"),
-                port: 443,
-            },
-            method: "POST",
-            target: "/events/add",
-            request_body: body,
-            request_content_type: Some("application/json"),
-            response: None,
-        },
+        &exchange(
+            "192.0.2.10",
+            "misp-partner.example",
+            "POST",
+            "/events/add",
+            body,
+        ),
     )
     .unwrap_err();
     assert!(!b.to_string().contains("SECRET"), "{b}");
@@ -1122,24 +1107,7 @@ fn a_source_address_shared_by_two_instances_is_refused() {
 #[test]
 fn pushed_events_are_read_as_misp_reads_them() {
     let cfg = config();
-    let raw = |body: &str| {
-        evaluate(
-            &cfg,
-            &Case {
-                source: SourceSpec::Ip(ip("192.0.2.10")),
-                destination: Destination {
-                    ip: None,
-                    name: Some("misp-partner.example"),
-                    port: 443,
-                },
-                method: "POST",
-                target: "/events/add",
-                request_body: body.as_bytes(),
-                request_content_type: Some("application/json"),
-                response: None,
-            },
-        )
-    };
+    let raw = |body: &str| push_raw(&cfg, "/events/add", body.as_bytes());
     let ok = r#"{"distribution":"1","Tag":[{"name":"tlp:green"}]}"#;
     let bad = r#"{"distribution":"1","Tag":[{"name":"tlp:red"}]}"#;
     // MISP's events/add takes the bare event (as PyMISP sends it) too.
@@ -1215,24 +1183,7 @@ fn wrapped_elements_must_be_what_their_key_says() {
 #[test]
 fn json_escapes_are_read_as_the_receiver_reads_them() {
     let cfg = config();
-    let raw = |body: &str| {
-        evaluate(
-            &cfg,
-            &Case {
-                source: SourceSpec::Ip(ip("192.0.2.10")),
-                destination: Destination {
-                    ip: None,
-                    name: Some("misp-partner.example"),
-                    port: 443,
-                },
-                method: "POST",
-                target: "/events/add",
-                request_body: body.as_bytes(),
-                request_content_type: Some("application/json"),
-                response: None,
-            },
-        )
-    };
+    let raw = |body: &str| push_raw(&cfg, "/events/add", body.as_bytes());
     for body in [
         r#"{"Event":{"distribution":"1","Tag":[{"name":"tlp:\u0072ed"}]}}"#,
         r#"{"Event":{"distribution":"1","Tag":[{"name":"TLP:\u0052ED"}]}}"#,
@@ -1431,17 +1382,14 @@ fn push_bodies_must_be_declared_json() {
         evaluate(
             &cfg,
             &Case {
-                source: SourceSpec::Ip(ip("192.0.2.10")),
-                destination: Destination {
-                    ip: None,
-                    name: Some("misp-partner.example"),
-                    port: 443,
-                },
-                method: "POST",
-                target: "/events/add",
-                request_body: body.as_bytes(),
                 request_content_type: ct,
-                response: None,
+                ..exchange(
+                    "192.0.2.10",
+                    "misp-partner.example",
+                    "POST",
+                    "/events/add",
+                    body.as_bytes(),
+                )
             },
         )
     };
@@ -1513,19 +1461,13 @@ fn chains_of_relationships_are_bounded() {
     );
     let b = evaluate(
         &cfg,
-        &Case {
-            source: SourceSpec::Ip(ip("192.0.2.10")),
-            destination: Destination {
-                ip: None,
-                name: Some("misp-partner.example"),
-                port: 443,
-            },
-            method: "POST",
-            target: "/analyst_data/pushAnalystData",
-            request_body: body.as_bytes(),
-            request_content_type: Some("application/json"),
-            response: None,
-        },
+        &exchange(
+            "192.0.2.10",
+            "misp-partner.example",
+            "POST",
+            "/analyst_data/pushAnalystData",
+            body.as_bytes(),
+        ),
     )
     .unwrap_err();
     assert_eq!(b.rule, Rule::MalformedBody);
@@ -1596,19 +1538,13 @@ fn fuzzing_findings_stay_fixed() {
     raw[at] = 0xFF;
     let b = evaluate(
         &cfg,
-        &Case {
-            source: SourceSpec::Ip(ip("192.0.2.10")),
-            destination: Destination {
-                ip: None,
-                name: Some("misp-partner.example"),
-                port: 443,
-            },
-            method: "POST",
-            target: "/events/add",
-            request_body: &raw,
-            request_content_type: Some("application/json"),
-            response: None,
-        },
+        &exchange(
+            "192.0.2.10",
+            "misp-partner.example",
+            "POST",
+            "/events/add",
+            &raw,
+        ),
     )
     .unwrap_err();
     assert!(b.message.contains("not UTF-8"), "{b}");
@@ -1763,15 +1699,6 @@ fn response_statuses_without_content() {
         evaluate(
             &cfg,
             &Case {
-                source: SourceSpec::Ip(ip("198.51.100.20")),
-                destination: Destination {
-                    ip: None,
-                    name: Some("misp-inside.example"),
-                    port: 443,
-                },
-                method: "GET",
-                target: VIEW,
-                request_body: b"",
                 request_content_type: None,
                 response: Some((
                     body.as_bytes(),
@@ -1780,6 +1707,7 @@ fn response_statuses_without_content() {
                         status,
                     },
                 )),
+                ..exchange("198.51.100.20", "misp-inside.example", "GET", VIEW, b"")
             },
         )
     };
@@ -1815,17 +1743,15 @@ fn feed_event_files_are_exactly_one_event() {
         evaluate(
             &cfg,
             &Case {
-                source: SourceSpec::Ip(ip("192.0.2.10")),
-                destination: Destination {
-                    ip: None,
-                    name: Some("feed1.example"),
-                    port: 443,
-                },
-                method: "GET",
-                target: "/doc/misp/feed-osint/385283a1-b5e0-4e10-a532-dce11c365a56.json",
-                request_body: b"",
                 request_content_type: None,
                 response: Some((body.as_bytes(), ResponseContext::default())),
+                ..exchange(
+                    "192.0.2.10",
+                    "feed1.example",
+                    "GET",
+                    "/doc/misp/feed-osint/385283a1-b5e0-4e10-a532-dce11c365a56.json",
+                    b"",
+                )
             },
         )
     };
