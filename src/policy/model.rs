@@ -443,8 +443,3 @@ pub struct IndexFilter {
     #[serde(default, deserialize_with = "flag_one")]
     pub published: bool,
 }
-
-/// Checks that a body is one well-formed JSON document, without building it.
-pub fn well_formed(body: &[u8]) -> Result<(), serde_json::Error> {
-    serde_json::from_slice::<IgnoredAny>(body).map(|_| ())
-}

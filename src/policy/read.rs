@@ -35,7 +35,7 @@ pub(super) fn malformed(why: &str) -> Block {
 /// A parse error as a reason. serde quotes offending *values* in double
 /// quotes; those are cut out so no content reaches a log line. Field names
 /// (in backticks) and positions stay: they say what was wrong.
-pub(super) fn json_error(e: &serde_json::Error) -> Block {
+fn json_error(e: &serde_json::Error) -> Block {
     use serde_json::error::Category;
     let what = match e.classify() {
         Category::Syntax | Category::Eof | Category::Io => "invalid JSON body",
