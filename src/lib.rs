@@ -14,5 +14,9 @@
 pub mod body;
 pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod net;
 pub mod policy;
+pub mod proxy;
+pub mod telemetry;
 pub mod tls;

@@ -17,6 +17,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the daemon in the foreground: bind the transparent listeners, drop
+    /// privileges, guard every sync connection nftables hands over. Logs to
+    /// stderr. SIGHUP reloads the config; SIGTERM drains and exits 0.
+    Run {
+        /// The config file (a misp-guard config.json works unchanged).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
     /// Validate a config file and print a short summary (exit 0 valid, 1 invalid).
     Check {
         /// The config file (a misp-guard config.json works unchanged).
@@ -91,6 +99,13 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Run { config } => match misp_warden::daemon::run(&config) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("misp-warden: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Check { config } => cli::check(&config),
         Command::Eval {
             config,

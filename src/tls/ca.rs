@@ -92,3 +92,18 @@ fn write_file(path: &Path, data: &[u8], mode: u32, replace: bool) -> Result<(), 
         .and_then(|_| f.sync_all())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
+
+/// Creates a new CA at `cert_path` (0644) and `key_path` (0600), which must
+/// not exist: the daemon's first start.
+pub fn create(cert_path: &Path, key_path: &Path) -> Result<(), String> {
+    for p in [cert_path, key_path] {
+        if let Some(dir) = p.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+    }
+    let ca = generate("misp-warden interception CA")
+        .map_err(|e| format!("cannot generate the CA: {e}"))?;
+    write_file(key_path, ca.key_pem.as_bytes(), 0o600, false)?;
+    write_file(cert_path, ca.cert_pem.as_bytes(), 0o644, false)
+}

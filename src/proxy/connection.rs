@@ -1,0 +1,164 @@
+//! One accepted connection, up to the point where HTTP takes over.
+//!
+//! Refusals here close the connection without a word: there is no HTTP yet
+//! to answer in, and nothing has been forwarded. The order is cheapest
+//! first — a connection from an unknown source costs one map lookup, not a
+//! TLS handshake.
+
+use super::Proxy;
+use super::exchange;
+use crate::config::canonical_ip;
+use crate::policy;
+use crate::tls::leaf::LeafName;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::Watcher;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpStream;
+
+/// What is known about a connection before its first request.
+#[derive(Debug)]
+pub struct Conn {
+    /// For the log: every line of one connection carries it.
+    pub id: u64,
+    pub peer: SocketAddr,
+    /// Where the client was going (TPROXY: the socket's local address).
+    pub destination: SocketAddr,
+    /// The TLS server name the client sent, lower-cased; `None` without TLS
+    /// or without SNI.
+    pub sni: Option<String>,
+    pub tls: bool,
+}
+
+/// The first byte of a TLS handshake record.
+const TLS_HANDSHAKE: u8 = 0x16;
+
+pub async fn handle(
+    proxy: Arc<Proxy>,
+    id: u64,
+    stream: TcpStream,
+    peer: SocketAddr,
+    graceful: Watcher,
+) {
+    let peer = SocketAddr::new(canonical_ip(peer.ip()), peer.port());
+    let destination = {
+        let std_stream = match stream.into_std() {
+            Ok(s) => s,
+            Err(e) => return tracing::warn!(conn = id, "cannot inspect socket: {e}"),
+        };
+        let found = crate::net::listener::original_destination(&std_stream, &proxy.listeners);
+        let stream = match TcpStream::from_std(std_stream) {
+            Ok(s) => s,
+            Err(e) => return tracing::warn!(conn = id, "cannot register socket: {e}"),
+        };
+        match found {
+            Ok(Some(d)) => (stream, SocketAddr::new(canonical_ip(d.ip()), d.port())),
+            Ok(None) => {
+                return tracing::warn!(
+                    conn = id, %peer,
+                    "refused: connection dialled the listener itself, not redirected by nftables; nothing to forward to"
+                );
+            }
+            Err(e) => {
+                return tracing::warn!(conn = id, %peer, "refused: original destination unknown: {e}");
+            }
+        }
+    };
+    let (stream, destination) = destination;
+    let _ = stream.set_nodelay(true);
+
+    // Unknown sources are refused before any TLS work.
+    let loaded = proxy.loaded();
+    if let Err(block) = policy::source_instance(&loaded.config, peer.ip()) {
+        tracing::warn!(conn = id, %peer, %destination, verdict = "block", rule = block.rule.id(), "refused connection: {block}");
+        return;
+    }
+    drop(loaded);
+
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(super::HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await {
+        Ok(Ok(1)) => {}
+        Ok(_) => return tracing::debug!(conn = id, %peer, "closed before sending anything"),
+        Err(_) => {
+            return tracing::info!(conn = id, %peer, "refused: nothing sent within the handshake timeout");
+        }
+    }
+
+    if first[0] == TLS_HANDSHAKE {
+        let handshake = tokio::time::timeout(
+            super::HANDSHAKE_TIMEOUT,
+            accept_tls(&proxy, stream, destination),
+        );
+        match handshake.await {
+            Ok(Ok((tls, sni))) => {
+                let conn = Arc::new(Conn {
+                    id,
+                    peer,
+                    destination,
+                    sni,
+                    tls: true,
+                });
+                serve(proxy, conn, TokioIo::new(tls), graceful).await;
+            }
+            Ok(Err(e)) => {
+                tracing::info!(conn = id, %peer, %destination, "TLS handshake failed: {e}")
+            }
+            Err(_) => tracing::info!(conn = id, %peer, %destination, "TLS handshake timed out"),
+        }
+    } else if first[0].is_ascii_uppercase() {
+        // An HTTP method: plaintext sync (an instance at http://).
+        let conn = Arc::new(Conn {
+            id,
+            peer,
+            destination,
+            sni: None,
+            tls: false,
+        });
+        serve(proxy, conn, TokioIo::new(stream), graceful).await;
+    } else {
+        tracing::warn!(
+            conn = id, %peer, %destination, verdict = "block", rule = "protocol",
+            "refused: neither TLS nor HTTP (first byte 0x{:02x}); closed without forwarding",
+            first[0]
+        );
+    }
+}
+
+/// Reads the ClientHello, mints (or reuses) a leaf for its SNI name — or
+/// the address dialled when there is none — and completes the handshake.
+async fn accept_tls(
+    proxy: &Proxy,
+    stream: TcpStream,
+    destination: SocketAddr,
+) -> Result<(tokio_rustls::server::TlsStream<TcpStream>, Option<String>), String> {
+    let start = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream)
+        .await
+        .map_err(|e| format!("bad ClientHello: {e}"))?;
+    let sni = start
+        .client_hello()
+        .server_name()
+        .map(|n| n.trim_end_matches('.').to_ascii_lowercase());
+    let leaf = match &sni {
+        Some(name) => LeafName::Dns(name.clone()),
+        None => LeafName::Ip(destination.ip()),
+    };
+    let config = proxy.leaves.server_config(&leaf)?;
+    let tls = start.into_stream(config).await.map_err(|e| e.to_string())?;
+    Ok((tls, sni))
+}
+
+async fn serve<I>(proxy: Arc<Proxy>, conn: Arc<Conn>, io: TokioIo<I>, graceful: Watcher)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = {
+        let proxy = proxy.clone();
+        let conn = conn.clone();
+        service_fn(move |request| exchange::handle(proxy.clone(), conn.clone(), request))
+    };
+    let connection = proxy.http.serve_connection(io, service);
+    if let Err(e) = graceful.watch(connection).await {
+        tracing::debug!(conn = conn.id, "connection ended: {e}");
+    }
+}

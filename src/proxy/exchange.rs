@@ -1,0 +1,585 @@
+//! One request and its response: judged, then forwarded byte for byte or
+//! refused.
+//!
+//! The policy stages run as the parts arrive: the head (who, where, which
+//! endpoint) before the body is read — so a refused push is answered
+//! without ever sending `100 Continue` — then the decoded body, then, once
+//! the upstream answered, the decoded response. The bytes forwarded are
+//! always the ones received: decoding is only for looking.
+//!
+//! In monitor mode every stage is judged and logged the same, and a refusal
+//! becomes a "would block" note instead of a 403. What cannot be done at
+//! all — a body that cannot be read, an upstream that does not answer — is
+//! refused in both modes.
+
+use super::connection::Conn;
+use super::reply::{self, Body};
+use super::upstream::{Target, TlsTarget, UpstreamError};
+use super::{Loaded, Proxy, RESPONSE_TIMEOUT};
+use crate::body;
+use crate::config::{Config, Mode};
+use crate::policy::{self, Block, Destination, Exchange, ResponseContext, Rule, printable};
+use crate::tls::leaf::LeafName;
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Request, Response, StatusCode, Version};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Why an exchange was not forwarded.
+enum Refusal {
+    Blocked(Block),
+    Upstream(UpstreamError),
+}
+
+impl From<Block> for Refusal {
+    fn from(b: Block) -> Self {
+        Refusal::Blocked(b)
+    }
+}
+
+/// The audit record of one exchange, filled as it goes and logged once.
+/// Only names, ids, sizes and rule ids: never a header value or body.
+struct Audit {
+    source: String,
+    destination: String,
+    method: String,
+    path: String,
+    /// The refusal, or in monitor mode the first would-be refusal.
+    block: Option<Block>,
+    bytes_in: usize,
+    bytes_out: usize,
+}
+
+pub async fn handle(
+    proxy: Arc<Proxy>,
+    conn: Arc<Conn>,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let started = Instant::now();
+    let loaded = proxy.loaded();
+    let mut audit = Audit {
+        source: conn.peer.ip().to_string(),
+        destination: conn.destination.to_string(),
+        method: printable(request.method().as_str()),
+        path: printable(request.uri().path()),
+        block: None,
+        bytes_in: 0,
+        bytes_out: 0,
+    };
+    let path = audit.path.clone();
+    let monitor = loaded.config.warden.mode == Mode::Monitor;
+    let response = match exchange(&proxy, &loaded, &conn, request, &mut audit, monitor).await {
+        Ok(response) => response,
+        Err(Refusal::Blocked(block)) => {
+            let message = format!("Blocked by misp-warden: {block}");
+            audit.block = Some(block);
+            reply::json_error(StatusCode::FORBIDDEN, &message, &path)
+        }
+        Err(Refusal::Upstream(e)) => {
+            let (status, message) = match &e {
+                UpstreamError::Timeout(m) => (StatusCode::GATEWAY_TIMEOUT, m),
+                UpstreamError::Failed(m) => (StatusCode::BAD_GATEWAY, m),
+            };
+            tracing::warn!(conn = conn.id, src = %audit.source, dst = %audit.destination, "upstream: {message}");
+            reply::json_error(
+                status,
+                &format!("misp-warden: upstream failed: {message}"),
+                &path,
+            )
+        }
+    };
+    log(&conn, &audit, response.status(), started, monitor);
+    Ok(response)
+}
+
+fn log(conn: &Conn, audit: &Audit, status: StatusCode, started: Instant, monitor: bool) {
+    let ms = started.elapsed().as_millis() as u64;
+    let status = status.as_u16();
+    match &audit.block {
+        None => tracing::info!(
+            conn = conn.id, src = %audit.source, dst = %audit.destination,
+            method = %audit.method, path = %audit.path, verdict = "allow", status,
+            bytes_in = audit.bytes_in, bytes_out = audit.bytes_out, ms, "allowed"
+        ),
+        Some(block) => tracing::warn!(
+            conn = conn.id, src = %audit.source, dst = %audit.destination,
+            method = %audit.method, path = %audit.path,
+            verdict = if monitor && status != 403 { "would_block" } else { "block" },
+            rule = block.rule.id(), event = block.event_uuid.as_deref().unwrap_or("-"),
+            status, bytes_in = audit.bytes_in, bytes_out = audit.bytes_out, ms,
+            "{block}"
+        ),
+    }
+}
+
+/// Enforce: a refusal ends the exchange. Monitor: it is noted, and the
+/// exchange goes on without the judgement it could not reach.
+fn judged<T>(
+    result: Result<T, Block>,
+    audit: &mut Audit,
+    monitor: bool,
+) -> Result<Option<T>, Refusal> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(block) if monitor => {
+            if audit.block.is_none() {
+                audit.block = Some(block);
+            }
+            Ok(None)
+        }
+        Err(block) => Err(Refusal::Blocked(block)),
+    }
+}
+
+async fn exchange(
+    proxy: &Proxy,
+    loaded: &Loaded,
+    conn: &Conn,
+    request: Request<Incoming>,
+    audit: &mut Audit,
+    monitor: bool,
+) -> Result<Response<Body>, Refusal> {
+    let config = &loaded.config;
+    let (parts, incoming) = request.into_parts();
+
+    // The head: who, where, which endpoint.
+    let head = judge_head(config, conn, &parts);
+    if let Ok((_, ref source, ref destination)) = head {
+        audit.source = source.clone();
+        audit.destination = destination.clone();
+    }
+    let exchange = judged(head.map(|(e, ..)| e), audit, monitor)?;
+    let target = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_string();
+
+    // The body, complete, within the limit (it is never streamed through
+    // uninspected, in either mode).
+    let raw = read_body(
+        incoming,
+        &parts.headers,
+        config.warden.max_body_bytes,
+        "request",
+    )
+    .await?;
+    audit.bytes_in = raw.len();
+    if let Some(exchange) = &exchange {
+        let verdict =
+            judge_request_body(exchange, &parts.headers, &raw, config.warden.max_body_bytes);
+        judged(verdict, audit, monitor)?;
+    }
+
+    // Forward the original bytes.
+    let upstream = upstream_target(loaded, conn, exchange.as_ref(), &parts.headers, &parts.uri);
+    let outgoing = upstream_request(&parts, &target, raw)?;
+    let is_head = parts.method == Method::HEAD;
+    let (response_parts, response_raw) = send(
+        proxy,
+        &upstream,
+        outgoing,
+        is_head,
+        config.warden.max_body_bytes,
+    )
+    .await?;
+    audit.bytes_out = response_raw.len();
+
+    // The response, before a byte of it reaches the client.
+    if let Some(exchange) = &exchange {
+        let verdict = judge_response(
+            exchange,
+            &response_parts,
+            &response_raw,
+            config.warden.max_body_bytes,
+        );
+        judged(verdict, audit, monitor)?;
+    }
+    Ok(client_response(response_parts, response_raw, is_head))
+}
+
+/// Routing and endpoint classification from the request head alone.
+/// Returns the exchange and, for the log, the source and destination
+/// instance ids.
+fn judge_head<'c>(
+    config: &'c Config,
+    conn: &Conn,
+    parts: &http::request::Parts,
+) -> Result<(Exchange<'c>, String, String), Block> {
+    let source = policy::source_instance(config, conn.peer.ip())?;
+    let host = host_name(parts)?;
+    let name = match (&conn.sni, &host) {
+        (Some(sni), Some(host)) if !sni.eq_ignore_ascii_case(host) => {
+            return Err(Block::new(
+                Rule::NameMismatch,
+                format!(
+                    "the Host header names {} but the TLS server name is {}",
+                    printable(host),
+                    printable(sni)
+                ),
+            ));
+        }
+        (Some(sni), _) => Some(sni.as_str()),
+        (None, host) => host.as_deref(),
+    };
+    let destination = Destination {
+        ip: Some(conn.destination.ip()),
+        name,
+        port: conn.destination.port(),
+    };
+    let route = policy::route(config, source, &destination)?;
+    let target = request_target(parts)?;
+    refuse_method_override(&parts.headers)?;
+    let exchange = route.check_request_head(config, parts.method.as_str(), target)?;
+    let dest_id = match &exchange {
+        Exchange::Sync { destination, .. } => destination.id.clone(),
+        _ => name
+            .map(printable)
+            .unwrap_or_else(|| conn.destination.to_string()),
+    };
+    Ok((exchange, source.id.clone(), dest_id))
+}
+
+/// The host name the request names: `:authority` (HTTP/2) or the single
+/// `Host` header (HTTP/1.1), without a port, lower-cased.
+fn host_name(parts: &http::request::Parts) -> Result<Option<String>, Block> {
+    let malformed = |m: &str| Block::new(Rule::MalformedBody, m.to_string());
+    let raw = if parts.version == Version::HTTP_2 {
+        parts.uri.authority().map(|a| a.host().to_string())
+    } else {
+        let mut hosts = parts.headers.get_all(header::HOST).iter();
+        match (hosts.next(), hosts.next()) {
+            (None, _) => None,
+            (Some(_), Some(_)) => return Err(malformed("more than one Host header")),
+            (Some(v), None) => {
+                let v = v
+                    .to_str()
+                    .map_err(|_| malformed("Host header is not ASCII"))?;
+                let authority: http::uri::Authority = v
+                    .parse()
+                    .map_err(|_| malformed("Host header is not a host name"))?;
+                Some(authority.host().to_string())
+            }
+        }
+    };
+    Ok(raw.map(|h| {
+        h.trim_start_matches('[')
+            .trim_end_matches(']')
+            .trim_end_matches('.')
+            .to_ascii_lowercase()
+    }))
+}
+
+/// The request target as sent, in origin form. An absolute-form target
+/// (`POST https://host/path`) names its destination in a second place; it
+/// is refused rather than reconciled.
+fn request_target(parts: &http::request::Parts) -> Result<&str, Block> {
+    if parts.version != Version::HTTP_2
+        && (parts.uri.scheme().is_some() || parts.uri.authority().is_some())
+    {
+        return Err(Block::new(
+            Rule::Endpoint,
+            "request target in absolute or authority form; only origin-form paths are accepted",
+        ));
+    }
+    Ok(parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/"))
+}
+
+/// CakePHP lets a header override the method; the endpoint table judged
+/// the method on the request line, so such headers are refused.
+fn refuse_method_override(headers: &HeaderMap) -> Result<(), Block> {
+    for name in [
+        "x-http-method-override",
+        "x-http-method",
+        "x-method-override",
+    ] {
+        if headers.contains_key(name) {
+            return Err(Block::new(
+                Rule::Endpoint,
+                format!("method override header {name} is not accepted"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Reads a whole body, refusing one declared or found larger than `limit`.
+async fn read_body(
+    body: Incoming,
+    headers: &HeaderMap,
+    limit: u64,
+    what: &str,
+) -> Result<Bytes, Refusal> {
+    if let Some(length) = headers.get(header::CONTENT_LENGTH)
+        && length
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| n > limit)
+    {
+        return Err(too_large(what, limit).into());
+    }
+    match Limited::new(body, limit as usize).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(what, limit).into()),
+        Err(e) => Err(Block::new(
+            Rule::MalformedBody,
+            format!("the {what} body could not be read: {e}"),
+        )
+        .into()),
+    }
+}
+
+fn too_large(what: &str, limit: u64) -> Block {
+    Block::new(
+        Rule::BodyTooLarge,
+        format!("{what} body larger than warden.max_body_bytes ({limit} bytes)"),
+    )
+}
+
+/// The body as the receiver will read it.
+fn decoded<'a>(
+    headers: &HeaderMap,
+    raw: &'a [u8],
+    limit: u64,
+) -> Result<std::borrow::Cow<'a, [u8]>, Block> {
+    let mut values = Vec::new();
+    for v in headers.get_all(header::CONTENT_ENCODING) {
+        values.push(
+            v.to_str()
+                .map_err(|_| Block::new(Rule::ContentEncoding, "Content-Encoding is not ASCII"))?,
+        );
+    }
+    let codings = body::parse_codings(values)?;
+    body::decode(raw, &codings, limit)
+}
+
+/// The single `Content-Type`, if any; several are refused (which one would
+/// the receiver believe?).
+fn content_type(headers: &HeaderMap) -> Result<Option<&str>, Block> {
+    let mut all = headers.get_all(header::CONTENT_TYPE).iter();
+    match (all.next(), all.next()) {
+        (Some(_), Some(_)) => Err(Block::new(
+            Rule::MalformedBody,
+            "more than one Content-Type header",
+        )),
+        (Some(v), None) => v
+            .to_str()
+            .map(Some)
+            .map_err(|_| Block::new(Rule::MalformedBody, "Content-Type is not ASCII")),
+        (None, _) => Ok(None),
+    }
+}
+
+fn judge_request_body(
+    exchange: &Exchange,
+    headers: &HeaderMap,
+    raw: &[u8],
+    limit: u64,
+) -> Result<(), Block> {
+    let body = decoded(headers, raw, limit)?;
+    policy::check_request_body(exchange, content_type(headers)?, &body)
+}
+
+fn judge_response(
+    exchange: &Exchange,
+    parts: &http::response::Parts,
+    raw: &[u8],
+    limit: u64,
+) -> Result<(), Block> {
+    let body = decoded(&parts.headers, raw, limit)?;
+    let mut org = parts.headers.get_all("x-userorguuid").iter();
+    let user_org_uuid = match (org.next(), org.next()) {
+        (Some(_), Some(_)) => {
+            return Err(Block::new(
+                Rule::MalformedBody,
+                "more than one X-UserOrgUUID header",
+            ));
+        }
+        (Some(v), None) => Some(
+            v.to_str()
+                .map_err(|_| Block::new(Rule::MalformedBody, "X-UserOrgUUID is not ASCII"))?,
+        ),
+        (None, _) => None,
+    };
+    let ctx = ResponseContext {
+        user_org_uuid,
+        status: Some(parts.status.as_u16()),
+    };
+    policy::check_response_body(exchange, &ctx, &body)
+}
+
+/// Where to forward: always the original destination; over TLS when the
+/// client spoke TLS, verified for the client's SNI name, else the
+/// instance's host name, else the Host name, else the address.
+fn upstream_target(
+    loaded: &Loaded,
+    conn: &Conn,
+    exchange: Option<&Exchange>,
+    headers: &HeaderMap,
+    uri: &http::Uri,
+) -> Target {
+    let addr = conn.destination;
+    if !conn.tls {
+        return Target { addr, tls: None };
+    }
+    let config = &loaded.config;
+    let instance = config
+        .instances_at(addr.ip())
+        .find(|i| i.port == addr.port());
+    let name = conn
+        .sni
+        .clone()
+        .or_else(|| match exchange {
+            Some(Exchange::Sync { destination, .. }) => Some(destination.host.clone()),
+            _ => None,
+        })
+        .or_else(|| instance.map(|i| i.host.clone()))
+        .or_else(|| {
+            uri.authority().map(|a| a.host().to_string()).or_else(|| {
+                headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .map(|h| h.split(':').next().unwrap_or(h).to_string())
+            })
+        });
+    let name = match name.as_deref().map(|n| n.parse::<std::net::IpAddr>()) {
+        Some(Ok(ip)) => LeafName::Ip(ip),
+        Some(Err(_)) => LeafName::Dns(name.unwrap_or_default()),
+        None => LeafName::Ip(addr.ip()),
+    };
+    Target {
+        addr,
+        tls: Some(TlsTarget {
+            name,
+            config: loaded.upstream_tls.for_instance(instance),
+        }),
+    }
+}
+
+/// Hop-by-hop fields: about one connection, not the message. Never
+/// forwarded, in either direction (RFC 9110 §7.6.1), nor are the fields the
+/// `Connection` header lists.
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn end_to_end(headers: &HeaderMap) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+    let listed: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .collect();
+    headers.iter().filter(move |(name, _)| {
+        let n = name.as_str();
+        !HOP_BY_HOP.contains(&n) && !listed.iter().any(|l| l == n)
+    })
+}
+
+/// The request as it goes upstream: same method, target, fields and body
+/// bytes; HTTP/1.1 framing of our own (the body is whole, so a
+/// `Content-Length`; no `Expect`, the body is already here).
+fn upstream_request(
+    parts: &http::request::Parts,
+    target: &str,
+    raw: Bytes,
+) -> Result<Request<Body>, Block> {
+    let bad = |e: http::Error| {
+        Block::new(
+            Rule::MalformedBody,
+            format!("cannot forward the request: {e}"),
+        )
+    };
+    let mut builder = Request::builder()
+        .method(parts.method.clone())
+        .uri(target)
+        .version(Version::HTTP_11);
+    let had_body = !raw.is_empty()
+        || parts.headers.contains_key(header::CONTENT_LENGTH)
+        || parts.headers.contains_key(header::TRANSFER_ENCODING);
+    if parts.version == Version::HTTP_2
+        && let Some(authority) = parts.uri.authority()
+    {
+        builder = builder.header(header::HOST, authority.as_str());
+    }
+    for (name, value) in end_to_end(&parts.headers) {
+        if name == header::CONTENT_LENGTH || name == header::EXPECT {
+            continue;
+        }
+        builder = builder.header(name, value);
+    }
+    if had_body {
+        builder = builder.header(header::CONTENT_LENGTH, raw.len());
+    }
+    builder.body(Full::new(raw)).map_err(bad)
+}
+
+/// Sends upstream and reads the whole response within the time MISP itself
+/// would wait.
+async fn send(
+    proxy: &Proxy,
+    target: &Target,
+    request: Request<Body>,
+    is_head: bool,
+    limit: u64,
+) -> Result<(http::response::Parts, Bytes), Refusal> {
+    let work = async {
+        let mut sender = proxy.pool.get(target).await.map_err(Refusal::Upstream)?;
+        let response = sender.send_request(request).await.map_err(|e| {
+            Refusal::Upstream(UpstreamError::Failed(format!("{}: {e}", target.addr)))
+        })?;
+        let (parts, incoming) = response.into_parts();
+        let raw = if is_head {
+            Bytes::new()
+        } else {
+            read_body(incoming, &parts.headers, limit, "response").await?
+        };
+        proxy.pool.put(target.clone(), sender);
+        Ok((parts, raw))
+    };
+    tokio::time::timeout(RESPONSE_TIMEOUT, work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(Refusal::Upstream(UpstreamError::Timeout(format!(
+                "{} did not answer within {}s",
+                target.addr,
+                RESPONSE_TIMEOUT.as_secs()
+            ))))
+        })
+}
+
+/// The response as it goes to the client: status, end-to-end fields and
+/// the original body bytes. The length is recomputed (the framing is ours)
+/// except for HEAD, whose `Content-Length` describes the body a GET would
+/// get.
+fn client_response(parts: http::response::Parts, raw: Bytes, is_head: bool) -> Response<Body> {
+    let mut response = Response::new(Full::new(raw));
+    *response.status_mut() = parts.status;
+    let headers = response.headers_mut();
+    for (name, value) in end_to_end(&parts.headers) {
+        if name == header::CONTENT_LENGTH && !is_head {
+            continue;
+        }
+        headers.append(name, value.clone());
+    }
+    response
+}

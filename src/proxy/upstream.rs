@@ -1,0 +1,156 @@
+//! The upstream leg: connecting to the original destination, TLS verified
+//! against the name MISP meant, HTTP/1.1, and a small keep-alive pool per
+//! destination so a sync job's hundreds of requests do not each pay a
+//! handshake.
+
+use super::reply::Body;
+use crate::tls::leaf::LeafName;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use rustls::ClientConfig;
+use rustls_pki_types::ServerName;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+/// Longest wait for a TCP connection and TLS handshake upstream.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle connections kept per destination.
+const IDLE_PER_KEY: usize = 8;
+
+/// Where a request goes, and how to talk to it. Connections are pooled by
+/// all of it: a connection verified for one name is never reused for
+/// another.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Target {
+    pub addr: SocketAddr,
+    /// `None` for plaintext HTTP.
+    pub tls: Option<TlsTarget>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsTarget {
+    /// The name the certificate must be valid for (sent as SNI unless it is
+    /// an address).
+    pub name: LeafName,
+    pub config: Arc<ClientConfig>,
+}
+
+impl PartialEq for TlsTarget {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && Arc::ptr_eq(&self.config, &other.config)
+    }
+}
+impl Eq for TlsTarget {}
+impl std::hash::Hash for TlsTarget {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+        (Arc::as_ptr(&self.config) as usize).hash(state);
+    }
+}
+
+/// Why the upstream could not be used; decides 502 or 504.
+#[derive(Debug)]
+pub enum UpstreamError {
+    Timeout(String),
+    Failed(String),
+}
+
+/// Idle upstream connections.
+#[derive(Default)]
+pub struct Pool {
+    idle: Mutex<HashMap<Target, Vec<SendRequest<Body>>>>,
+}
+
+impl Pool {
+    /// A ready connection to `target`: pooled if one is alive, else new.
+    pub async fn get(&self, target: &Target) -> Result<SendRequest<Body>, UpstreamError> {
+        loop {
+            let candidate = self.lock().get_mut(target).and_then(|v| v.pop());
+            match candidate {
+                Some(mut sender) => {
+                    if !sender.is_closed() && sender.ready().await.is_ok() {
+                        return Ok(sender);
+                    }
+                }
+                None => break,
+            }
+        }
+        tokio::time::timeout(CONNECT_TIMEOUT, connect(target))
+            .await
+            .map_err(|_| {
+                UpstreamError::Timeout(format!(
+                    "no connection to {} within {}s",
+                    target.addr,
+                    CONNECT_TIMEOUT.as_secs()
+                ))
+            })?
+    }
+
+    /// Returns a connection whose exchange is complete.
+    pub fn put(&self, target: Target, sender: SendRequest<Body>) {
+        if sender.is_closed() {
+            return;
+        }
+        let mut idle = self.lock();
+        let list = idle.entry(target).or_default();
+        list.retain(|s| !s.is_closed());
+        if list.len() < IDLE_PER_KEY {
+            list.push(sender);
+        }
+    }
+
+    /// Forgets every idle connection (after a reload changed trust).
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Target, Vec<SendRequest<Body>>>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+async fn connect(target: &Target) -> Result<SendRequest<Body>, UpstreamError> {
+    let tcp = TcpStream::connect(target.addr)
+        .await
+        .map_err(|e| UpstreamError::Failed(format!("cannot connect to {}: {e}", target.addr)))?;
+    let _ = tcp.set_nodelay(true);
+    match &target.tls {
+        None => handshake(TokioIo::new(tcp)).await,
+        Some(tls) => {
+            let name = match &tls.name {
+                LeafName::Dns(n) => ServerName::try_from(n.clone())
+                    .map_err(|e| UpstreamError::Failed(format!("invalid server name {n}: {e}")))?,
+                LeafName::Ip(ip) => ServerName::IpAddress((*ip).into()),
+            };
+            let stream = tokio_rustls::TlsConnector::from(tls.config.clone())
+                .connect(name, tcp)
+                .await
+                .map_err(|e| {
+                    UpstreamError::Failed(format!(
+                        "TLS to {} as {} failed: {e}",
+                        target.addr, tls.name
+                    ))
+                })?;
+            handshake(TokioIo::new(stream)).await
+        }
+    }
+}
+
+async fn handshake<T>(io: TokioIo<T>) -> Result<SendRequest<Body>, UpstreamError>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = hyper::client::conn::http1::Builder::new()
+        .handshake(io)
+        .await
+        .map_err(|e| UpstreamError::Failed(format!("HTTP handshake failed: {e}")))?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!("upstream connection ended: {e}");
+        }
+    });
+    Ok(sender)
+}

@@ -1,0 +1,168 @@
+//! Leaf certificates for the client leg, minted on demand by the local CA.
+//!
+//! MISP dials a name (SNI) or an address; it gets a certificate for exactly
+//! that, signed by the CA it trusts. Each leaf has its own ECDSA P-256 key
+//! (a leaked leaf key exposes one name, not all) and a short validity, so a
+//! copied leaf is of little use for long. Leaves live in a bounded cache as
+//! ready rustls server configurations: the common case — the same few
+//! instances over and over — costs a map lookup, and the TLS session cache
+//! of each configuration gives resumption for free.
+
+use rcgen::{
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType,
+};
+use rustls::ServerConfig;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// How long a minted leaf is valid.
+const LEAF_VALIDITY: Duration = Duration::from_secs(7 * 24 * 3600);
+/// A cached leaf is replaced once less than this is left.
+const RENEW_BEFORE: Duration = Duration::from_secs(24 * 3600);
+/// Leaves kept; the oldest goes first. Sync talks to a handful of names,
+/// so this bounds only what a misbehaving client could make us hold.
+const CACHE_ENTRIES: usize = 1024;
+
+/// What a leaf is for: the SNI name, or the address dialled without SNI.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LeafName {
+    Dns(String),
+    Ip(IpAddr),
+}
+
+impl std::fmt::Display for LeafName {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            LeafName::Dns(n) => f.write_str(n),
+            LeafName::Ip(ip) => write!(f, "{ip}"),
+        }
+    }
+}
+
+/// The local CA, ready to sign, and the leaves it has signed.
+pub struct LeafMinter {
+    issuer: Issuer<'static, KeyPair>,
+    ca_der: CertificateDer<'static>,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    entries: HashMap<LeafName, (Arc<ServerConfig>, SystemTime)>,
+    /// Insertion order, for eviction.
+    order: VecDeque<LeafName>,
+}
+
+impl LeafMinter {
+    /// Loads the CA, or creates it when both files are absent (first
+    /// start). One file without the other is an error: a CA half-replaced
+    /// by hand should not be silently regenerated.
+    pub fn load_or_create(cert: &Path, key: &Path) -> Result<(Self, bool), String> {
+        let created = match (cert.exists(), key.exists()) {
+            (true, true) => false,
+            (false, false) => {
+                super::ca::create(cert, key)?;
+                true
+            }
+            (true, false) => {
+                return Err(format!(
+                    "{} exists but {} does not",
+                    cert.display(),
+                    key.display()
+                ));
+            }
+            (false, true) => {
+                return Err(format!(
+                    "{} exists but {} does not",
+                    key.display(),
+                    cert.display()
+                ));
+            }
+        };
+        let cert_pem = std::fs::read_to_string(cert)
+            .map_err(|e| format!("cannot read {}: {e}", cert.display()))?;
+        let key_pem = std::fs::read_to_string(key)
+            .map_err(|e| format!("cannot read {}: {e}", key.display()))?;
+        let key_pair = KeyPair::from_pem(&key_pem)
+            .map_err(|e| format!("{}: not a usable private key: {e}", key.display()))?;
+        let ca_der = super::read_certs(cert)?.remove(0);
+        let issuer = Issuer::from_ca_cert_pem(&cert_pem, key_pair)
+            .map_err(|e| format!("{}: not a usable CA certificate: {e}", cert.display()))?;
+        Ok((
+            LeafMinter {
+                issuer,
+                ca_der,
+                cache: Mutex::new(Cache::default()),
+            },
+            created,
+        ))
+    }
+
+    /// The server configuration presenting a leaf for `name`.
+    pub fn server_config(&self, name: &LeafName) -> Result<Arc<ServerConfig>, String> {
+        let now = SystemTime::now();
+        if let Some((config, expires)) = self.lock().entries.get(name)
+            && *expires > now + RENEW_BEFORE
+        {
+            return Ok(config.clone());
+        }
+        let config = Arc::new(self.mint(name, now)?);
+        let mut cache = self.lock();
+        if cache
+            .entries
+            .insert(name.clone(), (config.clone(), now + LEAF_VALIDITY))
+            .is_none()
+        {
+            cache.order.push_back(name.clone());
+        }
+        while cache.entries.len() > CACHE_ENTRIES {
+            match cache.order.pop_front() {
+                Some(old) => {
+                    cache.entries.remove(&old);
+                }
+                None => break,
+            }
+        }
+        Ok(config)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
+        // A panic while holding the lock leaves a consistent map.
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn mint(&self, name: &LeafName, now: SystemTime) -> Result<ServerConfig, String> {
+        let fail = |e: rcgen::Error| format!("cannot mint a certificate for {name}: {e}");
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(fail)?;
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, name.to_string());
+        params.distinguished_name = dn;
+        params.subject_alt_names = vec![match name {
+            LeafName::Dns(n) => SanType::DnsName(n.clone().try_into().map_err(fail)?),
+            LeafName::Ip(ip) => SanType::IpAddress(*ip),
+        }];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.not_before = (now - Duration::from_secs(3600)).into();
+        params.not_after = (now + LEAF_VALIDITY).into();
+        params.use_authority_key_identifier_extension = true;
+        let cert = params.signed_by(&key, &self.issuer).map_err(fail)?;
+        let chain = vec![cert.der().clone(), self.ca_der.clone()];
+        let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let mut config = ServerConfig::builder_with_provider(super::provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_no_client_auth()
+            .with_single_cert(chain, key_der)
+            .map_err(|e| format!("cannot use the certificate minted for {name}: {e}"))?;
+        // MISP's curl offers h2; both are served.
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(config)
+    }
+}
