@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# The network-namespace test lab for misp-warden (root only).
+#
+#   lab.sh up NAME DIR [--direct]   build the lab, write its certificates into DIR
+#   lab.sh down NAME                tear it down (idempotent; kills nothing)
+#
+# Three namespaces joined by plain veth pairs (no bridge: with br_netfilter
+# loaded, bridged frames would bypass TPROXY):
+#
+#   NAME-in  in0 192.0.2.10        2001:db8:1::10       the internal MISP (clients)
+#      |
+#   NAME-gw  gw-in 192.0.2.1       2001:db8:1::1        the gateway: TPROXY to :8888
+#            gw-out 203.0.113.1    2001:db8:2::1
+#      |
+#   NAME-out out0 203.0.113.20/.21/.30  2001:db8:2::20  the remote MISPs
+#
+# Only documentation ranges are used. `--direct` leaves the gateway a plain
+# router (no nftables), the baseline for benchmarks and for checking the lab.
+set -euo pipefail
+
+usage() {
+    echo "usage: $0 up NAME DIR [--direct] | down NAME" >&2
+    exit 2
+}
+
+# All three namespaces of a lab, in teardown order.
+namespaces() { echo "$1-in" "$1-gw" "$1-out"; }
+
+# `sysctl -w` inside namespace $1.
+nsctl() {
+    local ns=$1
+    shift
+    ip netns exec "$ns" sysctl -qw "$@" >/dev/null
+}
+
+down() {
+    local name=$1 ns
+    for ns in $(namespaces "$name"); do
+        # Deleting a namespace destroys its veth ends (and the peers with them).
+        ip netns del "$ns" 2>/dev/null || true
+        rm -rf "/etc/netns/$ns"
+    done
+}
+
+# The gateway's ruleset: TPROXY for MISP's web ports, fail closed for the rest.
+gateway_nft() {
+    cat <<'EOF'
+table inet misp_warden_lab {
+    chain prerouting {
+        type filter hook prerouting priority mangle; policy accept;
+        # Segments of connections the transparent listener already owns: mark
+        # them so policy routing (fwmark 1 -> table 100) delivers them locally.
+        iifname "gw-in" meta l4proto tcp socket transparent 1 meta mark set 1 accept
+        # New IPv4 connections from the inside to http/https: hand them to the
+        # transparent listener on :8888, original destination kept.
+        iifname "gw-in" meta nfproto ipv4 tcp dport { 80, 443 } tproxy ip to :8888 meta mark set 1 accept
+        # The same for IPv6.
+        iifname "gw-in" meta nfproto ipv6 tcp dport { 80, 443 } tproxy ip6 to :8888 meta mark set 1 accept
+        # (When nothing listens on :8888 the tproxy rules do not match and the
+        # packet falls through to routing, where the forward chain stops it.)
+    }
+    chain forward {
+        type filter hook forward priority filter; policy accept;
+        # Fail closed: TCP from the inside is never routed past the guard.
+        # A reset (not a silent drop) so that clients fail fast.
+        iifname "gw-in" meta l4proto tcp counter reject with tcp reset
+        # QUIC / HTTP/3 would be another way around the guard: drop it too.
+        iifname "gw-in" udp dport { 80, 443 } counter drop
+    }
+}
+EOF
+}
+
+up() {
+    local name=$1 dir=$2 direct=$3 ns
+    local in=$name-in gw=$name-gw out=$name-out
+
+    for ns in $(namespaces "$name"); do
+        if [ -e "/run/netns/$ns" ]; then
+            echo "lab.sh: namespace $ns already exists" >&2
+            exit 1
+        fi
+    done
+    # From here on, whatever fails takes the half-built lab with it (a global:
+    # the trap runs after up's locals are gone).
+    building=$name
+    trap 'down "$building"' EXIT
+
+    for ns in $in $gw $out; do
+        ip netns add "$ns"
+        ip -n "$ns" link set lo up
+        # No duplicate address detection: addresses are usable at once.
+        nsctl "$ns" net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+    done
+
+    # The two wires, created directly inside the namespaces.
+    ip -n "$in" link add in0 type veth peer name gw-in netns "$gw"
+    ip -n "$gw" link add gw-out type veth peer name out0 netns "$out"
+
+    # Inside: the internal MISP.
+    nsctl "$in" net.ipv6.conf.in0.accept_dad=0
+    ip -n "$in" addr add 192.0.2.10/24 dev in0
+    ip -n "$in" -6 addr add 2001:db8:1::10/64 dev in0 nodad
+    ip -n "$in" link set in0 up
+    ip -n "$in" route add default via 192.0.2.1
+    ip -n "$in" -6 route add default via 2001:db8:1::1
+
+    # Gateway: a router with reverse-path filtering off (TPROXY needs it).
+    nsctl "$gw" net.ipv6.conf.gw-in.accept_dad=0 net.ipv6.conf.gw-out.accept_dad=0
+    ip -n "$gw" addr add 192.0.2.1/24 dev gw-in
+    ip -n "$gw" -6 addr add 2001:db8:1::1/64 dev gw-in nodad
+    ip -n "$gw" addr add 203.0.113.1/24 dev gw-out
+    ip -n "$gw" -6 addr add 2001:db8:2::1/64 dev gw-out nodad
+    ip -n "$gw" link set gw-in up
+    ip -n "$gw" link set gw-out up
+    nsctl "$gw" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+    nsctl "$gw" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+        net.ipv4.conf.lo.rp_filter=0 net.ipv4.conf.gw-in.rp_filter=0 net.ipv4.conf.gw-out.rp_filter=0
+
+    # Outside: the remote MISPs, one address per role.
+    nsctl "$out" net.ipv6.conf.out0.accept_dad=0
+    ip -n "$out" addr add 203.0.113.20/24 dev out0   # misp.partner.example
+    ip -n "$out" addr add 203.0.113.21/24 dev out0   # misp.rogue.example
+    ip -n "$out" addr add 203.0.113.30/24 dev out0   # unknown.example
+    ip -n "$out" -6 addr add 2001:db8:2::20/64 dev out0 nodad  # misp6.partner.example
+    ip -n "$out" link set out0 up
+    ip -n "$out" route add default via 203.0.113.1
+    ip -n "$out" -6 route add default via 2001:db8:2::1
+
+    if [ "$direct" = 0 ]; then
+        gateway_nft | ip netns exec "$gw" nft -f -
+        # Packets marked by TPROXY are delivered locally, whatever their destination.
+        ip -n "$gw" rule add fwmark 1 lookup 100
+        ip -n "$gw" route add local 0.0.0.0/0 dev lo table 100
+        ip -n "$gw" -6 rule add fwmark 1 lookup 100
+        ip -n "$gw" -6 route add local ::/0 dev lo table 100
+    fi
+
+    # Name resolution inside: `ip netns exec NAME-in` bind-mounts this over /etc/hosts.
+    mkdir -p "/etc/netns/$in"
+    cat >"/etc/netns/$in/hosts" <<'EOF'
+127.0.0.1       localhost
+::1             localhost ip6-localhost ip6-loopback
+203.0.113.20    misp.partner.example
+2001:db8:2::20  misp6.partner.example
+203.0.113.21    misp.rogue.example
+203.0.113.30    unknown.example
+EOF
+    chmod 0644 "/etc/netns/$in/hosts"
+
+    certificates "$dir"
+    trap - EXIT
+}
+
+# `ca NAME CN`: a self-signed ECDSA P-256 CA, DIR/NAME.pem + DIR/NAME.key.
+ca() {
+    openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$1.key" -out "$1.pem" -days 30 -subj "/CN=$2" \
+        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+}
+
+# `leaf NAME CA SAN`: a server certificate DIR/NAME.pem + .key signed by CA.
+leaf() {
+    local name=$1 issuer=$2 san=$3 cn=${3#DNS:}
+    cn=${cn%%,*}
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout "$name.key" -out "$name.csr" -subj "/CN=$cn" 2>/dev/null
+    printf '%s\n' "subjectAltName=$san" "basicConstraints=critical,CA:FALSE" \
+        "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$name.ext"
+    openssl x509 -req -in "$name.csr" -CA "$issuer.pem" -CAkey "$issuer.key" \
+        -set_serial "0x$(openssl rand -hex 8)" -days 30 -extfile "$name.ext" \
+        -out "$name.pem" 2>/dev/null
+    rm -f "$name.csr" "$name.ext"
+}
+
+certificates() {
+    local dir=$1
+    mkdir -p "$dir"
+    chmod 0755 "$dir"
+    (
+        cd "$dir"
+        umask 022
+        ca remote-ca "misp-warden lab remote CA"
+        leaf partner remote-ca \
+            "DNS:misp.partner.example,DNS:misp6.partner.example,IP:203.0.113.20,IP:2001:db8:2::20"
+        # The rogue server's CA is trusted by nobody.
+        ca rogue-ca "misp-warden lab rogue CA"
+        leaf rogue rogue-ca "DNS:misp.rogue.example,IP:203.0.113.21"
+        # Throwaway test material: world-readable, keys included (openssl writes 0600).
+        chmod 0644 ./*.pem ./*.key
+    )
+}
+
+[ $# -ge 1 ] || usage
+case $1 in
+up)
+    if [ $# -lt 3 ] || [ $# -gt 4 ]; then usage; fi
+    direct=0
+    if [ $# = 4 ]; then
+        [ "$4" = --direct ] || usage
+        direct=1
+    fi
+    up "$2" "$3" "$direct"
+    ;;
+down)
+    [ $# = 2 ] || usage
+    down "$2"
+    ;;
+*) usage ;;
+esac

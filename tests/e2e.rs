@@ -1,0 +1,718 @@
+//! misp-warden end to end: the real binary on the gateway of a namespace lab
+//! (see `tests/lab/mod.rs`), behind nftables TPROXY, between a client in the
+//! "internal MISP" namespace (curl, PyMISP, raw sockets) and a TLS "remote
+//! MISP" that records everything it receives.
+//!
+//! Each test builds its own lab and proves two things: what the client got
+//! (200 and the original bytes, or a 403 MISP-style JSON naming the rule),
+//! and what the remote got (the exact bytes allowed — never a byte of what
+//! was blocked). Needs root; without it each test says it skipped.
+
+mod lab;
+
+use lab::{Curl, Lab};
+use serde_json::{Value, json};
+use std::io::Write;
+
+const PARTNER: &str = "https://misp.partner.example";
+const PUSH: &str = "/events/add/metadata:1";
+const BLOCKED_SG: &str = "0b9a1e7c-3a44-4c5e-9d3f-6a2b8f1c0d4e";
+/// A value that must never reach the remote or the log.
+const SECRET: &str = "P4SSP0RT-SECRET-9f3e";
+
+fn rules(blocked_tags: &[&str]) -> Value {
+    json!({
+        "taxonomies_rules": {"required_taxonomies": [], "allowed_tags": {}, "blocked_tags": blocked_tags},
+        "blocked_distribution_levels": ["0"],
+        "blocked_sharing_groups_uuids": [BLOCKED_SG],
+        "blocked_attribute_types": ["passport-number"],
+        "blocked_attribute_categories": ["Person"],
+        "blocked_object_types": ["person"]
+    })
+}
+
+fn instance(ip: &str, host: &str, port: u16, compartment: &str, blocked_tags: &[&str]) -> Value {
+    let mut v = json!({"ip": ip, "host": host, "port": port, "compartment_id": compartment, "affiliation": "lab"});
+    for (k, r) in rules(blocked_tags).as_object().unwrap() {
+        v[k] = r.clone();
+    }
+    v
+}
+
+/// The lab's config: the internal MISP and the remote instances of
+/// `scripts/lab.sh`, every compartment reaching every other.
+fn config() -> Value {
+    json!({
+        "allowlist": {"urls": [], "domains": []},
+        "compartments_rules": {"can_reach": {"internal": ["internal", "partners"], "partners": ["internal"]}},
+        "instances": {
+            "misp_internal": instance("192.0.2.10", "misp.internal.example", 443, "internal", &["tlp:red", "pap:red"]),
+            "misp_internal_v6": instance("2001:db8:1::10", "misp6.internal.example", 443, "internal", &["tlp:red", "pap:red"]),
+            "misp_partner": instance("203.0.113.20", "misp.partner.example", 443, "partners", &["tlp:red"]),
+            "misp_partner_v6": instance("2001:db8:2::20", "misp6.partner.example", 443, "partners", &["tlp:red"]),
+            "misp_partner_plain": instance("203.0.113.20", "plain.partner.example", 80, "partners", &["tlp:red"]),
+            "misp_rogue": instance("203.0.113.21", "misp.rogue.example", 443, "partners", &["tlp:red"])
+        }
+    })
+}
+
+const EVENT_UUID: &str = "5f1c3a2e-1111-4222-8333-444455556666";
+
+/// An event MISP would push, with one clean attribute; `change` adds what
+/// makes it blocked (or not).
+fn event(change: impl FnOnce(&mut Value)) -> Vec<u8> {
+    let mut e = json!({"Event": {
+        "uuid": EVENT_UUID, "info": "lab event", "distribution": "1", "sharing_group_id": "0",
+        "published": true, "Tag": [{"name": "tlp:green"}],
+        "Attribute": [{"uuid": "5f1c3a2e-2222-4222-8333-444455556666", "type": "domain",
+                       "category": "Network activity", "value": "login-portal.example", "distribution": "5"}],
+        "Object": []
+    }});
+    change(&mut e["Event"]);
+    serde_json::to_vec(&e).unwrap()
+}
+
+/// The same event blocked by each rule family, with the rule id the
+/// block must name.
+fn blocked_events() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        (
+            "blocked_tags",
+            event(|e| e["Tag"] = json!([{"name": "TLP:RED"}])),
+        ),
+        (
+            "blocked_distribution_levels",
+            event(|e| e["distribution"] = json!(0)),
+        ),
+        (
+            "blocked_sharing_groups_uuids",
+            event(|e| {
+                e["distribution"] = json!("4");
+                e["SharingGroup"] = json!({"uuid": BLOCKED_SG, "name": "closed"});
+            }),
+        ),
+        (
+            "blocked_attribute_types",
+            event(|e| {
+                e["Attribute"].as_array_mut().unwrap().push(json!({
+                    "uuid": "5f1c3a2e-3333-4222-8333-444455556666", "type": "passport-number",
+                    "category": "Other", "value": SECRET, "distribution": "5"}))
+            }),
+        ),
+        (
+            "blocked_attribute_categories",
+            event(|e| e["Attribute"][0]["category"] = json!("Person")),
+        ),
+        (
+            "blocked_object_types",
+            event(|e| {
+                e["Object"] = json!([{"name": "person", "uuid": "5f1c3a2e-4444-4222-8333-444455556666",
+                    "distribution": "5", "Attribute": [{"type": "text", "category": "Other", "value": SECRET}]}])
+            }),
+        ),
+        (
+            "blocked_tags",
+            event(|e| e["Attribute"][0]["Tag"] = json!([{"name": "pap:red"}])),
+        ),
+    ]
+}
+
+/// A lab with a remote MISP on misp.partner.example (IPv4 and IPv6) and
+/// the daemon running `config`.
+fn lab_with(test: &str, config: &Value) -> Option<Lab> {
+    let mut lab = Lab::new(test)?;
+    lab.start_remote(
+        &["203.0.113.20:443", "[2001:db8:2::20]:443"],
+        Some("partner"),
+    );
+    lab.start_warden(config);
+    Some(lab)
+}
+
+fn write(lab: &Lab, name: &str, bytes: &[u8]) -> String {
+    let path = lab.dir().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+fn push(lab: &Lab, url: &str, body_file: &str, extra: &[&str]) -> Curl {
+    let data = format!("@{body_file}");
+    let mut args = vec![
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "-H",
+        "Accept: application/json",
+        "-H",
+        "Authorization: lab-sync-key",
+        "--data-binary",
+        &data,
+    ];
+    args.extend_from_slice(extra);
+    args.push(url);
+    lab.curl(&args)
+}
+
+/// A 403 with MISP's JSON error shape, naming `rule`.
+fn assert_blocked(c: &Curl, rule: &str) {
+    assert_eq!(
+        c.status,
+        403,
+        "expected a block by {rule}; curl said: {}{}",
+        c.text(),
+        c.stderr
+    );
+    let body = c.json();
+    assert_eq!(body["name"], "Forbidden", "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(rule),
+        "the message should name {rule}: {message}"
+    );
+    assert!(body["url"].is_string(), "{body}");
+    assert!(
+        !message.contains(SECRET),
+        "a blocked value leaked into the answer: {message}"
+    );
+}
+
+fn assert_no_secret_anywhere(lab: &Lab) {
+    assert!(
+        !lab.warden_log().contains(SECRET),
+        "a blocked value appears in the log"
+    );
+    for r in lab.records(0) {
+        assert!(
+            !String::from_utf8_lossy(&r.body).contains(SECRET),
+            "a blocked value reached the remote: {} {}",
+            r.method,
+            r.path
+        );
+    }
+}
+
+#[test]
+fn pushes_allowed_arrive_byte_identical_and_every_rule_family_blocks() {
+    let Some(lab) = lab_with("push", &config()) else {
+        return;
+    };
+    let allowed = event(|_| {});
+    let file = write(&lab, "allowed.json", &allowed);
+    let c = push(&lab, &format!("{PARTNER}{PUSH}"), &file, &[]);
+    assert_eq!(c.status, 200, "{}{}", c.text(), c.stderr);
+
+    for (i, (rule, body)) in blocked_events().iter().enumerate() {
+        let file = write(&lab, &format!("blocked-{i}.json"), body);
+        let c = push(&lab, &format!("{PARTNER}{PUSH}"), &file, &[]);
+        assert_blocked(&c, rule);
+    }
+    let records = lab.records(0);
+    assert_eq!(
+        records.len(),
+        1,
+        "only the allowed push may arrive: {:?}",
+        records.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
+    assert_eq!(records[0].path, PUSH);
+    assert_eq!(
+        records[0].body, allowed,
+        "the allowed push must arrive byte for byte"
+    );
+    assert_no_secret_anywhere(&lab);
+    let log = lab.warden_log();
+    assert!(
+        log.contains("rule=\"blocked_object_types\"") && log.contains(EVENT_UUID),
+        "the log names rule and event:\n{log}"
+    );
+}
+
+#[test]
+fn pulls_blocked_never_reach_the_client() {
+    let Some(lab) = lab_with("pull", &config()) else {
+        return;
+    };
+    let clean = event(|_| {});
+    let red = event(|e| {
+        e["Tag"] = json!([{"name": "tlp:red"}]);
+        e["info"] = json!(SECRET);
+    });
+    let path_clean = format!("/events/view/{EVENT_UUID}/deleted[]:0/deleted[]:1/excludeGalaxy:1");
+    let red_uuid = "6a1c3a2e-1111-4222-8333-444455556666";
+    let path_red = format!("/events/view/{red_uuid}/deleted[]:0/deleted[]:1/excludeGalaxy:1");
+    let b64 = |b: &[u8]| lab::base64(b);
+    lab.set_routes(0, &json!([
+        {"method": "GET", "path": path_clean, "status": 200, "headers": {"Content-Type": "application/json"}, "body_b64": b64(&clean)},
+        {"method": "GET", "path": path_red, "status": 200, "headers": {"Content-Type": "application/json"}, "body_b64": b64(&red)},
+    ]));
+    let c = lab.curl(&["-g", &format!("{PARTNER}{path_clean}")]);
+    assert_eq!(c.status, 200, "{}", c.stderr);
+    assert_eq!(c.body, clean, "an allowed pull arrives byte for byte");
+    let c = lab.curl(&["-g", &format!("{PARTNER}{path_red}")]);
+    assert_blocked(&c, "misp_partner.taxonomies_rules.blocked_tags");
+    assert!(!c.text().contains(SECRET));
+    assert!(!lab.warden_log().contains(SECRET));
+}
+
+fn gzip(b: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
+}
+fn brotli(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+        w.write_all(b).unwrap();
+    }
+    out
+}
+fn zstd(b: &[u8]) -> Vec<u8> {
+    zstd::encode_all(b, 3).unwrap()
+}
+
+#[test]
+fn encoded_pushes_are_inspected_decoded_and_forwarded_encoded() {
+    let Some(lab) = lab_with("enc", &config()) else {
+        return;
+    };
+    let allowed = event(|_| {});
+    let blocked = &blocked_events()[3].1; // passport number
+    let url = format!("{PARTNER}{PUSH}");
+    let mut sent = Vec::new();
+    for (coding, f) in [
+        ("gzip", gzip as fn(&[u8]) -> Vec<u8>),
+        ("br", brotli),
+        ("zstd", zstd),
+    ] {
+        let body = f(&allowed);
+        let file = write(&lab, &format!("ok.{coding}"), &body);
+        let c = push(
+            &lab,
+            &url,
+            &file,
+            &["-H", &format!("Content-Encoding: {coding}")],
+        );
+        assert_eq!(c.status, 200, "{coding}: {}{}", c.text(), c.stderr);
+        sent.push(body);
+        let file = write(&lab, &format!("bad.{coding}"), &f(blocked));
+        let c = push(
+            &lab,
+            &url,
+            &file,
+            &["-H", &format!("Content-Encoding: {coding}")],
+        );
+        assert_blocked(&c, "blocked_attribute_types");
+    }
+    // Stacked: gzip first, then br.
+    let file = write(&lab, "bad.gz.br", &brotli(&gzip(blocked)));
+    let c = push(&lab, &url, &file, &["-H", "Content-Encoding: gzip, br"]);
+    assert_blocked(&c, "blocked_attribute_types");
+    // An encoding nobody decodes here: refused, whatever it hides.
+    let file = write(&lab, "ok.compress", &allowed);
+    let c = push(&lab, &url, &file, &["-H", "Content-Encoding: compress"]);
+    assert_blocked(&c, "content_encoding");
+
+    let records = lab.records(0);
+    let got: Vec<&Vec<u8>> = records.iter().map(|r| &r.body).collect();
+    assert_eq!(
+        got,
+        sent.iter().collect::<Vec<_>>(),
+        "exactly the allowed, still-encoded bodies arrive"
+    );
+    assert_no_secret_anywhere(&lab);
+}
+
+/// Runs curl in the lab with several transfers (each a list of arguments
+/// ending with its URL) that must share one connection; returns each
+/// transfer's status.
+fn curl_multi(lab: &Lab, transfers: &[Vec<&str>]) -> Vec<u16> {
+    let ca = lab.dir().join("warden-ca.pem");
+    let ca = ca.to_str().unwrap();
+    let mut all: Vec<&str> = vec!["-sS"];
+    for (i, transfer) in transfers.iter().enumerate() {
+        if i > 0 {
+            all.push("--next");
+        }
+        all.extend_from_slice(&["--max-time", "20", "--cacert", ca, "-o", "/dev/null"]);
+        all.extend_from_slice(&["-w", "%{http_code} %{num_connects}\\n"]);
+        all.extend_from_slice(transfer);
+    }
+    let out = lab.run_in("curl", &all);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let lines: Vec<(u16, u32)> = text
+        .lines()
+        .map(|l| {
+            let mut it = l.split_whitespace();
+            let mut num = || {
+                it.next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| panic!("curl wrote {text}"))
+            };
+            (num() as u16, num())
+        })
+        .collect();
+    // The first transfer connects; the others reuse its connection.
+    let connects: u32 = lines.iter().map(|l| l.1).sum();
+    assert_eq!(
+        connects,
+        1,
+        "all transfers must share one connection: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lines.into_iter().map(|l| l.0).collect()
+}
+
+#[test]
+fn one_connection_many_requests_each_judged_http1_and_http2() {
+    let Some(lab) = lab_with("keep", &config()) else {
+        return;
+    };
+    let allowed = write(&lab, "allowed.json", &event(|_| {}));
+    let blocked = write(&lab, "blocked.json", &blocked_events()[0].1);
+    let url = format!("{PARTNER}{PUSH}");
+    for version in ["--http1.1", "--http2"] {
+        let a = format!("@{allowed}");
+        let b = format!("@{blocked}");
+        let one = |data| {
+            vec![
+                version,
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                data,
+                url.as_str(),
+            ]
+        };
+        let statuses = curl_multi(&lab, &[one(&a), one(&b), one(&a)]);
+        assert_eq!(statuses, vec![200, 403, 200], "{version}");
+    }
+    let records = lab.records(0);
+    assert_eq!(records.len(), 4, "two allowed pushes per protocol");
+    assert!(
+        records
+            .iter()
+            .all(|r| r.body == std::fs::read(&allowed).unwrap())
+    );
+    let log = lab.warden_log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("verdict=\"block\"") && l.contains("conn=")),
+        "{log}"
+    );
+}
+
+#[test]
+fn ipv6_end_to_end() {
+    let Some(lab) = lab_with("v6", &config()) else {
+        return;
+    };
+    let allowed = event(|_| {});
+    let file = write(&lab, "allowed.json", &allowed);
+    let url = format!("https://misp6.partner.example{PUSH}");
+    let c = push(&lab, &url, &file, &["-6"]);
+    assert_eq!(c.status, 200, "{}{}", c.text(), c.stderr);
+    let file = write(&lab, "blocked.json", &blocked_events()[0].1);
+    assert_blocked(&push(&lab, &url, &file, &["-6"]), "blocked_tags");
+    let records = lab.records(0);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].body, allowed);
+    assert!(
+        records[0].peer.contains("2001:db8:2::1"),
+        "the gateway forwarded over IPv6: {}",
+        records[0].peer
+    );
+    assert!(lab.warden_log().contains("dst=misp_partner_v6"));
+}
+
+#[test]
+fn unknown_destination_unknown_source_and_garbage_are_refused() {
+    let Some(mut lab) = lab_with("refuse", &config()) else {
+        return;
+    };
+    let unknown = lab.start_remote(&["203.0.113.30:443"], Some("partner"));
+    // No instance at that address, no allowlist: 403 naming the rule.
+    let c = lab.curl(&["https://unknown.example/servers/getVersion"]);
+    assert_blocked(&c, "unknown_destination");
+    // A known destination with a port that is no sync port of it.
+    let c = lab.curl(&[
+        "--resolve",
+        "misp.partner.example:80:203.0.113.20",
+        "https://misp.partner.example:80/servers/getVersion",
+    ]);
+    assert_eq!(c.status, 403, "{}{}", c.text(), c.stderr);
+    // SNI naming the partner while the address is another instance.
+    let c = lab.curl(&[
+        "--resolve",
+        "misp.partner.example:443:203.0.113.21",
+        "https://misp.partner.example/servers/getVersion",
+    ]);
+    assert_blocked(&c, "name_mismatch");
+    // Neither TLS nor HTTP: closed, nothing forwarded.
+    let answer = lab.send_raw(
+        "203.0.113.20:443",
+        None,
+        b"\x00\x01\x02 not a protocol\r\n\r\n",
+    );
+    assert!(answer.is_empty(), "garbage got an answer: {answer:?}");
+    assert!(lab.warden_log().contains("neither TLS nor HTTP"));
+    assert!(lab.records(0).is_empty(), "nothing reached the partner");
+    assert!(
+        lab.records(unknown).is_empty(),
+        "nothing reached the unknown host"
+    );
+
+    // The same client, no longer an instance: refused before TLS.
+    lab.stop_warden();
+    let mut c = config();
+    c["instances"]["misp_internal"]["ip"] = json!("192.0.2.99");
+    std::fs::remove_file(lab.dir().join("warden.log")).ok();
+    lab.start_warden(&c);
+    let r = lab.curl(&[&format!("{PARTNER}/servers/getVersion")]);
+    assert_eq!(r.status, 0, "an unknown source gets no HTTP answer at all");
+    assert!(
+        lab.warden_log().contains("unknown_source"),
+        "{}",
+        lab.warden_log()
+    );
+    assert!(lab.records(0).is_empty());
+}
+
+#[test]
+fn plaintext_http_instance_is_inspected_too() {
+    let Some(mut lab) = Lab::new("plain") else {
+        return;
+    };
+    let remote = lab.start_remote(&["203.0.113.20:80"], None);
+    lab.start_warden(&config());
+    let allowed = event(|_| {});
+    let file = write(&lab, "allowed.json", &allowed);
+    let url = format!("http://203.0.113.20{PUSH}");
+    let c = push(&lab, &url, &file, &[]);
+    assert_eq!(c.status, 200, "{}{}", c.text(), c.stderr);
+    let file = write(&lab, "blocked.json", &blocked_events()[0].1);
+    assert_blocked(&push(&lab, &url, &file, &[]), "blocked_tags");
+    let records = lab.records(remote);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].body, allowed);
+}
+
+#[test]
+fn untrusted_upstream_certificate_is_refused_with_502() {
+    let Some(mut lab) = Lab::new("rogue") else {
+        return;
+    };
+    let rogue = lab.start_remote(&["203.0.113.21:443"], Some("rogue"));
+    lab.start_warden(&config());
+    let file = write(&lab, "allowed.json", &event(|_| {}));
+    let c = push(
+        &lab,
+        &format!("https://misp.rogue.example{PUSH}"),
+        &file,
+        &[],
+    );
+    assert_eq!(c.status, 502, "{}{}", c.text(), c.stderr);
+    assert_eq!(c.json()["name"], "Bad Gateway");
+    assert!(
+        lab.records(rogue).is_empty(),
+        "no request may cross an unverified TLS connection"
+    );
+}
+
+#[test]
+fn expect_100_continue_with_a_blocked_body_sends_nothing() {
+    let Some(lab) = lab_with("expect", &config()) else {
+        return;
+    };
+    let mut big = event(|e| e["Tag"] = json!([{"name": "tlp:red"}]));
+    // Large enough that curl waits for 100 Continue.
+    big.extend(std::iter::repeat_n(b' ', 2 * 1024 * 1024));
+    let file = write(&lab, "big.json", &big);
+    let c = push(
+        &lab,
+        &format!("{PARTNER}{PUSH}"),
+        &file,
+        &["-H", "Expect: 100-continue"],
+    );
+    assert_blocked(&c, "blocked_tags");
+    // A head-level refusal is answered before the body is read at all.
+    let file = write(&lab, "reset.json", &event(|_| {}));
+    let c = push(
+        &lab,
+        &format!("{PARTNER}/users/resetauthkey/me"),
+        &file,
+        &["-H", "Expect: 100-continue"],
+    );
+    assert_blocked(&c, "allow_sync_auth_key_refresh");
+    assert!(lab.records(0).is_empty());
+}
+
+#[test]
+fn runs_unprivileged_with_no_capabilities() {
+    let Some(lab) = lab_with("privs", &config()) else {
+        return;
+    };
+    let status = std::fs::read_to_string(format!("/proc/{}/status", lab.warden_pid())).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("{name} missing"))
+            .split_whitespace()
+            .skip(1)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        field("Uid").iter().all(|u| *u != "0"),
+        "uid: {:?}",
+        field("Uid")
+    );
+    assert!(
+        field("Gid").iter().all(|g| *g != "0"),
+        "gid: {:?}",
+        field("Gid")
+    );
+    for set in ["CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb"] {
+        assert_eq!(field(set), vec!["0000000000000000"], "{set}");
+    }
+    assert_eq!(field("NoNewPrivs"), vec!["1"]);
+    // And it still works.
+    let c = lab.curl(&[&format!("{PARTNER}/servers/getVersion")]);
+    assert_eq!(c.status, 200, "{}", c.stderr);
+}
+
+#[test]
+fn without_the_right_to_bind_it_exits_with_one_line_naming_it() {
+    if !nix_is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    let mut c = config();
+    c["warden"] = json!({"listen": ["127.0.0.1:18888"], "ca_cert": dir.path().join("ca.pem"), "ca_key": dir.path().join("ca.key")});
+    std::fs::write(&path, c.to_string()).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+        ])
+        .arg(env!("CARGO_BIN_EXE_misp-warden"))
+        .args(["run", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    assert!(
+        lines[0].contains("IP_TRANSPARENT") && lines[0].contains("CAP_NET_ADMIN"),
+        "{stderr}"
+    );
+}
+
+fn nix_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn sighup_reloads_valid_configs_only_and_sigterm_exits_zero() {
+    let Some(mut lab) = lab_with("reload", &config()) else {
+        return;
+    };
+    let amber = write(
+        &lab,
+        "amber.json",
+        &event(|e| e["Tag"] = json!([{"name": "tlp:amber"}])),
+    );
+    let url = format!("{PARTNER}{PUSH}");
+    assert_eq!(push(&lab, &url, &amber, &[]).status, 200);
+
+    // A valid change: tlp:amber is now blocked, on the next request.
+    let written: Value =
+        serde_json::from_slice(&std::fs::read(lab.config_path()).unwrap()).unwrap();
+    let mut stricter = written.clone();
+    stricter["instances"]["misp_internal"]["taxonomies_rules"]["blocked_tags"] =
+        json!(["tlp:red", "tlp:amber"]);
+    std::fs::write(lab.config_path(), stricter.to_string()).unwrap();
+    lab.signal_warden("HUP");
+    wait_for_log(&lab, "reloaded");
+    assert_blocked(&push(&lab, &url, &amber, &[]), "blocked_tags");
+
+    // Invalid files keep the stricter policy in force.
+    let mut no_allowlist = stricter.clone();
+    no_allowlist.as_object_mut().unwrap().remove("allowlist");
+    for (i, broken) in [
+        b"{ not json".to_vec(),
+        no_allowlist.to_string().into_bytes(),
+    ]
+    .iter()
+    .enumerate()
+    {
+        std::fs::write(lab.config_path(), broken).unwrap();
+        lab.signal_warden("HUP");
+        wait_for_count(&lab, "reload refused", i + 1);
+        assert_blocked(&push(&lab, &url, &amber, &[]), "blocked_tags");
+    }
+    assert_eq!(lab.records(0).len(), 1);
+    let status = lab.stop_warden();
+    assert!(status.success(), "SIGTERM must exit 0: {status}");
+}
+
+fn wait_for_log(lab: &Lab, needle: &str) {
+    wait_for_count(lab, needle, 1)
+}
+
+fn wait_for_count(lab: &Lab, needle: &str, n: usize) {
+    for _ in 0..100 {
+        if lab.warden_log().matches(needle).count() >= n {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("no {needle:?} (x{n}) in the log:\n{}", lab.warden_log());
+}
+
+#[test]
+fn pymisp_through_the_gateway_trusting_only_the_warden_ca() {
+    let Some(lab) = lab_with("pymisp", &config()) else {
+        return;
+    };
+    let ca = lab.dir().join("warden-ca.pem");
+    let ca = ca.to_str().unwrap();
+    let allowed = write(&lab, "allowed.json", &event(|_| {}));
+    let blocked = write(&lab, "blocked.json", &blocked_events()[3].1);
+    let r = lab.pymisp(&["--url", PARTNER, "--ca", ca, "--event", &allowed, "add"]);
+    assert_eq!(r["ok"], true, "{r}");
+    let r = lab.pymisp(&["--url", PARTNER, "--ca", ca, "--event", &blocked, "add"]);
+    assert_eq!(r["ok"], false, "{r}");
+    assert_eq!(r["status"], 403, "{r}");
+    let b64 = lab::base64(&event(|_| {}));
+    lab.set_routes(
+        0,
+        &json!([{"method": "GET", "path": format!("/events/view/{EVENT_UUID}"), "status": 200,
+        "headers": {"Content-Type": "application/json"}, "body_b64": b64}]),
+    );
+    let r = lab.pymisp(&["--url", PARTNER, "--ca", ca, "get", EVENT_UUID]);
+    assert_eq!(r["ok"], true, "{r}");
+    let pushed: Vec<_> = lab
+        .records(0)
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(pushed.len(), 1, "only the allowed event arrived");
+    assert!(!String::from_utf8_lossy(&pushed[0].body).contains(SECRET));
+    assert_no_secret_anywhere(&lab);
+}
