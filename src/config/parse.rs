@@ -83,6 +83,7 @@ pub(super) fn parse(text: &str) -> R<Config> {
 
     check_compartments(&can_reach, &instances)?;
     check_instances_distinct(&instances, &mut notices)?;
+    check_listeners_apart(&instances, &warden)?;
     for i in &instances {
         if !i.tls.verify {
             notices.push(format!(
@@ -372,6 +373,30 @@ fn check_instances_distinct(instances: &[Instance], notices: &mut Vec<String>) -
                     b.id, a.id, a.ip
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// A sync port that is also a listener port cannot be told apart from a
+/// connection dialled straight to the guard, which is refused: the instance
+/// could never be reached.
+fn check_listeners_apart(instances: &[Instance], warden: &Warden) -> R<()> {
+    for i in instances {
+        if let Some((n, l)) = warden
+            .listen
+            .iter()
+            .enumerate()
+            .find(|(_, l)| l.port() == i.port)
+        {
+            return Err(ConfigError::new(
+                format!("warden.listen[{n}]"),
+                format!(
+                    "port {} is also the sync port of instance {}; the listener needs a port of its own",
+                    l.port(),
+                    i.id
+                ),
+            ));
         }
     }
     Ok(())

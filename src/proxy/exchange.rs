@@ -162,13 +162,25 @@ async fn exchange(
 
     // The body, complete, within the limit (it is never streamed through
     // uninspected, in either mode).
-    let raw = read_body(
-        incoming,
-        &parts.headers,
-        config.warden.max_body_bytes,
-        "request",
+    let raw = tokio::time::timeout(
+        RESPONSE_TIMEOUT,
+        read_body(
+            incoming,
+            &parts.headers,
+            config.warden.max_body_bytes,
+            "request",
+        ),
     )
-    .await?;
+    .await
+    .map_err(|_| {
+        Block::new(
+            Rule::MalformedBody,
+            format!(
+                "the request body did not arrive within {}s",
+                RESPONSE_TIMEOUT.as_secs()
+            ),
+        )
+    })??;
     audit.bytes_in = raw.len();
     if let Some(exchange) = &exchange {
         let verdict =

@@ -38,8 +38,9 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait for a request head, including the idle time between
 /// requests on a kept-alive HTTP/1.1 connection.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest wait for an upstream's complete response: MISP's own curl
-/// timeout, so the guard never gives up before MISP would.
+/// Longest wait for a complete request body, and for an upstream's
+/// complete response: MISP's own curl timeout, so the guard never gives up
+/// before MISP would, and a stalled peer never holds a task for longer.
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Largest request head accepted (HTTP/1.1 buffer, HTTP/2 header list).
 const MAX_HEAD_BYTES: usize = 64 * 1024;

@@ -321,3 +321,14 @@ fn the_shipped_example_config_is_valid() {
     let c = Config::from_json(text).unwrap();
     assert!(!c.instances.is_empty());
 }
+
+#[test]
+fn a_listener_on_an_instance_sync_port_is_refused() {
+    let mut v = base();
+    v["warden"] = json!({"listen": ["0.0.0.0:8888", "[::]:8443"]});
+    let e = err(&v);
+    assert!(
+        e.contains("warden.listen[1]") && e.contains("misp_b"),
+        "{e}"
+    );
+}
