@@ -716,3 +716,29 @@ fn pymisp_through_the_gateway_trusting_only_the_warden_ca() {
     assert!(!String::from_utf8_lossy(&pushed[0].body).contains(SECRET));
     assert_no_secret_anywhere(&lab);
 }
+
+#[test]
+fn monitor_mode_forwards_what_it_would_block_and_says_so() {
+    let mut c = config();
+    c["warden"] = json!({"mode": "monitor"});
+    let Some(lab) = lab_with("monitor", &c) else {
+        return;
+    };
+    assert!(
+        lab.warden_log().contains("mode monitor"),
+        "the start-up line names the mode"
+    );
+    let blocked = blocked_events()[0].1.clone();
+    let file = write(&lab, "blocked.json", &blocked);
+    let r = push(&lab, &format!("{PARTNER}{PUSH}"), &file, &[]);
+    assert_eq!(r.status, 200, "{}{}", r.text(), r.stderr);
+    let records = lab.records(0);
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].body, blocked);
+    let log = lab.warden_log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("verdict=\"would_block\"") && l.contains("rule=\"blocked_tags\"")),
+        "{log}"
+    );
+}
