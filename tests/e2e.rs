@@ -201,24 +201,48 @@ fn pushes_allowed_arrive_byte_identical_and_every_rule_family_blocks() {
     let file = write(&lab, "allowed.json", &allowed);
     let c = push(&lab, &format!("{PARTNER}{PUSH}"), &file, &[]);
     assert_eq!(c.status, 200, "{}{}", c.text(), c.stderr);
+    let file_chunked = file;
 
     for (i, (rule, body)) in blocked_events().iter().enumerate() {
         let file = write(&lab, &format!("blocked-{i}.json"), body);
         let c = push(&lab, &format!("{PARTNER}{PUSH}"), &file, &[]);
         assert_blocked(&c, rule);
+        // Chunked framing changes nothing.
+        let c = push(
+            &lab,
+            &format!("{PARTNER}{PUSH}"),
+            &file,
+            &["-H", "Transfer-Encoding: chunked"],
+        );
+        assert_blocked(&c, rule);
     }
+    let c = push(
+        &lab,
+        &format!("{PARTNER}{PUSH}"),
+        &file_chunked,
+        &["-H", "Transfer-Encoding: chunked"],
+    );
+    assert_eq!(c.status, 200, "{}{}", c.text(), c.stderr);
+    // HEAD, as MISP asks whether an event exists: the remote's 404 comes back.
+    let c = lab.curl(&["-I", &format!("{PARTNER}/events/view/{EVENT_UUID}")]);
+    assert_eq!(c.status, 404, "{}{}", c.text(), c.stderr);
+
     let records = lab.records(0);
+    let pushes: Vec<_> = records.iter().filter(|r| r.method == "POST").collect();
     assert_eq!(
-        records.len(),
-        1,
-        "only the allowed push may arrive: {:?}",
+        pushes.len(),
+        2,
+        "only the allowed pushes may arrive: {:?}",
         records.iter().map(|r| &r.path).collect::<Vec<_>>()
     );
-    assert_eq!(records[0].path, PUSH);
-    assert_eq!(
-        records[0].body, allowed,
-        "the allowed push must arrive byte for byte"
-    );
+    for r in pushes {
+        assert_eq!(r.path, PUSH);
+        assert_eq!(
+            r.body, allowed,
+            "the allowed push must arrive byte for byte"
+        );
+    }
+    assert_eq!(records.last().unwrap().method, "HEAD");
     assert_no_secret_anywhere(&lab);
     let log = lab.warden_log();
     assert!(
@@ -241,16 +265,37 @@ fn pulls_blocked_never_reach_the_client() {
     let red_uuid = "6a1c3a2e-1111-4222-8333-444455556666";
     let path_red = format!("/events/view/{red_uuid}/deleted[]:0/deleted[]:1/excludeGalaxy:1");
     let b64 = |b: &[u8]| lab::base64(b);
+    // The same two events again, gzip-encoded as curl's Accept-Encoding
+    // invites, at paths of their own.
+    let gz_uuid = "7b1c3a2e-1111-4222-8333-444455556666";
+    let red_gz_uuid = "8c1c3a2e-1111-4222-8333-444455556666";
+    let path_gz = format!("/events/view/{gz_uuid}");
+    let path_red_gz = format!("/events/view/{red_gz_uuid}");
+    let clean_gz = gzip(&clean);
+    let json_gz = json!({"Content-Type": "application/json", "Content-Encoding": "gzip"});
     lab.set_routes(0, &json!([
         {"method": "GET", "path": path_clean, "status": 200, "headers": {"Content-Type": "application/json"}, "body_b64": b64(&clean)},
         {"method": "GET", "path": path_red, "status": 200, "headers": {"Content-Type": "application/json"}, "body_b64": b64(&red)},
+        {"method": "GET", "path": path_gz, "status": 200, "headers": json_gz, "body_b64": b64(&clean_gz)},
+        {"method": "GET", "path": path_red_gz, "status": 200, "headers": json_gz, "body_b64": b64(&gzip(&red))},
     ]));
-    let c = lab.curl(&["-g", &format!("{PARTNER}{path_clean}")]);
-    assert_eq!(c.status, 200, "{}", c.stderr);
-    assert_eq!(c.body, clean, "an allowed pull arrives byte for byte");
-    let c = lab.curl(&["-g", &format!("{PARTNER}{path_red}")]);
-    assert_blocked(&c, "misp_partner.taxonomies_rules.blocked_tags");
-    assert!(!c.text().contains(SECRET));
+    for version in ["--http1.1", "--http2"] {
+        let c = lab.curl(&[version, "-g", &format!("{PARTNER}{path_clean}")]);
+        assert_eq!(c.status, 200, "{}", c.stderr);
+        assert_eq!(c.body, clean, "an allowed pull arrives byte for byte");
+        let c = lab.curl(&[version, "-g", &format!("{PARTNER}{path_red}")]);
+        assert_blocked(&c, "misp_partner.taxonomies_rules.blocked_tags");
+        assert!(!c.text().contains(SECRET));
+        // Without --compressed curl hands over the bytes as they came.
+        let c = lab.curl(&[version, &format!("{PARTNER}{path_gz}")]);
+        assert_eq!(c.status, 200, "{}", c.stderr);
+        assert_eq!(
+            c.body, clean_gz,
+            "an encoded pull arrives still encoded, byte for byte"
+        );
+        let c = lab.curl(&[version, &format!("{PARTNER}{path_red_gz}")]);
+        assert_blocked(&c, "misp_partner.taxonomies_rules.blocked_tags");
+    }
     assert!(!lab.warden_log().contains(SECRET));
 }
 

@@ -190,7 +190,7 @@ async fn exchange(
 
     // Forward the original bytes.
     let upstream = upstream_target(loaded, conn, exchange.as_ref(), &parts.headers, &parts.uri);
-    let outgoing = upstream_request(&parts, &target, raw)?;
+    let outgoing = || upstream_request(&parts, &target, raw.clone());
     let is_head = parts.method == Method::HEAD;
     let (response_parts, response_raw) = send(
         proxy,
@@ -550,15 +550,34 @@ fn upstream_request(
 async fn send(
     proxy: &Proxy,
     target: &Target,
-    request: Request<Body>,
+    request: impl Fn() -> Result<Request<Body>, Block>,
     is_head: bool,
     limit: u64,
 ) -> Result<(http::response::Parts, Bytes), Refusal> {
     let work = async {
-        let mut sender = proxy.pool.get(target).await.map_err(Refusal::Upstream)?;
-        let response = sender.send_request(request).await.map_err(|e| {
-            Refusal::Upstream(UpstreamError::Failed(format!("{}: {e}", target.addr)))
-        })?;
+        let (mut sender, reused) = proxy.pool.get(target).await.map_err(Refusal::Upstream)?;
+        let response = match sender.send_request(request()?).await {
+            Ok(response) => response,
+            // A kept-alive connection the server closed as we reused it:
+            // the request was never processed, so it is sent again, once,
+            // on a new connection.
+            Err(e) if reused && (e.is_incomplete_message() || e.is_canceled()) => {
+                tracing::debug!(
+                    "pooled connection to {} was closed, reconnecting: {e}",
+                    target.addr
+                );
+                sender = proxy
+                    .pool
+                    .connect(target)
+                    .await
+                    .map_err(Refusal::Upstream)?;
+                sender
+                    .send_request(request()?)
+                    .await
+                    .map_err(|e| upstream_failed(target, e))?
+            }
+            Err(e) => return Err(upstream_failed(target, e)),
+        };
         let (parts, incoming) = response.into_parts();
         let raw = if is_head {
             Bytes::new()
@@ -577,6 +596,10 @@ async fn send(
                 RESPONSE_TIMEOUT.as_secs()
             ))))
         })
+}
+
+fn upstream_failed(target: &Target, e: hyper::Error) -> Refusal {
+    Refusal::Upstream(UpstreamError::Failed(format!("{}: {e}", target.addr)))
 }
 
 /// The response as it goes to the client: status, end-to-end fields and

@@ -65,19 +65,25 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A ready connection to `target`: pooled if one is alive, else new.
-    pub async fn get(&self, target: &Target) -> Result<SendRequest<Body>, UpstreamError> {
+    /// A ready connection to `target`, and whether it was reused: pooled if
+    /// one is alive, else new.
+    pub async fn get(&self, target: &Target) -> Result<(SendRequest<Body>, bool), UpstreamError> {
         loop {
             let candidate = self.lock().get_mut(target).and_then(|v| v.pop());
             match candidate {
                 Some(mut sender) => {
                     if !sender.is_closed() && sender.ready().await.is_ok() {
-                        return Ok(sender);
+                        return Ok((sender, true));
                     }
                 }
                 None => break,
             }
         }
+        Ok((self.connect(target).await?, false))
+    }
+
+    /// A new connection to `target`, within [`CONNECT_TIMEOUT`].
+    pub async fn connect(&self, target: &Target) -> Result<SendRequest<Body>, UpstreamError> {
         tokio::time::timeout(CONNECT_TIMEOUT, connect(target))
             .await
             .map_err(|_| {
