@@ -529,7 +529,24 @@ fn plaintext_http_instance_is_inspected_too() {
         return;
     };
     let remote = lab.start_remote(&["203.0.113.20:80"], None);
-    lab.start_warden(&config());
+    let elsewhere = lab.start_remote(&["203.0.113.30:80"], None);
+    let elsewhere_tls = lab.start_remote(&["203.0.113.30:443"], Some("partner"));
+    let mut c = config();
+    c["allowlist"]["domains"] = json!(["updates.example"]);
+    lab.start_warden(&c);
+    // An allowlisted name is no licence for an address: over plaintext
+    // nothing proves the name, so it is refused; over TLS the upstream
+    // certificate must prove it (the host there has only the partner's).
+    let r = lab.curl(&["-H", "Host: updates.example", "http://203.0.113.30/"]);
+    assert_blocked(&r, "unknown_destination");
+    let r = lab.curl(&[
+        "--resolve",
+        "updates.example:443:203.0.113.30",
+        "https://updates.example/",
+    ]);
+    assert_eq!(r.status, 502, "{}{}", r.text(), r.stderr);
+    assert!(lab.records(elsewhere).is_empty() && lab.records(elsewhere_tls).is_empty());
+
     let allowed = event(|_| {});
     let file = write(&lab, "allowed.json", &allowed);
     let url = format!("http://203.0.113.20{PUSH}");

@@ -245,6 +245,19 @@ fn judge_head<'c>(
         port: conn.destination.port(),
     };
     let route = policy::route(config, source, &destination)?;
+    if !conn.tls && !matches!(route, policy::Route::Sync { .. }) {
+        // Without TLS nothing binds the name to the address dialled: a
+        // Host header naming an allowlisted domain would open a path to any
+        // address. Only instances (known by address) may be plaintext.
+        return Err(Block::new(
+            Rule::UnknownDestination,
+            format!(
+                "{}: a destination that is no instance is reachable only over TLS, whose certificate proves the name",
+                name.map(printable)
+                    .unwrap_or_else(|| conn.destination.to_string())
+            ),
+        ));
+    }
     let target = request_target(parts)?;
     refuse_method_override(&parts.headers)?;
     let exchange = route.check_request_head(config, parts.method.as_str(), target)?;
