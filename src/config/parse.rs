@@ -84,6 +84,26 @@ pub(super) fn parse(text: &str) -> R<Config> {
     check_compartments(&can_reach, &instances)?;
     check_instances_distinct(&instances, &mut notices)?;
     check_listeners_apart(&instances, &warden)?;
+    let plaintext = allowlist
+        .urls
+        .iter()
+        .enumerate()
+        .map(|(n, u)| (format!("allowlist.urls[{n}]"), &u.text))
+        .chain(
+            feeds
+                .iter()
+                .map(|f| (format!("feeds.{}.url", f.id), &f.url)),
+        );
+    for (path, url) in plaintext {
+        if url
+            .get(..7)
+            .is_some_and(|s| s.eq_ignore_ascii_case("http://"))
+        {
+            notices.push(format!(
+                "{path}: plain http:// is refused by the transparent daemon (only a certificate binds a name to the address dialled); use https://"
+            ));
+        }
+    }
     for i in &instances {
         if !i.tls.verify {
             notices.push(format!(

@@ -332,3 +332,17 @@ fn a_listener_on_an_instance_sync_port_is_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn plaintext_allowlist_urls_get_a_notice() {
+    let mut v = base();
+    v["allowlist"]["urls"] = json!(["https://a.example/x", "http://b.example/y"]);
+    let c = load(&v).unwrap();
+    let notices: Vec<_> = c.notices.iter().filter(|n| n.contains("http://")).collect();
+    assert_eq!(notices.len(), 1, "{:?}", c.notices);
+    assert!(
+        notices[0].starts_with("allowlist.urls[1]"),
+        "{}",
+        notices[0]
+    );
+}
