@@ -9,6 +9,8 @@
 //! - [`exchange`] — one request on it: judged by the [`crate::policy`]
 //!   stages as its head and body arrive, forwarded byte for byte or refused,
 //!   and the response judged before a byte of it reaches the client.
+//! - [`message`] — the HTTP messages apart from any judgement: names,
+//!   bodies within the limit, decoding, the message forwarded.
 //! - [`upstream`] — the verified connection to the real destination, pooled.
 //! - [`reply`] — the guard's own answers, MISP-style JSON.
 //!
@@ -19,6 +21,7 @@
 
 mod connection;
 mod exchange;
+mod message;
 mod reply;
 mod upstream;
 

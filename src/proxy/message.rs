@@ -1,0 +1,235 @@
+//! The HTTP messages themselves, apart from any judgement: what names a
+//! request carries, reading a body within the limit, seeing it decoded, and
+//! building the message that goes on — the same method, target, fields and
+//! body bytes, with framing of our own.
+//!
+//! Anything ambiguous (two `Host` or `Content-Type` headers, an
+//! absolute-form target, a method override) is a [`Block`]: the guard and
+//! the receiver must not be able to read one message two ways.
+
+use super::reply::Body;
+use crate::body;
+use crate::policy::{Block, Rule};
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, Version};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+
+/// The host name the request names: `:authority` (HTTP/2) or the single
+/// `Host` header (HTTP/1.1), without a port, lower-cased.
+pub fn host_name(parts: &http::request::Parts) -> Result<Option<String>, Block> {
+    let malformed = |m: &str| Block::new(Rule::MalformedBody, m.to_string());
+    let raw = if parts.version == Version::HTTP_2 {
+        parts.uri.authority().map(|a| a.host().to_string())
+    } else {
+        let mut hosts = parts.headers.get_all(header::HOST).iter();
+        match (hosts.next(), hosts.next()) {
+            (None, _) => None,
+            (Some(_), Some(_)) => return Err(malformed("more than one Host header")),
+            (Some(v), None) => {
+                let v = v
+                    .to_str()
+                    .map_err(|_| malformed("Host header is not ASCII"))?;
+                let authority: http::uri::Authority = v
+                    .parse()
+                    .map_err(|_| malformed("Host header is not a host name"))?;
+                Some(authority.host().to_string())
+            }
+        }
+    };
+    Ok(raw.map(|h| {
+        h.trim_start_matches('[')
+            .trim_end_matches(']')
+            .trim_end_matches('.')
+            .to_ascii_lowercase()
+    }))
+}
+
+/// The request target as sent, in origin form. An absolute-form target
+/// (`POST https://host/path`) names its destination in a second place; it
+/// is refused rather than reconciled.
+pub fn request_target(parts: &http::request::Parts) -> Result<&str, Block> {
+    if parts.version != Version::HTTP_2
+        && (parts.uri.scheme().is_some() || parts.uri.authority().is_some())
+    {
+        return Err(Block::new(
+            Rule::Endpoint,
+            "request target in absolute or authority form; only origin-form paths are accepted",
+        ));
+    }
+    Ok(parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/"))
+}
+
+/// CakePHP lets a header override the method; the endpoint table judged
+/// the method on the request line, so such headers are refused.
+pub fn refuse_method_override(headers: &HeaderMap) -> Result<(), Block> {
+    for name in [
+        "x-http-method-override",
+        "x-http-method",
+        "x-method-override",
+    ] {
+        if headers.contains_key(name) {
+            return Err(Block::new(
+                Rule::Endpoint,
+                format!("method override header {name} is not accepted"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Reads a whole body, refusing one declared or found larger than `limit`.
+pub async fn read_body(
+    body: Incoming,
+    headers: &HeaderMap,
+    limit: u64,
+    what: &str,
+) -> Result<Bytes, Block> {
+    if let Some(length) = headers.get(header::CONTENT_LENGTH)
+        && length
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| n > limit)
+    {
+        return Err(too_large(what, limit));
+    }
+    match Limited::new(body, limit as usize).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(what, limit)),
+        Err(e) => Err(Block::new(
+            Rule::MalformedBody,
+            format!("the {what} body could not be read: {e}"),
+        )),
+    }
+}
+
+fn too_large(what: &str, limit: u64) -> Block {
+    Block::new(
+        Rule::BodyTooLarge,
+        format!("{what} body larger than warden.max_body_bytes ({limit} bytes)"),
+    )
+}
+
+/// The body as the receiver will read it.
+pub fn decoded<'a>(
+    headers: &HeaderMap,
+    raw: &'a [u8],
+    limit: u64,
+) -> Result<std::borrow::Cow<'a, [u8]>, Block> {
+    let mut values = Vec::new();
+    for v in headers.get_all(header::CONTENT_ENCODING) {
+        values.push(
+            v.to_str()
+                .map_err(|_| Block::new(Rule::ContentEncoding, "Content-Encoding is not ASCII"))?,
+        );
+    }
+    let codings = body::parse_codings(values)?;
+    body::decode(raw, &codings, limit)
+}
+
+/// The single `Content-Type`, if any; several are refused (which one would
+/// the receiver believe?).
+pub fn content_type(headers: &HeaderMap) -> Result<Option<&str>, Block> {
+    let mut all = headers.get_all(header::CONTENT_TYPE).iter();
+    match (all.next(), all.next()) {
+        (Some(_), Some(_)) => Err(Block::new(
+            Rule::MalformedBody,
+            "more than one Content-Type header",
+        )),
+        (Some(v), None) => v
+            .to_str()
+            .map(Some)
+            .map_err(|_| Block::new(Rule::MalformedBody, "Content-Type is not ASCII")),
+        (None, _) => Ok(None),
+    }
+}
+
+/// Hop-by-hop fields: about one connection, not the message. Never
+/// forwarded, in either direction (RFC 9110 §7.6.1), nor are the fields the
+/// `Connection` header lists.
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn end_to_end(headers: &HeaderMap) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+    let listed: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .collect();
+    headers.iter().filter(move |(name, _)| {
+        let n = name.as_str();
+        !HOP_BY_HOP.contains(&n) && !listed.iter().any(|l| l == n)
+    })
+}
+
+/// The request as it goes upstream: same method, target, fields and body
+/// bytes; HTTP/1.1 framing of our own (the body is whole, so a
+/// `Content-Length`; no `Expect`, the body is already here).
+pub fn upstream_request(
+    parts: &http::request::Parts,
+    target: &str,
+    raw: Bytes,
+) -> Result<Request<Body>, Block> {
+    let bad = |e: http::Error| {
+        Block::new(
+            Rule::MalformedBody,
+            format!("cannot forward the request: {e}"),
+        )
+    };
+    let mut builder = Request::builder()
+        .method(parts.method.clone())
+        .uri(target)
+        .version(Version::HTTP_11);
+    let had_body = !raw.is_empty()
+        || parts.headers.contains_key(header::CONTENT_LENGTH)
+        || parts.headers.contains_key(header::TRANSFER_ENCODING);
+    if parts.version == Version::HTTP_2
+        && let Some(authority) = parts.uri.authority()
+    {
+        builder = builder.header(header::HOST, authority.as_str());
+    }
+    for (name, value) in end_to_end(&parts.headers) {
+        if name == header::CONTENT_LENGTH || name == header::EXPECT {
+            continue;
+        }
+        builder = builder.header(name, value);
+    }
+    if had_body {
+        builder = builder.header(header::CONTENT_LENGTH, raw.len());
+    }
+    builder.body(Full::new(raw)).map_err(bad)
+}
+
+/// The response as it goes to the client: status, end-to-end fields and
+/// the original body bytes. The length is recomputed (the framing is ours)
+/// except for HEAD, whose `Content-Length` describes the body a GET would
+/// get.
+pub fn client_response(parts: http::response::Parts, raw: Bytes, is_head: bool) -> Response<Body> {
+    let mut response = Response::new(Full::new(raw));
+    *response.status_mut() = parts.status;
+    let headers = response.headers_mut();
+    for (name, value) in end_to_end(&parts.headers) {
+        if name == header::CONTENT_LENGTH && !is_head {
+            continue;
+        }
+        headers.append(name, value.clone());
+    }
+    response
+}
