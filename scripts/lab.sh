@@ -162,12 +162,12 @@ ca() {
 
 # `leaf NAME CA SAN`: a server certificate DIR/NAME.pem + .key signed by CA.
 leaf() {
-    local name=$1 issuer=$2 san=$3 cn=${3#DNS:}
+    local name=$1 issuer=$2 san=$3 cn=${3#DNS:} usage=${4:-serverAuth}
     cn=${cn%%,*}
     openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
         -keyout "$name.key" -out "$name.csr" -subj "/CN=$cn" 2>/dev/null
     printf '%s\n' "subjectAltName=$san" "basicConstraints=critical,CA:FALSE" \
-        "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$name.ext"
+        "keyUsage=critical,digitalSignature" "extendedKeyUsage=$usage" >"$name.ext"
     openssl x509 -req -in "$name.csr" -CA "$issuer.pem" -CAkey "$issuer.key" \
         -set_serial "0x$(openssl rand -hex 8)" -days 30 -extfile "$name.ext" \
         -out "$name.pem" 2>/dev/null
@@ -187,6 +187,9 @@ certificates() {
         # The rogue server's CA is trusted by nobody.
         ca rogue-ca "misp-warden lab rogue CA"
         leaf rogue rogue-ca "DNS:misp.rogue.example,IP:203.0.113.21"
+        # The client certificate misp-warden presents to a remote that asks
+        # for one (instances.<id>.tls.client_cert), issued by the remote's CA.
+        leaf warden-client remote-ca "DNS:misp-warden.lab.example" clientAuth
         # Throwaway test material: world-readable, keys included (openssl writes 0600).
         chmod 0644 ./*.pem ./*.key
     )

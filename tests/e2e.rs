@@ -804,3 +804,61 @@ fn monitor_mode_forwards_what_it_would_block_and_says_so() {
         "{log}"
     );
 }
+
+#[test]
+fn per_instance_trust_client_certificate_and_verify_off() {
+    let Some(mut lab) = Lab::new("trust") else {
+        return;
+    };
+    let dir = lab.dir().to_path_buf();
+    let client_ca = dir.join("remote-ca.pem");
+    // The rogue host's CA is trusted for that instance only; the partner
+    // (IPv6 address) demands a client certificate.
+    let rogue = lab.start_remote(&["203.0.113.21:443"], Some("rogue"));
+    let partner = lab.start_remote_with(
+        &["[2001:db8:2::20]:443"],
+        Some("partner"),
+        &["--client-ca", client_ca.to_str().unwrap()],
+    );
+    let file = write(&lab, "allowed.json", &event(|_| {}));
+    let rogue_url = format!("https://misp.rogue.example{PUSH}");
+    let partner_url = format!("https://misp6.partner.example{PUSH}");
+
+    let mut c = config();
+    c["instances"]["misp_rogue"]["tls"] = json!({"ca_file": dir.join("rogue-ca.pem")});
+    c["instances"]["misp_partner_v6"]["tls"] = json!({
+        "client_cert": dir.join("warden-client.pem"), "client_key": dir.join("warden-client.key")
+    });
+    lab.start_warden(&c);
+    assert_eq!(
+        push(&lab, &rogue_url, &file, &[]).status,
+        200,
+        "ca_file trusted for its instance"
+    );
+    assert_eq!(
+        push(&lab, &partner_url, &file, &["-6"]).status,
+        200,
+        "client certificate presented"
+    );
+    lab.stop_warden();
+
+    // Without them: the rogue is untrusted and the partner refuses us.
+    let mut c = config();
+    c["instances"]["misp_rogue"]["tls"] = json!({"verify": false});
+    std::fs::remove_file(dir.join("warden.log")).ok();
+    lab.start_warden(&c);
+    assert!(
+        lab.warden_log().contains("misp_rogue.tls.verify is false"),
+        "a warning at start: {}",
+        lab.warden_log()
+    );
+    assert_eq!(
+        push(&lab, &rogue_url, &file, &[]).status,
+        200,
+        "verify: false for that instance"
+    );
+    let r = push(&lab, &partner_url, &file, &["-6"]);
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert_eq!(lab.records(rogue).len(), 2);
+    assert_eq!(lab.records(partner).len(), 1);
+}

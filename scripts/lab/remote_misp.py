@@ -275,10 +275,14 @@ def parse_listen(s):
     return Server, host, int(port)
 
 
-def tls_context(cert, key):
+def tls_context(cert, key, client_ca):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(cert, key)
+    if client_ca:
+        # Like a MISP behind a web server that demands client certificates.
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(client_ca)
     ctx.set_alpn_protocols(["http/1.1"])
 
     def remember_sni(sock, name, _ctx):
@@ -296,13 +300,14 @@ def main():
     ap.add_argument("--record", required=True, help="append one JSON line per request here")
     ap.add_argument("--routes", help="JSON list of canned responses, re-read on every request")
     ap.add_argument("--ready", help="touch this file once every socket listens")
+    ap.add_argument("--client-ca", help="require a client certificate issued by this CA (PEM)")
     a = ap.parse_args()
     if bool(a.cert) != bool(a.key):
         ap.error("--cert and --key go together")
 
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     lab = Lab(a.record, a.routes)
-    ctx = tls_context(a.cert, a.key) if a.cert else None
+    ctx = tls_context(a.cert, a.key, a.client_ca) if a.cert else None
     servers = []
     for spec in a.listen:
         cls, host, port = parse_listen(spec)

@@ -199,6 +199,17 @@ impl Lab {
     /// (`[V6]:PORT`), with TLS and certificate `DIR/{cert}.pem` ("partner" or
     /// "rogue") or plain HTTP when `cert` is None. Returns its index.
     pub fn start_remote(&mut self, listen: &[&str], cert: Option<&str>) -> usize {
+        self.start_remote_with(listen, cert, &[])
+    }
+
+    /// [`Lab::start_remote`] with more arguments for `remote_misp.py`, e.g.
+    /// `["--client-ca", path]` for a remote that demands a client certificate.
+    pub fn start_remote_with(
+        &mut self,
+        listen: &[&str],
+        cert: Option<&str>,
+        extra: &[&str],
+    ) -> usize {
         let i = self.remotes.len();
         let file = |suffix: &str| self.dir().join(format!("remote-{i}{suffix}"));
         let remote = Remote {
@@ -223,6 +234,7 @@ impl Lab {
                 path_str(&key),
             ]);
         }
+        args.extend(extra.iter().map(|a| a.to_string()));
         for (flag, path) in [
             ("--record", &remote.record),
             ("--routes", &remote.routes),
