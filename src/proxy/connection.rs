@@ -7,6 +7,7 @@
 
 use super::Proxy;
 use super::exchange;
+use super::idle::Idle;
 use crate::config::canonical_ip;
 use crate::policy;
 use crate::tls::leaf::LeafName;
@@ -99,7 +100,7 @@ pub async fn handle(
                     sni,
                     tls: true,
                 });
-                serve(proxy, conn, TokioIo::new(tls), graceful).await;
+                serve(proxy, conn, TokioIo::new(Idle::new(tls)), graceful).await;
             }
             Ok(Err(e)) => {
                 tracing::info!(conn = id, %peer, %destination, "TLS handshake failed: {e}")
@@ -115,7 +116,7 @@ pub async fn handle(
             sni: None,
             tls: false,
         });
-        serve(proxy, conn, TokioIo::new(stream), graceful).await;
+        serve(proxy, conn, TokioIo::new(Idle::new(stream)), graceful).await;
     } else {
         tracing::warn!(
             conn = id, %peer, %destination, verdict = "block", rule = "protocol",

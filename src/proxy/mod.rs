@@ -21,6 +21,7 @@
 
 mod connection;
 mod exchange;
+mod idle;
 mod message;
 mod reply;
 mod upstream;
@@ -89,9 +90,7 @@ impl Proxy {
         http.http2()
             .timer(TokioTimer::new())
             .max_concurrent_streams(32)
-            .max_header_list_size(MAX_HEAD_BYTES as u32)
-            .keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_timeout(Duration::from_secs(20));
+            .max_header_list_size(MAX_HEAD_BYTES as u32);
         Proxy {
             loaded: ArcSwap::from_pointee(loaded),
             leaves,
