@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The network-namespace test lab for misp-warden (root only).
 #
-#   lab.sh up NAME DIR [--direct]   build the lab, write its certificates into DIR
+#   lab.sh up NAME DIR [--direct|--redirect]   build the lab, write its certificates into DIR
 #   lab.sh down NAME                tear it down (idempotent; kills nothing)
 #
 # Three namespaces joined by plain veth pairs (no bridge: with br_netfilter
@@ -14,12 +14,14 @@
 #      |
 #   NAME-out out0 203.0.113.20/.21/.30  2001:db8:2::20  the remote MISPs
 #
+# `--redirect` uses NAT redirect instead of TPROXY (hosts without TPROXY;
+# the daemon then reads the original destination from conntrack).
 # Only documentation ranges are used. `--direct` leaves the gateway a plain
 # router (no nftables), the baseline for benchmarks and for checking the lab.
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 up NAME DIR [--direct] | down NAME" >&2
+    echo "usage: $0 up NAME DIR [--direct|--redirect] | down NAME" >&2
     exit 2
 }
 
@@ -65,6 +67,26 @@ table inet misp_warden_lab {
         # A reset (not a silent drop) so that clients fail fast.
         iifname "gw-in" meta l4proto tcp counter reject with tcp reset
         # QUIC / HTTP/3 would be another way around the guard: drop it too.
+        iifname "gw-in" udp dport { 80, 443 } counter drop
+    }
+}
+EOF
+}
+
+# The same job with NAT: connections are redirected to the gateway's own
+# address at :8888; conntrack remembers where they were going.
+gateway_nft_redirect() {
+    cat <<'EOF'
+table inet misp_warden_lab {
+    chain prerouting {
+        type nat hook prerouting priority dstnat; policy accept;
+        # New connections from the inside to http/https go to :8888 here.
+        iifname "gw-in" tcp dport { 80, 443 } counter redirect to :8888
+    }
+    chain forward {
+        type filter hook forward priority filter; policy accept;
+        # Fail closed, as with TPROXY.
+        iifname "gw-in" meta l4proto tcp counter reject with tcp reset
         iifname "gw-in" udp dport { 80, 443 } counter drop
     }
 }
@@ -127,7 +149,9 @@ up() {
     ip -n "$out" route add default via 203.0.113.1
     ip -n "$out" -6 route add default via 2001:db8:2::1
 
-    if [ "$direct" = 0 ]; then
+    if [ "$direct" = redirect ]; then
+        gateway_nft_redirect | ip netns exec "$gw" nft -f -
+    elif [ "$direct" = 0 ]; then
         gateway_nft | ip netns exec "$gw" nft -f -
         # Packets marked by TPROXY are delivered locally, whatever their destination.
         ip -n "$gw" rule add fwmark 1 lookup 100
@@ -201,8 +225,11 @@ up)
     if [ $# -lt 3 ] || [ $# -gt 4 ]; then usage; fi
     direct=0
     if [ $# = 4 ]; then
-        [ "$4" = --direct ] || usage
-        direct=1
+        case $4 in
+        --direct) direct=1 ;;
+        --redirect) direct=redirect ;;
+        *) usage ;;
+        esac
     fi
     up "$2" "$3" "$direct"
     ;;

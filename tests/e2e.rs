@@ -862,3 +862,50 @@ fn per_instance_trust_client_certificate_and_verify_off() {
     assert_eq!(lab.records(rogue).len(), 2);
     assert_eq!(lab.records(partner).len(), 1);
 }
+
+#[test]
+fn nat_redirect_recovers_the_original_destination_v4_and_v6() {
+    let Some(mut lab) = Lab::new_redirect("redirect") else {
+        return;
+    };
+    lab.start_remote(
+        &["203.0.113.20:443", "[2001:db8:2::20]:443"],
+        Some("partner"),
+    );
+    lab.start_warden(&config());
+    let allowed = event(|_| {});
+    let file = write(&lab, "allowed.json", &allowed);
+    let blocked = write(&lab, "blocked.json", &blocked_events()[0].1);
+    for (url, v) in [
+        (format!("{PARTNER}{PUSH}"), "-4"),
+        (format!("https://misp6.partner.example{PUSH}"), "-6"),
+    ] {
+        let c = push(&lab, &url, &file, &[v]);
+        assert_eq!(c.status, 200, "{v}: {}{}", c.text(), c.stderr);
+        assert_blocked(&push(&lab, &url, &blocked, &[v]), "blocked_tags");
+    }
+    let records = lab.records(0);
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().all(|r| r.body == allowed));
+    let log = lab.warden_log();
+    assert!(
+        log.contains("dst=misp_partner ") && log.contains("dst=misp_partner_v6"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_connection_dialled_to_the_listener_itself_is_refused() {
+    let Some(lab) = lab_with("selfdial", &config()) else {
+        return;
+    };
+    // Port 8888 is not redirected: this reaches the listener as itself.
+    let answer = lab.send_raw("192.0.2.1:8888", None, b"GET /servers/getVersion HTTP/1.1\r\nHost: misp.partner.example\r\nConnection: close\r\n\r\n");
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    assert!(
+        lab.warden_log().contains("dialled the listener itself"),
+        "{}",
+        lab.warden_log()
+    );
+    assert!(lab.records(0).is_empty());
+}

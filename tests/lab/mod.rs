@@ -125,15 +125,21 @@ pub struct Lab {
 impl Lab {
     /// A lab whose gateway TPROXYs ports 80 and 443 from the inside to :8888.
     pub fn new(test: &str) -> Option<Lab> {
-        Lab::create(test, false)
+        Lab::create(test, None)
     }
 
     /// A lab whose gateway only routes: clients reach the remotes directly.
     pub fn new_direct(test: &str) -> Option<Lab> {
-        Lab::create(test, true)
+        Lab::create(test, Some("--direct"))
     }
 
-    fn create(test: &str, direct: bool) -> Option<Lab> {
+    /// A lab whose gateway NAT-redirects ports 80 and 443 to its own :8888
+    /// (no TPROXY): the daemon must find the original destination in conntrack.
+    pub fn new_redirect(test: &str) -> Option<Lab> {
+        Lab::create(test, Some("--redirect"))
+    }
+
+    fn create(test: &str, mode: Option<&str>) -> Option<Lab> {
         if let Err(why) = prerequisites() {
             eprintln!("skipped: needs root and ip/nft/openssl/curl ({why})");
             return None;
@@ -161,8 +167,8 @@ impl Lab {
         };
         let mut up = lab.script();
         up.args(["up", &lab.name]).arg(lab.dir());
-        if direct {
-            up.arg("--direct");
+        if let Some(mode) = mode {
+            up.arg(mode);
         }
         let out = up.output().expect("run scripts/lab.sh");
         // On failure `lab` is dropped here, which runs `lab.sh down`.
