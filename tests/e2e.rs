@@ -909,3 +909,67 @@ fn a_connection_dialled_to_the_listener_itself_is_refused() {
     );
     assert!(lab.records(0).is_empty());
 }
+
+#[test]
+fn sigterm_lets_an_exchange_in_flight_finish_and_takes_no_new_one() {
+    let Some(mut lab) = lab_with("drain", &config()) else {
+        return;
+    };
+    let clean = event(|_| {});
+    let path = format!("/events/view/{EVENT_UUID}");
+    lab.set_routes(
+        0,
+        &json!([{"method": "GET", "path": path, "status": 200, "delay_ms": 2000,
+        "headers": {"Content-Type": "application/json"}, "body_b64": lab::base64(&clean)}]),
+    );
+    let body_file = lab.dir().join("slow.body");
+    let ca = lab.dir().join("warden-ca.pem");
+    let url = format!("{PARTNER}{path}");
+    lab.spawn(
+        "in",
+        "curl",
+        &[
+            "-sS",
+            "--max-time",
+            "20",
+            "--cacert",
+            ca.to_str().unwrap(),
+            "-o",
+            body_file.to_str().unwrap(),
+            "-w",
+            "%{http_code}",
+            &url,
+        ],
+        "slow.log",
+    );
+    // Once the remote has the request, the exchange is in flight.
+    for _ in 0..100 {
+        if !lab.records(0).is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(lab.records(0).len(), 1, "the slow pull reached the remote");
+    lab.signal_warden("TERM");
+    wait_for_log(&lab, "stopping");
+    let late = lab.curl(&[&format!("{PARTNER}/servers/getVersion")]);
+    assert_eq!(
+        late.status,
+        0,
+        "no new connection is taken after SIGTERM: {}",
+        late.text()
+    );
+    let status = lab.stop_warden();
+    assert!(status.success(), "exit 0 after draining: {status}");
+    // curl writes its status when it has the whole answer.
+    let mut out = String::new();
+    for _ in 0..100 {
+        out = std::fs::read_to_string(lab.dir().join("slow.log")).unwrap_or_default();
+        if !out.trim().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(out.trim(), "200", "the exchange in flight finished: {out}");
+    assert_eq!(std::fs::read(&body_file).unwrap(), clean);
+}

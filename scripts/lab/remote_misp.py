@@ -23,6 +23,7 @@ import socketserver
 import ssl
 import sys
 import threading
+import time
 
 VERSION = {
     "version": "2.5.21",
@@ -198,6 +199,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """(status, extra headers, body) for this request."""
         for r in self.server.lab.routes():
             if r.get("method") == self.command and r.get("path") == self.path:
+                # "delay_ms": a slow remote, for drain and timeout tests.
+                time.sleep(min(int(r.get("delay_ms", 0)), 30000) / 1000)
                 return (
                     int(r.get("status", 200)),
                     dict(r.get("headers", {})),
