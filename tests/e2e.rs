@@ -575,6 +575,12 @@ fn untrusted_upstream_certificate_is_refused_with_502() {
     );
     assert_eq!(c.status, 502, "{}{}", c.text(), c.stderr);
     assert_eq!(c.json()["name"], "Bad Gateway");
+    let log = lab.warden_log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("verdict=\"error\"") && l.contains("status=502")),
+        "{log}"
+    );
     assert!(
         lab.records(rogue).is_empty(),
         "no request may cross an unverified TLS connection"

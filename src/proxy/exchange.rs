@@ -52,6 +52,10 @@ struct Audit {
     path: String,
     /// The refusal, or in monitor mode the first would-be refusal.
     block: Option<Block>,
+    /// Whether `block` was only noted (monitor mode) and the exchange went on.
+    would_block: bool,
+    /// Why the upstream could not be used, when it could not.
+    upstream_error: Option<String>,
     bytes_in: usize,
     bytes_out: usize,
 }
@@ -69,6 +73,8 @@ pub async fn handle(
         method: printable(request.method().as_str()),
         path: printable(request.uri().path()),
         block: None,
+        would_block: false,
+        upstream_error: None,
         bytes_in: 0,
         bytes_out: 0,
     };
@@ -79,42 +85,58 @@ pub async fn handle(
         Err(Refusal::Blocked(block)) => {
             let message = format!("Blocked by misp-warden: {block}");
             audit.block = Some(block);
+            audit.would_block = false;
             reply::json_error(StatusCode::FORBIDDEN, &message, &path)
         }
         Err(Refusal::Upstream(e)) => {
-            let (status, message) = match &e {
+            let (status, message) = match e {
                 UpstreamError::Timeout(m) => (StatusCode::GATEWAY_TIMEOUT, m),
                 UpstreamError::Failed(m) => (StatusCode::BAD_GATEWAY, m),
             };
-            tracing::warn!(conn = conn.id, src = %audit.source, dst = %audit.destination, "upstream: {message}");
-            reply::json_error(
+            let reply = reply::json_error(
                 status,
                 &format!("misp-warden: upstream failed: {message}"),
                 &path,
-            )
+            );
+            audit.upstream_error = Some(message);
+            reply
         }
     };
-    log(&conn, &audit, response.status(), started, monitor);
+    log(&conn, &audit, response.status(), started);
     Ok(response)
 }
 
-fn log(conn: &Conn, audit: &Audit, status: StatusCode, started: Instant, monitor: bool) {
+/// The one audit line of an exchange.
+fn log(conn: &Conn, audit: &Audit, status: StatusCode, started: Instant) {
     let ms = started.elapsed().as_millis() as u64;
     let status = status.as_u16();
-    match &audit.block {
-        None => tracing::info!(
-            conn = conn.id, src = %audit.source, dst = %audit.destination,
-            method = %audit.method, path = %audit.path, verdict = "allow", status,
-            bytes_in = audit.bytes_in, bytes_out = audit.bytes_out, ms, "allowed"
-        ),
-        Some(block) => tracing::warn!(
-            conn = conn.id, src = %audit.source, dst = %audit.destination,
-            method = %audit.method, path = %audit.path,
-            verdict = if monitor && status != 403 { "would_block" } else { "block" },
-            rule = block.rule.id(), event = block.event_uuid.as_deref().unwrap_or("-"),
-            status, bytes_in = audit.bytes_in, bytes_out = audit.bytes_out, ms,
-            "{block}"
-        ),
+    let (verdict, rule, event) = match &audit.block {
+        Some(b) if audit.would_block => ("would_block", b.rule.id(), b.event_uuid.as_deref()),
+        Some(b) => ("block", b.rule.id(), b.event_uuid.as_deref()),
+        None if audit.upstream_error.is_some() => ("error", "upstream", None),
+        None => ("allow", "-", None),
+    };
+    let event = event.unwrap_or("-");
+    let message = match (&audit.block, &audit.upstream_error) {
+        (Some(block), None) => block.to_string(),
+        (Some(block), Some(e)) => format!("{block}; upstream failed: {e}"),
+        (None, Some(e)) => format!("upstream failed: {e}"),
+        (None, None) => "allowed".to_string(),
+    };
+    macro_rules! line {
+        ($level:ident) => {
+            tracing::$level!(
+                conn = conn.id, src = %audit.source, dst = %audit.destination,
+                method = %audit.method, path = %audit.path, verdict, rule, event,
+                status, bytes_in = audit.bytes_in, bytes_out = audit.bytes_out, ms,
+                "{message}"
+            )
+        };
+    }
+    if verdict == "allow" {
+        line!(info)
+    } else {
+        line!(warn)
     }
 }
 
@@ -130,6 +152,7 @@ fn judged<T>(
         Err(block) if monitor => {
             if audit.block.is_none() {
                 audit.block = Some(block);
+                audit.would_block = true;
             }
             Ok(None)
         }
