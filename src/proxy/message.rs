@@ -200,13 +200,20 @@ pub fn upstream_request(
     let had_body = !raw.is_empty()
         || parts.headers.contains_key(header::CONTENT_LENGTH)
         || parts.headers.contains_key(header::TRANSFER_ENCODING);
-    if parts.version == Version::HTTP_2
-        && let Some(authority) = parts.uri.authority()
-    {
+    // HTTP/2 names the host in `:authority`, which is what was judged; a
+    // `host` field beside it is dropped so exactly one name goes on.
+    let authority = match parts.version {
+        Version::HTTP_2 => parts.uri.authority(),
+        _ => None,
+    };
+    if let Some(authority) = authority {
         builder = builder.header(header::HOST, authority.as_str());
     }
     for (name, value) in end_to_end(&parts.headers) {
-        if name == header::CONTENT_LENGTH || name == header::EXPECT {
+        if name == header::CONTENT_LENGTH
+            || name == header::EXPECT
+            || (name == header::HOST && authority.is_some())
+        {
             continue;
         }
         builder = builder.header(name, value);
@@ -232,4 +239,74 @@ pub fn client_response(parts: http::response::Parts, raw: Bytes, is_head: bool) 
         headers.append(name, value.clone());
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(request: Request<()>) -> http::request::Parts {
+        request.into_parts().0
+    }
+
+    #[test]
+    fn http2_forwards_one_host_the_authority_that_was_judged() {
+        let p = parts(
+            Request::builder()
+                .version(Version::HTTP_2)
+                .uri("https://misp.partner.example/events/add")
+                .header("host", "elsewhere.example")
+                .header("content-type", "application/json")
+                .body(())
+                .unwrap(),
+        );
+        assert_eq!(
+            host_name(&p).unwrap().as_deref(),
+            Some("misp.partner.example")
+        );
+        let out = upstream_request(&p, "/events/add", Bytes::from_static(b"{}")).unwrap();
+        let hosts: Vec<_> = out.headers().get_all(header::HOST).iter().collect();
+        assert_eq!(hosts, ["misp.partner.example"]);
+        assert_eq!(out.headers()[header::CONTENT_LENGTH], "2");
+        assert_eq!(out.version(), Version::HTTP_11);
+    }
+
+    #[test]
+    fn hop_by_hop_fields_and_the_ones_connection_names_stay_behind() {
+        let p = parts(
+            Request::builder()
+                .uri("/events/add")
+                .header("host", "misp.partner.example")
+                .header("connection", "keep-alive, x-secret-hop")
+                .header("x-secret-hop", "1")
+                .header("transfer-encoding", "chunked")
+                .header("expect", "100-continue")
+                .header("authorization", "kept")
+                .body(())
+                .unwrap(),
+        );
+        let out = upstream_request(&p, "/events/add", Bytes::from_static(b"{}")).unwrap();
+        let names: Vec<_> = out.headers().keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["host", "authorization", "content-length"]);
+    }
+
+    #[test]
+    fn two_host_headers_and_absolute_targets_are_refused() {
+        let p = parts(
+            Request::builder()
+                .uri("/x")
+                .header("host", "a.example")
+                .header("host", "b.example")
+                .body(())
+                .unwrap(),
+        );
+        assert!(host_name(&p).is_err());
+        let p = parts(
+            Request::builder()
+                .uri("https://a.example/x")
+                .body(())
+                .unwrap(),
+        );
+        assert!(request_target(&p).is_err());
+    }
 }
