@@ -979,3 +979,85 @@ fn sigterm_lets_an_exchange_in_flight_finish_and_takes_no_new_one() {
     assert_eq!(out.trim(), "200", "the exchange in flight finished: {out}");
     assert_eq!(std::fs::read(&body_file).unwrap(), clean);
 }
+
+/// The leaf the daemon presents for `sni` (none: by address), as
+/// `openssl x509 -text` prints it.
+fn leaf_text(lab: &Lab, connect: &str, sni: Option<&str>) -> String {
+    let servername = sni
+        .map(|s| format!("-servername {s}"))
+        .unwrap_or_else(|| "-noservername".into());
+    let script = format!(
+        "openssl s_client -connect {connect} {servername} </dev/null 2>/dev/null | openssl x509 -noout -text"
+    );
+    let out = lab.run_in("sh", &["-c", &script]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn leaves_are_minted_per_name_with_their_own_key_and_a_short_life() {
+    let Some(lab) = lab_with("leaves", &config()) else {
+        return;
+    };
+    use std::os::unix::fs::PermissionsExt;
+    let key_mode = std::fs::metadata(lab.dir().join("warden-ca.key"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(
+        key_mode & 0o777,
+        0o600,
+        "the CA key generated on first start is 0600"
+    );
+
+    let a = leaf_text(&lab, "203.0.113.20:443", Some("misp.partner.example"));
+    let b = leaf_text(&lab, "[2001:db8:2::20]:443", Some("misp6.partner.example"));
+    let ip = leaf_text(&lab, "203.0.113.20:443", None);
+    assert!(a.contains("DNS:misp.partner.example"), "{a}");
+    assert!(b.contains("DNS:misp6.partner.example"), "{b}");
+    assert!(
+        ip.contains("IP Address:203.0.113.20"),
+        "without SNI, a leaf for the address: {ip}"
+    );
+    for leaf in [&a, &b, &ip] {
+        assert!(
+            leaf.contains("Issuer: CN = misp-warden interception CA"),
+            "{leaf}"
+        );
+        assert!(
+            leaf.contains("prime256v1") || leaf.contains("P-256"),
+            "ECDSA P-256: {leaf}"
+        );
+        assert!(
+            leaf.contains("CA:FALSE") || !leaf.contains("CA:TRUE"),
+            "{leaf}"
+        );
+    }
+    let key = |t: &str| {
+        t.split("pub:")
+            .nth(1)
+            .map(|k| k.split("ASN1 OID").next().unwrap().to_string())
+    };
+    assert_ne!(key(&a), key(&b), "each name has a key of its own");
+    // Not After − Not Before: 7 days and the hour of clock-skew slack.
+    let dates = lab.run_in(
+        "sh",
+        &["-c", "openssl s_client -connect 203.0.113.20:443 -servername misp.partner.example </dev/null 2>/dev/null | openssl x509 -noout -startdate -enddate -dateopt iso_8601"],
+    );
+    let dates = String::from_utf8_lossy(&dates.stdout).to_string();
+    let when = |prefix: &str| {
+        let v = dates
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("{dates}"));
+        let out = std::process::Command::new("date")
+            .args(["-d", v, "+%s"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse::<i64>()
+            .unwrap()
+    };
+    let life = when("notAfter=") - when("notBefore=");
+    assert_eq!(life, 7 * 24 * 3600 + 3600, "{dates}");
+}

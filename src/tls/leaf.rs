@@ -9,7 +9,7 @@
 //! of each configuration gives resumption for free.
 
 use rcgen::{
-    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair,
+    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType,
 };
 use rustls::ServerConfig;
@@ -147,6 +147,7 @@ impl LeafMinter {
             LeafName::Dns(n) => SanType::DnsName(n.clone().try_into().map_err(fail)?),
             LeafName::Ip(ip) => SanType::IpAddress(*ip),
         }];
+        params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.not_before = (now - Duration::from_secs(3600)).into();
