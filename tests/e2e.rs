@@ -1061,3 +1061,41 @@ fn leaves_are_minted_per_name_with_their_own_key_and_a_short_life() {
     let life = when("notAfter=") - when("notBefore=");
     assert_eq!(life, 7 * 24 * 3600 + 3600, "{dates}");
 }
+
+#[test]
+fn pipelined_requests_are_each_judged() {
+    let Some(lab) = lab_with("pipeline", &config()) else {
+        return;
+    };
+    let allowed = event(|_| {});
+    let blocked = &blocked_events()[0].1;
+    let request = |body: &[u8], close: bool| {
+        let mut r = format!(
+            "POST {PUSH} HTTP/1.1\r\nHost: misp.partner.example\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}\r\n",
+            body.len(),
+            if close { "Connection: close\r\n" } else { "" }
+        )
+        .into_bytes();
+        r.extend_from_slice(body);
+        r
+    };
+    // Three requests in one write: allowed, blocked, allowed.
+    let mut bytes = request(&allowed, false);
+    bytes.extend(request(blocked, false));
+    bytes.extend(request(&allowed, true));
+    let answer = String::from_utf8_lossy(&lab.send_raw(
+        "203.0.113.20:443",
+        Some("misp.partner.example"),
+        &bytes,
+    ))
+    .to_string();
+    // Status lines, wherever they start (a body need not end in a newline).
+    let statuses: Vec<&str> = answer
+        .match_indices("HTTP/1.1 ")
+        .map(|(i, _)| &answer[i + 9..i + 12])
+        .collect();
+    assert_eq!(statuses, ["200", "403", "200"], "{answer}");
+    let records = lab.records(0);
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().all(|r| r.body == allowed));
+}
