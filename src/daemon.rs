@@ -88,9 +88,14 @@ pub fn run(path: &Path) -> Result<(), String> {
                 _ = hup.recv() => reload(path, &proxy),
             }
         }
-        tracing::info!("stopping: no new connections, waiting up to {}s for exchanges in flight", DRAIN_TIMEOUT.as_secs());
+        // Listeners close first: from the line below on, no new connection
+        // is taken.
         let _ = stop.send(true);
         while loops.join_next().await.is_some() {}
+        tracing::info!(
+            "stopping: listeners closed, waiting up to {}s for exchanges in flight",
+            DRAIN_TIMEOUT.as_secs()
+        );
         match Arc::try_unwrap(graceful) {
             Ok(graceful) => {
                 if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
