@@ -507,16 +507,16 @@ fn unknown_destination_unknown_source_and_garbage_are_refused() {
         "nothing reached the unknown host"
     );
 
-    // The same client, no longer an instance: refused before TLS.
+    // The same client, no longer an instance: every request refused.
     lab.stop_warden();
     let mut c = config();
     c["instances"]["misp_internal"]["ip"] = json!("192.0.2.99");
     std::fs::remove_file(lab.dir().join("warden.log")).ok();
     lab.start_warden(&c);
     let r = lab.curl(&[&format!("{PARTNER}/servers/getVersion")]);
-    assert_eq!(r.status, 0, "an unknown source gets no HTTP answer at all");
+    assert_blocked(&r, "unknown_source");
     assert!(
-        lab.warden_log().contains("unknown_source"),
+        lab.warden_log().contains("rule=\"unknown_source\""),
         "{}",
         lab.warden_log()
     );

@@ -1,15 +1,17 @@
 //! One accepted connection, up to the point where HTTP takes over.
 //!
 //! Refusals here close the connection without a word: there is no HTTP yet
-//! to answer in, and nothing has been forwarded. The order is cheapest
-//! first — a connection from an unknown source costs one map lookup, not a
-//! TLS handshake.
+//! to answer in, and nothing has been forwarded. Only what cannot become an
+//! HTTP exchange is refused here (no original destination, a direct dial of
+//! the listener, a protocol that is neither TLS nor HTTP, a failed
+//! handshake); everything else — an unknown source included — is judged
+//! per request, so that every refusal MISP could act on is a 403 saying
+//! which rule refused.
 
 use super::Proxy;
 use super::exchange;
 use super::idle::Idle;
 use crate::config::canonical_ip;
-use crate::policy;
 use crate::tls::leaf::LeafName;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -68,14 +70,6 @@ pub async fn handle(
     };
     let (stream, destination) = destination;
     let _ = stream.set_nodelay(true);
-
-    // Unknown sources are refused before any TLS work.
-    let loaded = proxy.loaded();
-    if let Err(block) = policy::source_instance(&loaded.config, peer.ip()) {
-        tracing::warn!(conn = id, %peer, %destination, verdict = "block", rule = block.rule.id(), "refused connection: {block}");
-        return;
-    }
-    drop(loaded);
 
     let mut first = [0u8; 1];
     match tokio::time::timeout(super::HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await {
