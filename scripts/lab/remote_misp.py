@@ -117,6 +117,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     timeout = 60  # an idle keep-alive connection ends after this
     server_version = "fake-misp/1"
 
+    # http.server writes the head and the body separately; without this,
+    # Nagle holds the body until the client's delayed ACK (40 ms a request).
+    disable_nagle_algorithm = True
+
     def setup(self):
         super().setup()  # sets the socket timeout
         if isinstance(self.connection, ssl.SSLSocket):
