@@ -13,7 +13,7 @@
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 
 /// Pending connections the kernel may queue per listener.
 const BACKLOG: i32 = 1024;
@@ -59,12 +59,15 @@ pub fn bind_transparent(addr: SocketAddr) -> Result<TcpListener, String> {
 /// TPROXY: the local address. NAT redirect: the conntrack original, when
 /// the kernel has one that differs from the local address. `None` when the
 /// destination is one of our own listeners (a direct connection).
-pub fn original_destination(
-    stream: &TcpStream,
+pub fn original_destination<S: std::os::fd::AsFd>(
+    stream: &S,
     listeners: &[SocketAddr],
 ) -> io::Result<Option<SocketAddr>> {
-    let local = stream.local_addr()?;
     let socket = socket2::SockRef::from(stream);
+    let local = socket
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("not an IP socket"))?;
     let natted = match local {
         SocketAddr::V4(_) => socket.original_dst_v4(),
         SocketAddr::V6(_) => socket.original_dst_v6(),

@@ -31,12 +31,15 @@ pub struct Conn {
     /// The TLS server name the client sent, lower-cased; `None` without TLS
     /// or without SNI.
     pub sni: Option<String>,
+    /// Whether the client spoke TLS: the upstream leg speaks what it spoke.
     pub tls: bool,
 }
 
 /// The first byte of a TLS handshake record.
 const TLS_HANDSHAKE: u8 = 0x16;
 
+/// Takes an accepted connection to the point where HTTP runs on it, then
+/// serves it until it closes.
 pub async fn handle(
     proxy: Arc<Proxy>,
     id: u64,
@@ -45,30 +48,18 @@ pub async fn handle(
     graceful: Watcher,
 ) {
     let peer = SocketAddr::new(canonical_ip(peer.ip()), peer.port());
-    let destination = {
-        let std_stream = match stream.into_std() {
-            Ok(s) => s,
-            Err(e) => return tracing::warn!(conn = id, "cannot inspect socket: {e}"),
-        };
-        let found = crate::net::listener::original_destination(&std_stream, &proxy.listeners);
-        let stream = match TcpStream::from_std(std_stream) {
-            Ok(s) => s,
-            Err(e) => return tracing::warn!(conn = id, "cannot register socket: {e}"),
-        };
-        match found {
-            Ok(Some(d)) => (stream, SocketAddr::new(canonical_ip(d.ip()), d.port())),
-            Ok(None) => {
-                return tracing::warn!(
-                    conn = id, %peer,
-                    "refused: connection dialled the listener itself, not redirected by nftables; nothing to forward to"
-                );
-            }
-            Err(e) => {
-                return tracing::warn!(conn = id, %peer, "refused: original destination unknown: {e}");
-            }
+    let destination = match crate::net::listener::original_destination(&stream, &proxy.listeners) {
+        Ok(Some(d)) => SocketAddr::new(canonical_ip(d.ip()), d.port()),
+        Ok(None) => {
+            return tracing::warn!(
+                conn = id, %peer,
+                "refused: connection dialled the listener itself, not redirected by nftables; nothing to forward to"
+            );
+        }
+        Err(e) => {
+            return tracing::warn!(conn = id, %peer, "refused: original destination unknown: {e}");
         }
     };
-    let (stream, destination) = destination;
     let _ = stream.set_nodelay(true);
 
     let mut first = [0u8; 1];
