@@ -27,8 +27,26 @@ use tokio::signal::unix::{SignalKind, signal};
 /// How long SIGTERM waits for exchanges in flight.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Everything start-up prepared, privileges already dropped.
+struct Started {
+    listeners: Vec<std::net::TcpListener>,
+    proxy: Proxy,
+    account: privilege::Account,
+}
+
 pub fn run(path: &Path) -> Result<(), String> {
     crate::telemetry::init();
+    let started = start(path)?;
+    // Worker threads exist only from here on: privileges are already gone.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(serve(path, started))
+}
+
+/// Steps 1–5, on the one thread the process has.
+fn start(path: &Path) -> Result<Started, String> {
     let config = Config::load(path).map_err(|e| e.to_string())?;
     let listeners = config
         .warden
@@ -46,7 +64,6 @@ pub fn run(path: &Path) -> Result<(), String> {
     }
     let (user, group) = privilege::resolve(&config.warden.user, &config.warden.group)?;
     let listen = config.warden.listen.clone();
-    let mode = config.warden.mode;
     let loaded = Loaded::new(config)?;
     for id in &loaded.upstream_tls.unverified {
         tracing::warn!(
@@ -54,59 +71,79 @@ pub fn run(path: &Path) -> Result<(), String> {
         );
     }
     let account = privilege::drop_privileges(&user, &group)?;
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(async move {
-        let proxy = Arc::new(Proxy::new(loaded, leaves, listen.clone()));
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let graceful = Arc::new(GracefulShutdown::new());
-        let mut loops = tokio::task::JoinSet::new();
-        for std_listener in listeners {
-            let listener = tokio::net::TcpListener::from_std(std_listener)
-                .map_err(|e| format!("cannot register a listener: {e}"))?;
-            loops.spawn(proxy.clone().accept_loop(listener, graceful.clone(), stopped.clone()));
-        }
-        let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-        let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-        let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
-        let addrs: Vec<String> = listen.iter().map(|a| a.to_string()).collect();
-        tracing::info!(
-            "misp-warden ready: mode {}, listening on {}, running as {} ({}:{}) with no capabilities",
-            mode.as_str(),
-            addrs.join(" "),
-            account.user,
-            account.uid,
-            account.gid
-        );
-        loop {
-            tokio::select! {
-                _ = term.recv() => break,
-                _ = int.recv() => break,
-                _ = hup.recv() => reload(path, &proxy),
-            }
-        }
-        // Listeners close first: from the line below on, no new connection
-        // is taken.
-        let _ = stop.send(true);
-        while loops.join_next().await.is_some() {}
-        tracing::info!(
-            "stopping: listeners closed, waiting up to {}s for exchanges in flight",
-            DRAIN_TIMEOUT.as_secs()
-        );
-        match Arc::try_unwrap(graceful) {
-            Ok(graceful) => {
-                if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
-                    tracing::warn!("connections still open after {}s were cut", DRAIN_TIMEOUT.as_secs());
-                }
-            }
-            Err(_) => tracing::warn!("could not wait for open connections"),
-        }
-        tracing::info!("stopped");
-        Ok(())
+    Ok(Started {
+        listeners,
+        proxy: Proxy::new(loaded, leaves, listen),
+        account,
     })
+}
+
+/// Step 6 and the rest of the daemon's life: accept, reload on SIGHUP,
+/// drain on SIGTERM.
+async fn serve(path: &Path, started: Started) -> Result<(), String> {
+    let proxy = Arc::new(started.proxy);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let graceful = Arc::new(GracefulShutdown::new());
+    let mut loops = tokio::task::JoinSet::new();
+    let mut addrs = Vec::new();
+    for std_listener in started.listeners {
+        let listener = tokio::net::TcpListener::from_std(std_listener)
+            .map_err(|e| format!("cannot register a listener: {e}"))?;
+        addrs.push(
+            listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+        );
+        loops.spawn(
+            proxy
+                .clone()
+                .accept_loop(listener, graceful.clone(), stopped.clone()),
+        );
+    }
+    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    let account = &started.account;
+    tracing::info!(
+        "misp-warden ready: mode {}, listening on {}, running as {} ({}:{}) with no capabilities",
+        proxy.loaded().config.warden.mode.as_str(),
+        addrs.join(" "),
+        account.user,
+        account.uid,
+        account.gid
+    );
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => reload(path, &proxy),
+        }
+    }
+    // Listeners close first: from the line below on, no new connection is
+    // taken.
+    let _ = stop.send(true);
+    while loops.join_next().await.is_some() {}
+    tracing::info!(
+        "stopping: listeners closed, waiting up to {}s for exchanges in flight",
+        DRAIN_TIMEOUT.as_secs()
+    );
+    match Arc::try_unwrap(graceful) {
+        Ok(graceful) => {
+            if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "connections still open after {}s were cut",
+                    DRAIN_TIMEOUT.as_secs()
+                );
+            }
+        }
+        Err(_) => tracing::warn!("could not wait for open connections"),
+    }
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// Replaces the config in force with the file's, if — and only if — the
