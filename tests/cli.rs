@@ -727,3 +727,40 @@ fn eval_passes_a_feeds_non_200_answer_as_misp_guard_does() {
     assert_block(&run(None), "empty message body");
     assert_usage_error(&run(Some("99")), "response-status");
 }
+
+// ---------------------------------------------------------------------------
+// run: refusals before anything is bound (the daemon itself is proven in
+// tests/e2e.rs)
+
+#[test]
+fn run_with_an_invalid_config_exits_1_with_one_line_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = config_value();
+    v["instances"]["alpha_1"]["port"] = json!("443a");
+    let path = write_json(dir.path(), "bad.json", &v);
+    let out = warden([OsStr::new("run"), OsStr::new("--config"), path.as_os_str()]);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let line = out.one_error_line();
+    assert!(line.contains("instances.alpha_1.port"), "{line}");
+}
+
+#[test]
+fn run_with_a_listener_it_cannot_bind_exits_1_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = config_value();
+    // A port another socket already listens on (without root the
+    // IP_TRANSPARENT step fails first; either way one line names the address).
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    v["warden"] = json!({"listen": [format!("127.0.0.1:{port}")],
+        "ca_cert": dir.path().join("ca.pem"), "ca_key": dir.path().join("ca.key")});
+    let path = write_json(dir.path(), "busy.json", &v);
+    let out = warden([OsStr::new("run"), OsStr::new("--config"), path.as_os_str()]);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    let line = out.one_error_line();
+    assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
+    assert!(
+        !dir.path().join("ca.key").exists(),
+        "nothing is created before the listeners are bound"
+    );
+}
