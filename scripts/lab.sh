@@ -44,10 +44,13 @@ down() {
     done
 }
 
-# The gateway's ruleset: TPROXY for MISP's web ports, fail closed for the rest.
+# The gateway's ruleset: MISP's web ports handed to the listener on :8888,
+# by TPROXY (`tproxy`) or by NAT (`redirect`: conntrack remembers where the
+# connection was going); fail closed for the rest.
 gateway_nft() {
-    cat <<'EOF'
-table inet misp_warden_lab {
+    echo 'table inet misp_warden_lab {'
+    if [ "$1" = tproxy ]; then
+        cat <<'EOF'
     chain prerouting {
         type filter hook prerouting priority mangle; policy accept;
         # Segments of connections the transparent listener already owns: mark
@@ -61,32 +64,23 @@ table inet misp_warden_lab {
         # (When nothing listens on :8888 the tproxy rules do not match and the
         # packet falls through to routing, where the forward chain stops it.)
     }
+EOF
+    else
+        cat <<'EOF'
+    chain prerouting {
+        type nat hook prerouting priority dstnat; policy accept;
+        # New connections from the inside to http/https go to :8888 here.
+        iifname "gw-in" tcp dport { 80, 443 } counter redirect to :8888
+    }
+EOF
+    fi
+    cat <<'EOF'
     chain forward {
         type filter hook forward priority filter; policy accept;
         # Fail closed: TCP from the inside is never routed past the guard.
         # A reset (not a silent drop) so that clients fail fast.
         iifname "gw-in" meta l4proto tcp counter reject with tcp reset
         # QUIC / HTTP/3 would be another way around the guard: drop it too.
-        iifname "gw-in" udp dport { 80, 443 } counter drop
-    }
-}
-EOF
-}
-
-# The same job with NAT: connections are redirected to the gateway's own
-# address at :8888; conntrack remembers where they were going.
-gateway_nft_redirect() {
-    cat <<'EOF'
-table inet misp_warden_lab {
-    chain prerouting {
-        type nat hook prerouting priority dstnat; policy accept;
-        # New connections from the inside to http/https go to :8888 here.
-        iifname "gw-in" tcp dport { 80, 443 } counter redirect to :8888
-    }
-    chain forward {
-        type filter hook forward priority filter; policy accept;
-        # Fail closed, as with TPROXY.
-        iifname "gw-in" meta l4proto tcp counter reject with tcp reset
         iifname "gw-in" udp dport { 80, 443 } counter drop
     }
 }
@@ -150,9 +144,9 @@ up() {
     ip -n "$out" -6 route add default via 2001:db8:2::1
 
     if [ "$direct" = redirect ]; then
-        gateway_nft_redirect | ip netns exec "$gw" nft -f -
+        gateway_nft redirect | ip netns exec "$gw" nft -f -
     elif [ "$direct" = 0 ]; then
-        gateway_nft | ip netns exec "$gw" nft -f -
+        gateway_nft tproxy | ip netns exec "$gw" nft -f -
         # Packets marked by TPROXY are delivered locally, whatever their destination.
         ip -n "$gw" rule add fwmark 1 lookup 100
         ip -n "$gw" route add local 0.0.0.0/0 dev lo table 100

@@ -65,7 +65,13 @@ fn start(path: &Path) -> Result<Started, String> {
     let (user, group) = privilege::resolve(&config.warden.user, &config.warden.group)?;
     let listen = config.warden.listen.clone();
     let loaded = Loaded::new(config)?;
-    for id in &loaded.upstream_tls.unverified {
+    for id in loaded
+        .config
+        .instances
+        .iter()
+        .filter(|i| !i.tls.verify)
+        .map(|i| &i.id)
+    {
         tracing::warn!(
             "instances.{id}.tls.verify is false: the upstream certificate of {id} is NOT verified"
         );

@@ -651,7 +651,7 @@ fn runs_unprivileged_with_no_capabilities() {
 
 #[test]
 fn without_the_right_to_bind_it_exits_with_one_line_naming_it() {
-    if !nix_is_root() {
+    if !lab::is_root() {
         eprintln!("skipped: needs root");
         return;
     }
@@ -684,15 +684,6 @@ fn without_the_right_to_bind_it_exits_with_one_line_naming_it() {
         lines[0].contains("IP_TRANSPARENT") && lines[0].contains("CAP_NET_ADMIN"),
         "{stderr}"
     );
-}
-
-fn nix_is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
 }
 
 #[test]
@@ -744,13 +735,20 @@ fn wait_for_log(lab: &Lab, needle: &str) {
 }
 
 fn wait_for_count(lab: &Lab, needle: &str, n: usize) {
+    if !eventually(|| lab.warden_log().matches(needle).count() >= n) {
+        panic!("no {needle:?} (x{n}) in the log:\n{}", lab.warden_log());
+    }
+}
+
+/// Whether `cond` comes true within 5 s (checked every 50 ms).
+fn eventually(mut cond: impl FnMut() -> bool) -> bool {
     for _ in 0..100 {
-        if lab.warden_log().matches(needle).count() >= n {
-            return;
+        if cond() {
+            return true;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    panic!("no {needle:?} (x{n}) in the log:\n{}", lab.warden_log());
+    cond()
 }
 
 #[test]
@@ -949,12 +947,7 @@ fn sigterm_lets_an_exchange_in_flight_finish_and_takes_no_new_one() {
         "slow.log",
     );
     // Once the remote has the request, the exchange is in flight.
-    for _ in 0..100 {
-        if !lab.records(0).is_empty() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    eventually(|| !lab.records(0).is_empty());
     assert_eq!(lab.records(0).len(), 1, "the slow pull reached the remote");
     lab.signal_warden("TERM");
     wait_for_log(&lab, "stopping");
@@ -968,14 +961,9 @@ fn sigterm_lets_an_exchange_in_flight_finish_and_takes_no_new_one() {
     let status = lab.stop_warden();
     assert!(status.success(), "exit 0 after draining: {status}");
     // curl writes its status when it has the whole answer.
-    let mut out = String::new();
-    for _ in 0..100 {
-        out = std::fs::read_to_string(lab.dir().join("slow.log")).unwrap_or_default();
-        if !out.trim().is_empty() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let read = || std::fs::read_to_string(lab.dir().join("slow.log")).unwrap_or_default();
+    eventually(|| !read().trim().is_empty());
+    let out = read();
     assert_eq!(out.trim(), "200", "the exchange in flight finished: {out}");
     assert_eq!(std::fs::read(&body_file).unwrap(), clean);
 }

@@ -14,8 +14,8 @@
 
 use super::connection::Conn;
 use super::message::{
-    client_response, content_type, decoded, host_name, read_body, refuse_method_override,
-    request_target, upstream_request,
+    client_response, decoded, host_name, read_body, refuse_method_override, request_target, single,
+    upstream_request,
 };
 use super::reply::{self, Body};
 use super::upstream::{Target, TlsTarget, UpstreamError};
@@ -24,7 +24,7 @@ use crate::config::{Config, Mode};
 use crate::policy::{self, Block, Destination, Exchange, ResponseContext, Rule, printable};
 use crate::tls::leaf::LeafName;
 use bytes::Bytes;
-use http::header::{self, HeaderMap};
+use http::header::HeaderMap;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use std::convert::Infallible;
@@ -172,18 +172,14 @@ async fn exchange(
     let (parts, incoming) = request.into_parts();
 
     // The head: who, where, which endpoint.
-    let head = judge_head(config, conn, &parts);
+    let host = host_name(&parts);
+    let head = judge_head(config, conn, &parts, host.clone());
     if let Ok((_, ref source, ref destination)) = head {
         audit.source = source.clone();
         audit.destination = destination.clone();
     }
     let exchange = judged(head.map(|(e, ..)| e), audit, monitor)?;
-    let target = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/")
-        .to_string();
+    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
 
     // The body, complete, within the limit (it is never streamed through
     // uninspected, in either mode).
@@ -214,8 +210,8 @@ async fn exchange(
     }
 
     // Forward the original bytes.
-    let upstream = upstream_target(loaded, conn, exchange.as_ref(), &parts.headers, &parts.uri);
-    let outgoing = || upstream_request(&parts, &target, raw.clone());
+    let upstream = upstream_target(loaded, conn, host.ok().flatten());
+    let outgoing = || upstream_request(&parts, target, raw.clone());
     let is_head = parts.method == Method::HEAD;
     let (response_parts, response_raw) = send(
         proxy,
@@ -247,9 +243,10 @@ fn judge_head<'c>(
     config: &'c Config,
     conn: &Conn,
     parts: &http::request::Parts,
+    host: Result<Option<String>, Block>,
 ) -> Result<(Exchange<'c>, String, String), Block> {
     let source = policy::source_instance(config, conn.peer.ip())?;
-    let host = host_name(parts)?;
+    let host = host?;
     let name = match (&conn.sni, &host) {
         (Some(sni), Some(host)) if !sni.eq_ignore_ascii_case(host) => {
             return Err(Block::new(
@@ -302,7 +299,7 @@ fn judge_request_body(
     limit: u64,
 ) -> Result<(), Block> {
     let body = decoded(headers, raw, limit)?;
-    policy::check_request_body(exchange, content_type(headers)?, &body)
+    policy::check_request_body(exchange, single(headers, "Content-Type")?, &body)
 }
 
 fn judge_response(
@@ -312,20 +309,7 @@ fn judge_response(
     limit: u64,
 ) -> Result<(), Block> {
     let body = decoded(&parts.headers, raw, limit)?;
-    let mut org = parts.headers.get_all("x-userorguuid").iter();
-    let user_org_uuid = match (org.next(), org.next()) {
-        (Some(_), Some(_)) => {
-            return Err(Block::new(
-                Rule::MalformedBody,
-                "more than one X-UserOrgUUID header",
-            ));
-        }
-        (Some(v), None) => Some(
-            v.to_str()
-                .map_err(|_| Block::new(Rule::MalformedBody, "X-UserOrgUUID is not ASCII"))?,
-        ),
-        (None, _) => None,
-    };
+    let user_org_uuid = single(&parts.headers, "X-UserOrgUUID")?;
     let ctx = ResponseContext {
         user_org_uuid,
         status: Some(parts.status.as_u16()),
@@ -334,42 +318,28 @@ fn judge_response(
 }
 
 /// Where to forward: always the original destination; over TLS when the
-/// client spoke TLS, verified for the client's SNI name, else the
-/// instance's host name, else the Host name, else the address.
-fn upstream_target(
-    loaded: &Loaded,
-    conn: &Conn,
-    exchange: Option<&Exchange>,
-    headers: &HeaderMap,
-    uri: &http::Uri,
-) -> Target {
+/// client spoke TLS, verified for the client's SNI name, else the host of
+/// the instance at that address, else the name the request gives (`host`),
+/// else the address.
+fn upstream_target(loaded: &Loaded, conn: &Conn, host: Option<String>) -> Target {
     let addr = conn.destination;
     if !conn.tls {
         return Target { addr, tls: None };
     }
-    let config = &loaded.config;
-    let instance = config
+    let instance = loaded
+        .config
         .instances_at(addr.ip())
         .find(|i| i.port == addr.port());
     let name = conn
         .sni
         .clone()
-        .or_else(|| match exchange {
-            Some(Exchange::Sync { destination, .. }) => Some(destination.host.clone()),
-            _ => None,
-        })
         .or_else(|| instance.map(|i| i.host.clone()))
-        .or_else(|| {
-            uri.authority().map(|a| a.host().to_string()).or_else(|| {
-                headers
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .map(|h| h.split(':').next().unwrap_or(h).to_string())
-            })
-        });
-    let name = match name.as_deref().map(|n| n.parse::<std::net::IpAddr>()) {
-        Some(Ok(ip)) => LeafName::Ip(ip),
-        Some(Err(_)) => LeafName::Dns(name.unwrap_or_default()),
+        .or(host);
+    let name = match name {
+        Some(n) => match n.parse::<std::net::IpAddr>() {
+            Ok(ip) => LeafName::Ip(ip),
+            Err(_) => LeafName::Dns(n),
+        },
         None => LeafName::Ip(addr.ip()),
     };
     Target {

@@ -19,21 +19,15 @@ use hyper::body::Incoming;
 /// The host name the request names: `:authority` (HTTP/2) or the single
 /// `Host` header (HTTP/1.1), without a port, lower-cased.
 pub fn host_name(parts: &http::request::Parts) -> Result<Option<String>, Block> {
-    let malformed = |m: &str| Block::new(Rule::MalformedBody, m.to_string());
     let raw = if parts.version == Version::HTTP_2 {
         parts.uri.authority().map(|a| a.host().to_string())
     } else {
-        let mut hosts = parts.headers.get_all(header::HOST).iter();
-        match (hosts.next(), hosts.next()) {
-            (None, _) => None,
-            (Some(_), Some(_)) => return Err(malformed("more than one Host header")),
-            (Some(v), None) => {
-                let v = v
-                    .to_str()
-                    .map_err(|_| malformed("Host header is not ASCII"))?;
-                let authority: http::uri::Authority = v
-                    .parse()
-                    .map_err(|_| malformed("Host header is not a host name"))?;
+        match single(&parts.headers, "Host")? {
+            None => None,
+            Some(v) => {
+                let authority: http::uri::Authority = v.parse().map_err(|_| {
+                    Block::new(Rule::MalformedBody, "Host header is not a host name")
+                })?;
                 Some(authority.host().to_string())
             }
         }
@@ -44,6 +38,23 @@ pub fn host_name(parts: &http::request::Parts) -> Result<Option<String>, Block> 
             .trim_end_matches('.')
             .to_ascii_lowercase()
     }))
+}
+
+/// The value of a field that must appear at most once; two are refused
+/// (which one would the receiver believe?), and so is one that is not ASCII.
+pub fn single<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Block> {
+    let mut all = headers.get_all(name).iter();
+    match (all.next(), all.next()) {
+        (Some(_), Some(_)) => Err(Block::new(
+            Rule::MalformedBody,
+            format!("more than one {name} header"),
+        )),
+        (Some(v), None) => v
+            .to_str()
+            .map(Some)
+            .map_err(|_| Block::new(Rule::MalformedBody, format!("{name} header is not ASCII"))),
+        (None, _) => Ok(None),
+    }
 }
 
 /// The request target as sent, in origin form. An absolute-form target
@@ -131,23 +142,6 @@ pub fn decoded<'a>(
     }
     let codings = body::parse_codings(values)?;
     body::decode(raw, &codings, limit)
-}
-
-/// The single `Content-Type`, if any; several are refused (which one would
-/// the receiver believe?).
-pub fn content_type(headers: &HeaderMap) -> Result<Option<&str>, Block> {
-    let mut all = headers.get_all(header::CONTENT_TYPE).iter();
-    match (all.next(), all.next()) {
-        (Some(_), Some(_)) => Err(Block::new(
-            Rule::MalformedBody,
-            "more than one Content-Type header",
-        )),
-        (Some(v), None) => v
-            .to_str()
-            .map(Some)
-            .map_err(|_| Block::new(Rule::MalformedBody, "Content-Type is not ASCII")),
-        (None, _) => Ok(None),
-    }
 }
 
 /// Hop-by-hop fields: about one connection, not the message. Never

@@ -64,11 +64,7 @@ pub fn init(dir: &Path, force: bool) -> Result<(PathBuf, PathBuf), String> {
             }
         }
     }
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let ca = generate("misp-warden interception CA")
-        .map_err(|e| format!("cannot generate the CA: {e}"))?;
-    write_file(&key_path, ca.key_pem.as_bytes(), 0o600, force)?;
-    write_file(&cert_path, ca.cert_pem.as_bytes(), 0o644, force)?;
+    create(&cert_path, &key_path, force)?;
     Ok((cert_path, key_path))
 }
 
@@ -93,9 +89,9 @@ fn write_file(path: &Path, data: &[u8], mode: u32, replace: bool) -> Result<(), 
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// Creates a new CA at `cert_path` (0644) and `key_path` (0600), which must
-/// not exist: the daemon's first start.
-pub fn create(cert_path: &Path, key_path: &Path) -> Result<(), String> {
+/// Creates a new CA at `cert_path` (0644) and `key_path` (0600), with
+/// their directories; files already there are an error unless `replace`.
+pub fn create(cert_path: &Path, key_path: &Path, replace: bool) -> Result<(), String> {
     for p in [cert_path, key_path] {
         if let Some(dir) = p.parent() {
             std::fs::create_dir_all(dir)
@@ -104,6 +100,6 @@ pub fn create(cert_path: &Path, key_path: &Path) -> Result<(), String> {
     }
     let ca = generate("misp-warden interception CA")
         .map_err(|e| format!("cannot generate the CA: {e}"))?;
-    write_file(key_path, ca.key_pem.as_bytes(), 0o600, false)?;
-    write_file(cert_path, ca.cert_pem.as_bytes(), 0o644, false)
+    write_file(key_path, ca.key_pem.as_bytes(), 0o600, replace)?;
+    write_file(cert_path, ca.cert_pem.as_bytes(), 0o644, replace)
 }

@@ -66,32 +66,24 @@ impl LeafMinter {
         let created = match (cert.exists(), key.exists()) {
             (true, true) => false,
             (false, false) => {
-                super::ca::create(cert, key)?;
+                super::ca::create(cert, key, false)?;
                 true
             }
-            (true, false) => {
+            (cert_there, _) => {
+                let (there, missing) = if cert_there { (cert, key) } else { (key, cert) };
                 return Err(format!(
                     "{} exists but {} does not",
-                    cert.display(),
-                    key.display()
-                ));
-            }
-            (false, true) => {
-                return Err(format!(
-                    "{} exists but {} does not",
-                    key.display(),
-                    cert.display()
+                    there.display(),
+                    missing.display()
                 ));
             }
         };
-        let cert_pem = std::fs::read_to_string(cert)
-            .map_err(|e| format!("cannot read {}: {e}", cert.display()))?;
         let key_pem = std::fs::read_to_string(key)
             .map_err(|e| format!("cannot read {}: {e}", key.display()))?;
         let key_pair = KeyPair::from_pem(&key_pem)
             .map_err(|e| format!("{}: not a usable private key: {e}", key.display()))?;
         let ca_der = super::read_certs(cert)?.remove(0);
-        let issuer = Issuer::from_ca_cert_pem(&cert_pem, key_pair)
+        let issuer = Issuer::from_ca_cert_der(&ca_der, key_pair)
             .map_err(|e| format!("{}: not a usable CA certificate: {e}", cert.display()))?;
         Ok((
             LeafMinter {

@@ -19,8 +19,6 @@ pub struct UpstreamTls {
     default: Arc<ClientConfig>,
     /// Per instance id, where it differs from the default.
     instances: HashMap<String, Arc<ClientConfig>>,
-    /// Instances with `tls.verify: false`, for the start-up warning.
-    pub unverified: Vec<String>,
 }
 
 impl UpstreamTls {
@@ -32,19 +30,17 @@ impl UpstreamTls {
         if let Some(path) = &config.warden.upstream_ca {
             add_all(&mut roots, path)?;
         }
-        let default = Arc::new(client_config(roots.clone(), None)?);
+        let default = Arc::new(finish(
+            builder()?.with_root_certificates(roots.clone()),
+            None,
+        )?);
         let mut instances = HashMap::new();
-        let mut unverified = Vec::new();
         for instance in &config.instances {
-            if let Some(custom) = instance_config(instance, &roots, &mut unverified)? {
+            if let Some(custom) = instance_config(instance, &roots)? {
                 instances.insert(instance.id.clone(), Arc::new(custom));
             }
         }
-        Ok(UpstreamTls {
-            default,
-            instances,
-            unverified,
-        })
+        Ok(UpstreamTls { default, instances })
     }
 
     /// The configuration for a connection to `instance` (or to a
@@ -60,7 +56,6 @@ impl UpstreamTls {
 fn instance_config(
     instance: &Instance,
     roots: &RootCertStore,
-    unverified: &mut Vec<String>,
 ) -> Result<Option<ClientConfig>, String> {
     let tls = &instance.tls;
     let key_path = format!("instances.{}.tls", instance.id);
@@ -73,30 +68,22 @@ fn instance_config(
             ));
         }
     };
-    if !tls.verify {
-        unverified.push(instance.id.clone());
-        let unverifying = builder()?
+    let verifying = if !tls.verify {
+        builder()?
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerification(super::provider())));
-        let mut config = match client_auth {
-            Some((certs, key)) => unverifying
-                .with_client_auth_cert(certs, key)
-                .map_err(|e| format!("{key_path}.client_key: {e}"))?,
-            None => unverifying.with_no_client_auth(),
-        };
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        return Ok(Some(config));
-    }
-    if tls.ca_file.is_none() && client_auth.is_none() {
+            .with_custom_certificate_verifier(Arc::new(NoVerification(super::provider())))
+    } else if tls.ca_file.is_none() && client_auth.is_none() {
         return Ok(None);
-    }
-    let mut roots = roots.clone();
-    if let Some(ca) = &tls.ca_file {
-        add_all(&mut roots, ca).map_err(|e| format!("{key_path}.ca_file: {e}"))?;
-    }
-    client_config(roots, client_auth)
+    } else {
+        let mut roots = roots.clone();
+        if let Some(ca) = &tls.ca_file {
+            add_all(&mut roots, ca).map_err(|e| format!("{key_path}.ca_file: {e}"))?;
+        }
+        builder()?.with_root_certificates(roots)
+    };
+    finish(verifying, client_auth)
         .map(Some)
-        .map_err(|e| format!("{key_path}: {e}"))
+        .map_err(|e| format!("{key_path}.{e}"))
 }
 
 fn builder() -> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>, String> {
@@ -110,16 +97,17 @@ type ClientAuth = (
     rustls_pki_types::PrivateKeyDer<'static>,
 );
 
-fn client_config(
-    roots: RootCertStore,
+/// The rest of a client configuration once its verifier is chosen: our
+/// client certificate, if any, and ALPN.
+fn finish(
+    verifying: rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>,
     client_auth: Option<ClientAuth>,
 ) -> Result<ClientConfig, String> {
-    let with_roots = builder()?.with_root_certificates(roots);
     let mut config = match client_auth {
-        Some((certs, key)) => with_roots
+        Some((certs, key)) => verifying
             .with_client_auth_cert(certs, key)
             .map_err(|e| format!("client_key: {e}"))?,
-        None => with_roots.with_no_client_auth(),
+        None => verifying.with_no_client_auth(),
     };
     // The upstream leg speaks HTTP/1.1: every MISP serves it.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];

@@ -658,12 +658,14 @@ fn send_signal(pid: u32, signal: &str) {
 }
 
 /// Root, and every tool on PATH.
+/// Whether this test process runs as root (the owner of `/proc/self`).
+pub fn is_root() -> bool {
+    fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
 fn prerequisites() -> Result<(), String> {
-    let uid = fs::metadata("/proc/self")
-        .map(|m| m.uid())
-        .unwrap_or(u32::MAX);
-    if uid != 0 {
-        return Err(format!("running as uid {uid}"));
+    if !is_root() {
+        return Err("not running as root".into());
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     let missing: Vec<&str> = TOOLS
