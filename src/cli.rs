@@ -319,3 +319,43 @@ pub fn ca_init(dir: &Path, force: bool) -> ExitCode {
         }
     }
 }
+
+/// `misp-warden nft --config FILE --mode M [--nat]`: the ruleset on stdout,
+/// or one line on stderr and exit 2.
+pub fn nft(path: &Path, mode: &str, nat: bool) -> ExitCode {
+    use crate::nftables::{self, Options, Topology};
+    let fail = |why: String| {
+        eprintln!("misp-warden: {why}");
+        ExitCode::from(EVAL_USAGE)
+    };
+    let Some(topology) = Topology::parse(mode) else {
+        return fail(format!("--mode {mode:?}: expected {}", Topology::NAMES));
+    };
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => return fail(format!("invalid config {}: {e}", path.display())),
+    };
+    // Only same-host names the daemon's account (to exempt it); resolve it as
+    // the daemon will, fallback included.
+    let (daemon_uid, daemon_user) = if topology == Topology::SameHost {
+        match crate::net::privilege::resolve(&config.warden.user, &config.warden.group) {
+            Ok((user, _)) => (user.uid.as_raw(), user.name),
+            Err(e) => return fail(e),
+        }
+    } else {
+        (0, String::new())
+    };
+    let options = Options {
+        topology,
+        nat,
+        daemon_uid,
+        daemon_user: &daemon_user,
+    };
+    match nftables::render(&config, options) {
+        Ok(ruleset) => {
+            print!("{ruleset}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format!("{}: {e}", path.display())),
+    }
+}

@@ -9,13 +9,15 @@
 //!   endpoint table, and misp-guard's content rules.
 //! - [`body`] — content-encoding decoding with a bound on the decoded size.
 //! - [`tls`] — the local interception CA.
-//! - [`cli`] — the subcommands `check`, `eval` and `ca init`.
+//! - [`nftables`] — the ruleset that diverts the config's sync traffic.
+//! - [`cli`] — the subcommands `check`, `eval`, `nft` and `ca init`.
 
 pub mod body;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod net;
+pub mod nftables;
 pub mod policy;
 pub mod proxy;
 pub mod telemetry;

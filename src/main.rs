@@ -69,6 +69,21 @@ enum Command {
         #[arg(long = "response-status", value_name = "CODE", value_parser = clap::value_parser!(u16).range(100..=599))]
         response_status: Option<u16>,
     },
+    /// Print the nftables ruleset that hands this config's sync traffic to the
+    /// daemon (load it with `nft -f -`). Exit 2 on a config that gives nothing
+    /// to intercept or an unknown mode.
+    Nft {
+        /// The config file the daemon runs with.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// Where MISP runs: gateway (this box routes MISP's traffic),
+        /// container-host (MISP in containers on this host) or same-host.
+        #[arg(long, value_name = "MODE", default_value = "gateway")]
+        mode: String,
+        /// NAT redirect instead of TPROXY, for kernels without TPROXY.
+        #[arg(long)]
+        nat: bool,
+    },
     /// Manage the local interception CA.
     Ca {
         #[command(subcommand)]
@@ -130,6 +145,7 @@ fn main() -> ExitCode {
             response_headers: &response_headers,
             response_status,
         }),
+        Command::Nft { config, mode, nat } => cli::nft(&config, &mode, nat),
         Command::Ca {
             action: CaAction::Init { dir, force },
         } => cli::ca_init(&dir, force),
