@@ -54,6 +54,10 @@ cfg["warden"].update({
 json.dump(cfg, open(f"{d}/config.json", "w"), indent=2)
 PY
 
+bold "Gateway ruleset: misp-warden nft --config config.json --mode gateway, loaded with nft -f"
+MISP_WARDEN=$bin scripts/lab.sh guard "$name" "$dir/config.json" gateway
+ip netns exec "$name-gw" nft list table inet misp_warden | sed -n '/chain prerouting/,/^\t}/p'
+
 ip netns exec "$name-out" python3 scripts/lab/remote_misp.py --listen 203.0.113.20:443 \
     --cert "$dir/partner.pem" --key "$dir/partner.key" \
     --record "$dir/received.jsonl" --ready "$dir/remote.ready" >"$dir/remote.log" 2>&1 &

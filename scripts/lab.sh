@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The network-namespace test lab for misp-warden (root only).
 #
-#   lab.sh up NAME DIR [--direct|--redirect]   build the lab, write its certificates into DIR
+#   lab.sh up NAME DIR              build the lab, write its certificates into DIR
+#   lab.sh guard NAME CONFIG MODE [--nat]
+#                                   load the ruleset `misp-warden nft --mode MODE`
+#                                   renders for CONFIG (binary: $MISP_WARDEN)
 #   lab.sh down NAME                tear it down (idempotent; kills nothing)
 #
 # Three namespaces joined by plain veth pairs (no bridge: with br_netfilter
@@ -9,19 +12,20 @@
 #
 #   NAME-in  in0 192.0.2.10        2001:db8:1::10       the internal MISP (clients)
 #      |
-#   NAME-gw  gw-in 192.0.2.1       2001:db8:1::1        the gateway: TPROXY to :8888
+#   NAME-gw  gw-in 192.0.2.1       2001:db8:1::1        the gateway (a plain router
+#                                                        until `guard` loads a ruleset)
 #            gw-out 203.0.113.1    2001:db8:2::1
 #      |
 #   NAME-out out0 203.0.113.20/.21/.30  2001:db8:2::20  the remote MISPs
 #
-# `--redirect` uses NAT redirect instead of TPROXY (hosts without TPROXY;
-# the daemon then reads the original destination from conntrack).
-# Only documentation ranges are used. `--direct` leaves the gateway a plain
-# router (no nftables), the baseline for benchmarks and for checking the lab.
+# `guard … --nat` uses NAT redirect instead of TPROXY (hosts without TPROXY;
+# the daemon then reads the original destination from conntrack). Without
+# `guard` the gateway is a plain router, the baseline for benchmarks and for
+# checking the lab. Only documentation ranges are used.
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 up NAME DIR [--direct|--redirect] | down NAME" >&2
+    echo "usage: $0 up NAME DIR | guard NAME CONFIG MODE [--nat] | down NAME" >&2
     exit 2
 }
 
@@ -44,51 +48,27 @@ down() {
     done
 }
 
-# The gateway's ruleset: MISP's web ports handed to the listener on :8888,
-# by TPROXY (`tproxy`) or by NAT (`redirect`: conntrack remembers where the
-# connection was going); fail closed for the rest.
-gateway_nft() {
-    echo 'table inet misp_warden_lab {'
-    if [ "$1" = tproxy ]; then
-        cat <<'EOF'
-    chain prerouting {
-        type filter hook prerouting priority mangle; policy accept;
-        # Segments of connections the transparent listener already owns: mark
-        # them so policy routing (fwmark 1 -> table 100) delivers them locally.
-        iifname "gw-in" meta l4proto tcp socket transparent 1 meta mark set 1 accept
-        # New IPv4 connections from the inside to http/https: hand them to the
-        # transparent listener on :8888, original destination kept.
-        iifname "gw-in" meta nfproto ipv4 tcp dport { 80, 443 } tproxy ip to :8888 meta mark set 1 accept
-        # The same for IPv6.
-        iifname "gw-in" meta nfproto ipv6 tcp dport { 80, 443 } tproxy ip6 to :8888 meta mark set 1 accept
-        # (When nothing listens on :8888 the tproxy rules do not match and the
-        # packet falls through to routing, where the forward chain stops it.)
-    }
-EOF
-    else
-        cat <<'EOF'
-    chain prerouting {
-        type nat hook prerouting priority dstnat; policy accept;
-        # New connections from the inside to http/https go to :8888 here.
-        iifname "gw-in" tcp dport { 80, 443 } counter redirect to :8888
-    }
-EOF
+# `guard NAME CONFIG MODE [--nat]`: load the ruleset `misp-warden nft`
+# renders for CONFIG and MODE (gateway, container-host: into NAME-gw;
+# same-host: into NAME-in, where MISP and the daemon then both run), with the
+# policy routing TPROXY needs. Loading again replaces the table atomically.
+guard() {
+    local name=$1 config=$2 mode=$3 nat=${4:-} bin=${MISP_WARDEN:-misp-warden}
+    local ns=$name-gw ruleset
+    if [ "$mode" = same-host ]; then
+        ns=$name-in
+        # Marked packets come back in on lo with MISP's address as source.
+        nsctl "$ns" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.lo.rp_filter=0
     fi
-    cat <<'EOF'
-    chain forward {
-        type filter hook forward priority filter; policy accept;
-        # Fail closed: TCP from the inside is never routed past the guard.
-        # A reset (not a silent drop) so that clients fail fast.
-        iifname "gw-in" meta l4proto tcp counter reject with tcp reset
-        # QUIC / HTTP/3 would be another way around the guard: drop it too.
-        iifname "gw-in" udp dport { 80, 443 } counter drop
-    }
-}
-EOF
+    ruleset=$("$bin" nft --config "$config" --mode "$mode" $nat)
+    ip netns exec "$ns" nft -f - <<<"$ruleset"
+    if [ -z "$nat" ]; then
+        ip netns exec "$ns" sh "$(dirname "$0")/../nftables/routing.sh" up
+    fi
 }
 
 up() {
-    local name=$1 dir=$2 direct=$3 ns
+    local name=$1 dir=$2 ns
     local in=$name-in gw=$name-gw out=$name-out
 
     for ns in $(namespaces "$name"); do
@@ -142,17 +122,6 @@ up() {
     ip -n "$out" link set out0 up
     ip -n "$out" route add default via 203.0.113.1
     ip -n "$out" -6 route add default via 2001:db8:2::1
-
-    if [ "$direct" = redirect ]; then
-        gateway_nft redirect | ip netns exec "$gw" nft -f -
-    elif [ "$direct" = 0 ]; then
-        gateway_nft tproxy | ip netns exec "$gw" nft -f -
-        # Packets marked by TPROXY are delivered locally, whatever their destination.
-        ip -n "$gw" rule add fwmark 1 lookup 100
-        ip -n "$gw" route add local 0.0.0.0/0 dev lo table 100
-        ip -n "$gw" -6 rule add fwmark 1 lookup 100
-        ip -n "$gw" -6 route add local ::/0 dev lo table 100
-    fi
 
     # Name resolution inside: `ip netns exec NAME-in` bind-mounts this over /etc/hosts.
     mkdir -p "/etc/netns/$in"
@@ -216,16 +185,13 @@ certificates() {
 [ $# -ge 1 ] || usage
 case $1 in
 up)
-    if [ $# -lt 3 ] || [ $# -gt 4 ]; then usage; fi
-    direct=0
-    if [ $# = 4 ]; then
-        case $4 in
-        --direct) direct=1 ;;
-        --redirect) direct=redirect ;;
-        *) usage ;;
-        esac
-    fi
-    up "$2" "$3" "$direct"
+    [ $# = 3 ] || usage
+    up "$2" "$3"
+    ;;
+guard)
+    if [ $# -lt 4 ] || [ $# -gt 5 ]; then usage; fi
+    if [ $# = 5 ] && [ "$5" != --nat ]; then usage; fi
+    guard "$2" "$3" "$4" "${5:-}"
     ;;
 down)
     [ $# = 2 ] || usage

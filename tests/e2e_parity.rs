@@ -373,11 +373,19 @@ fn extend_lab(lab: &Lab) {
             sh(&["ip", "-n", &ns_out, "addr", "add", &a, "dev", "out0"]);
         }
     }
-    // Port 4444 to the daemon as well, so that it sees (and refuses) the
-    // scenarios' non-sync port instead of the gateway's fail-closed reset.
+}
+
+/// Loads the gateway ruleset `misp-warden nft` renders for the config in
+/// force, plus one rule of the test's own: port 4444 goes to the daemon as
+/// well, so that it sees (and refuses) the scenarios' non-sync port itself.
+/// The rendered ruleset alone resets such connections at the gateway, which
+/// `tests/lab_selftest.rs` shows.
+fn guard(lab: &Lab) {
+    lab.guard();
+    let ns_gw = lab.ns("gw");
     for (family, proto) in [("ipv4", "ip"), ("ipv6", "ip6")] {
         let rule = format!(
-            "add rule inet misp_warden_lab prerouting iifname \"gw-in\" meta nfproto {family} tcp dport 4444 tproxy {proto} to :8888 meta mark set 1 accept"
+            "add rule inet misp_warden prerouting meta nfproto {family} tcp dport 4444 tproxy {proto} to :8888 meta mark set 1 accept"
         );
         sh(&["ip", "netns", "exec", &ns_gw, "nft", &rule]);
     }
@@ -739,6 +747,9 @@ fn misp_guard_scenarios_through_the_live_daemon_agree_with_eval() {
         } else {
             reload(&lab, &config, n);
         }
+        // Instances differ between clients: render the ruleset again, as an
+        // operator does after changing them.
+        guard(&lab);
         let group: Vec<&Run> = runs.iter().filter(|r| &r.client == client).collect();
         eprintln!("client {}: {} runs", client.label(), group.len());
         for run in group {

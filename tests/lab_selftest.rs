@@ -1,7 +1,7 @@
 //! Proves the namespace lab itself, with no daemon: routing, names, the
 //! certificates, the fake remote MISP and PyMISP (direct lab), and that the
-//! TPROXY gateway lets nothing past it but what a transparent listener takes.
-//! Needs root; skips otherwise.
+//! gateway ruleset `misp-warden nft` renders lets nothing past it but what a
+//! transparent listener takes. Needs root; skips otherwise.
 
 mod lab;
 
@@ -22,6 +22,37 @@ fn event() -> Value {
             {"type": "email-subject", "category": "Payload delivery",
              "object_relation": "subject", "value": "Your invoice"}]}]
     }})
+}
+
+/// The lab's MISPs as instances (no content rules: the ruleset only reads
+/// addresses and ports): TLS on 443 and plain HTTP on 80, both families.
+fn config() -> Value {
+    let instance = |ip: &str, host: &str, port: u16| {
+        json!({"ip": ip, "host": host, "port": port, "compartment_id": "lab", "affiliation": "lab",
+               "taxonomies_rules": {"required_taxonomies": [], "allowed_tags": {}, "blocked_tags": []},
+               "blocked_distribution_levels": [], "blocked_sharing_groups_uuids": [],
+               "blocked_attribute_types": [], "blocked_attribute_categories": [], "blocked_object_types": []})
+    };
+    json!({
+        "allowlist": {"urls": [], "domains": []},
+        "compartments_rules": {"can_reach": {"lab": ["lab"]}},
+        "instances": {
+            "internal": instance("192.0.2.10", "misp.internal.example", 443),
+            "internal6": instance("2001:db8:1::10", "misp6.internal.example", 443),
+            "partner": instance("203.0.113.20", "misp.partner.example", 443),
+            "partner_plain": instance("203.0.113.20", "plain.partner.example", 80),
+            "partner6": instance("2001:db8:2::20", "misp6.partner.example", 443),
+            "partner6_plain": instance("2001:db8:2::20", "plain6.partner.example", 80)
+        }
+    })
+}
+
+/// A TPROXY lab with the rendered gateway ruleset loaded and no daemon.
+fn guarded_lab(test: &str) -> Option<Lab> {
+    let lab = Lab::new(test)?;
+    lab.write_config(&config());
+    lab.guard();
+    Some(lab)
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -251,7 +282,7 @@ fn direct_lab_pymisp_adds_and_gets_an_event() {
 
 #[test]
 fn tproxy_lab_lets_nothing_past_the_gateway_without_a_listener() {
-    let Some(mut lab) = Lab::new("closed") else {
+    let Some(mut lab) = guarded_lab("closed") else {
         return;
     };
     let tls = lab.start_remote(
@@ -274,7 +305,7 @@ fn tproxy_lab_lets_nothing_past_the_gateway_without_a_listener() {
         "https://203.0.113.20/servers/getVersion",
         "http://misp.partner.example/servers/getVersion",
         "http://misp6.partner.example/servers/getVersion",
-        // Not a TPROXY'd port: the forward chain refuses it.
+        // No sync port: the forward chain refuses it.
         "http://misp.partner.example:8080/servers/getVersion",
         "http://misp6.partner.example:8080/servers/getVersion",
     ] {
@@ -331,7 +362,7 @@ threading.Event().wait()
 
 #[test]
 fn tproxy_lab_hands_web_ports_to_a_transparent_listener() {
-    let Some(mut lab) = Lab::new("tproxy") else {
+    let Some(mut lab) = guarded_lab("tproxy") else {
         return;
     };
     let remote = lab.start_remote(&["203.0.113.20:80", "[2001:db8:2::20]:80"], None);

@@ -111,9 +111,25 @@ struct Proc {
     child: Child,
 }
 
+/// What the gateway does with the traffic: the ruleset `misp-warden nft` renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    /// No ruleset: a plain router.
+    None,
+    /// The gateway ruleset with TPROXY, and the policy routing it needs.
+    Tproxy,
+    /// The gateway ruleset with NAT redirect (`--nat`).
+    Nat,
+    /// `--mode container-host` in the gateway (the inside is a container bridge).
+    ContainerHost,
+    /// `--mode same-host` in `NAME-in`: the daemon runs beside the client.
+    SameHost,
+}
+
 pub struct Lab {
     /// Prefix of the three namespace names.
     name: String,
+    guard: Guard,
     remotes: Vec<Remote>,
     warden: Option<Child>,
     /// Everything else started in the namespaces (remotes, `spawn`).
@@ -123,23 +139,45 @@ pub struct Lab {
 }
 
 impl Lab {
-    /// A lab whose gateway TPROXYs ports 80 and 443 from the inside to :8888.
+    /// A lab whose gateway TPROXYs to :8888 what `misp-warden nft` selects
+    /// for the config (loaded by `start_warden` or `guard`).
     pub fn new(test: &str) -> Option<Lab> {
-        Lab::create(test, None)
+        Lab::create(test, Guard::Tproxy)
     }
 
     /// A lab whose gateway only routes: clients reach the remotes directly.
     pub fn new_direct(test: &str) -> Option<Lab> {
-        Lab::create(test, Some("--direct"))
+        Lab::create(test, Guard::None)
     }
 
-    /// A lab whose gateway NAT-redirects ports 80 and 443 to its own :8888
-    /// (no TPROXY): the daemon must find the original destination in conntrack.
+    /// A lab whose gateway NAT-redirects to its own :8888 (`misp-warden nft
+    /// --nat`, no TPROXY): the daemon must find the original destination in
+    /// conntrack.
     pub fn new_redirect(test: &str) -> Option<Lab> {
-        Lab::create(test, Some("--redirect"))
+        Lab::create(test, Guard::Nat)
     }
 
-    fn create(test: &str, mode: Option<&str>) -> Option<Lab> {
+    /// A lab whose gateway loads `misp-warden nft --mode container-host`.
+    pub fn new_container_host(test: &str) -> Option<Lab> {
+        Lab::create(test, Guard::ContainerHost)
+    }
+
+    /// A lab where the daemon runs in `NAME-in` beside its clients, behind
+    /// `misp-warden nft --mode same-host`; the gateway only routes.
+    pub fn new_same_host(test: &str) -> Option<Lab> {
+        Lab::create(test, Guard::SameHost)
+    }
+
+    /// The namespace the daemon runs in: "in" for same-host, else "gw".
+    pub fn warden_ns(&self) -> &'static str {
+        if self.guard == Guard::SameHost {
+            "in"
+        } else {
+            "gw"
+        }
+    }
+
+    fn create(test: &str, guard: Guard) -> Option<Lab> {
         if let Err(why) = prerequisites() {
             eprintln!("skipped: needs root and ip/nft/openssl/curl ({why})");
             return None;
@@ -160,6 +198,7 @@ impl Lab {
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
         let lab = Lab {
             name,
+            guard,
             remotes: Vec::new(),
             warden: None,
             children: Vec::new(),
@@ -167,9 +206,6 @@ impl Lab {
         };
         let mut up = lab.script();
         up.args(["up", &lab.name]).arg(lab.dir());
-        if let Some(mode) = mode {
-            up.arg(mode);
-        }
         let out = up.output().expect("run scripts/lab.sh");
         // On failure `lab` is dropped here, which runs `lab.sh down`.
         assert!(
@@ -305,14 +341,56 @@ impl Lab {
         read_lossy(&self.remote(remote).log)
     }
 
-    /// Writes `config` (a full misp-warden config) to `DIR/config.json` with its
-    /// `warden` section pointing into the lab (listeners on :8888, the CA in
-    /// `DIR/warden-ca.pem`/`.key`, `upstream_ca` = `DIR/remote-ca.pem`, user
-    /// nobody/nogroup; the caller's other `warden` keys kept), then runs
-    /// `misp-warden run` in `NAME-gw` and waits until its log says
-    /// `misp-warden ready`. Panics with the log if it exits or is not ready in 10 s.
+    /// Writes `config` (a full misp-warden config; see [`Lab::write_config`]),
+    /// loads the gateway ruleset `misp-warden nft` renders for it
+    /// ([`Lab::guard`]), then runs `misp-warden run` in `NAME-gw` and waits
+    /// until its log says `misp-warden ready`. Panics with the log if it exits
+    /// or is not ready in 10 s.
     pub fn start_warden(&mut self, config: &Value) {
+        self.start_warden_as(config, |lab, path| {
+            let mut cmd = lab.ns_cmd(lab.warden_ns(), WARDEN);
+            cmd.args(["run", "--config"]).arg(path);
+            cmd
+        });
+    }
+
+    /// [`Lab::start_warden`] with the daemon started by `command(lab, config
+    /// path)` instead (a container, say); its output goes to `DIR/warden.log`
+    /// and stopping it is a SIGTERM to the process `command` starts.
+    pub fn start_warden_as(
+        &mut self,
+        config: &Value,
+        command: impl FnOnce(&Lab, &Path) -> Command,
+    ) {
         assert!(self.warden.is_none(), "the warden is already running");
+        let path = self.write_config(config);
+        self.guard();
+        let log_path = self.dir().join("warden.log");
+        let log = File::create(&log_path).expect("create warden.log");
+        let child = command(self, &path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn misp-warden");
+        self.warden = Some(child);
+        self.wait_for(
+            "misp-warden",
+            &log_path,
+            |log| log.lines().any(|l| l.contains("misp-warden ready")),
+            |lab| {
+                lab.warden
+                    .as_mut()
+                    .and_then(|c| c.try_wait().ok().flatten())
+            },
+        );
+    }
+
+    /// Writes `config` to `DIR/config.json` with the lab's `warden` settings
+    /// filled in (listeners :8888, `DIR/warden-ca.pem`/`.key`, `upstream_ca` =
+    /// `DIR/remote-ca.pem`, user nobody/nogroup; the caller's other `warden`
+    /// keys kept). Returns the path.
+    pub fn write_config(&self, config: &Value) -> PathBuf {
         let mut config = config.clone();
         let root = config.as_object_mut().expect("config is a JSON object");
         let warden = root.entry("warden").or_insert_with(|| json!({}));
@@ -331,29 +409,29 @@ impl Lab {
         let path = self.config_path();
         fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).expect("write config");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod config");
+        path
+    }
 
-        let log_path = self.dir().join("warden.log");
-        let log = File::create(&log_path).expect("create warden.log");
-        let child = self
-            .ns_cmd("gw", WARDEN)
-            .args(["run", "--config"])
-            .arg(&path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("dup log"))
-            .stderr(log)
-            .spawn()
-            .expect("spawn misp-warden");
-        self.warden = Some(child);
-        self.wait_for(
-            "misp-warden",
-            &log_path,
-            |log| log.lines().any(|l| l.contains("misp-warden ready")),
-            |lab| {
-                lab.warden
-                    .as_mut()
-                    .and_then(|c| c.try_wait().ok().flatten())
-            },
-        );
+    /// Loads the ruleset `misp-warden nft` renders for `DIR/config.json`
+    /// (`scripts/lab.sh guard`: `--mode gateway`, `--nat`, `container-host`
+    /// or `same-host`, as the lab was made), replacing the previous one.
+    /// Nothing for a direct lab.
+    pub fn guard(&self) {
+        let (mode, nat) = match self.guard {
+            Guard::None => return,
+            Guard::Tproxy => ("gateway", None),
+            Guard::Nat => ("gateway", Some("--nat")),
+            Guard::ContainerHost => ("container-host", None),
+            Guard::SameHost => ("same-host", None),
+        };
+        let mut cmd = self.script();
+        cmd.env("MISP_WARDEN", WARDEN)
+            .args(["guard", &self.name])
+            .arg(self.config_path())
+            .arg(mode)
+            .args(nat);
+        let out = cmd.output().expect("run scripts/lab.sh guard");
+        assert!(out.status.success(), "lab.sh guard failed: {}", show(&out));
     }
 
     /// `DIR/config.json`, the file `start_warden` wrote (rewrite it to test reloads).
@@ -555,7 +633,7 @@ sys.stdout.buffer.write(out)
 
     /// `ip netns exec NAME-{ns} program`, without proxy or CA variables that
     /// would send traffic elsewhere or change what is trusted.
-    fn ns_cmd(&self, ns: &str, program: &str) -> Command {
+    pub fn ns_cmd(&self, ns: &str, program: &str) -> Command {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.ns(ns), program]);
         for var in [
