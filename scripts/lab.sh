@@ -48,23 +48,24 @@ down() {
     done
 }
 
-# `guard NAME CONFIG MODE [--nat]`: load the ruleset `misp-warden nft`
-# renders for CONFIG and MODE (gateway, container-host: into NAME-gw;
-# same-host: into NAME-in, where MISP and the daemon then both run), with the
-# policy routing TPROXY needs. Loading again replaces the table atomically.
+# `guard NAME CONFIG MODE [--nat]`: nftables/apply.sh (as the systemd unit
+# runs it) in NAME-gw for gateway and container-host, in NAME-in for
+# same-host (MISP and the daemon then both run there): the ruleset
+# `misp-warden nft` renders for CONFIG and MODE, and the policy routing
+# TPROXY needs. Loading again replaces the table atomically.
 guard() {
     local name=$1 config=$2 mode=$3 nat=${4:-} bin=${MISP_WARDEN:-misp-warden}
-    local ns=$name-gw ruleset
+    local ns=$name-gw
     if [ "$mode" = same-host ]; then
         ns=$name-in
         # Marked packets come back in on lo with MISP's address as source.
-        nsctl "$ns" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.lo.rp_filter=0
+        # Forwarding on, as on a host that also runs containers: the harder
+        # case, where a packet the listener does not take could be routed on.
+        nsctl "$ns" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.lo.rp_filter=0 \
+            net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
     fi
-    ruleset=$("$bin" nft --config "$config" --mode "$mode" $nat)
-    ip netns exec "$ns" nft -f - <<<"$ruleset"
-    if [ -z "$nat" ]; then
-        ip netns exec "$ns" sh "$(dirname "$0")/../nftables/routing.sh" up
-    fi
+    ip netns exec "$ns" env MISP_WARDEN="$bin" \
+        sh "$(dirname "$0")/../nftables/apply.sh" "$config" "$mode" $nat
 }
 
 up() {

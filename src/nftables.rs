@@ -443,6 +443,18 @@ fn same_host_tproxy(w: &mut String, families: &[Family]) {
             f.tproxy()
         );
     }
+    let _ = writeln!(
+        w,
+        "        # With no listener bound (daemon stopped) the tproxy rules do not match: drop what"
+    );
+    let _ = writeln!(
+        w,
+        "        # is left, explicitly (the kernel routes nothing on from lo either)."
+    );
+    let _ = writeln!(
+        w,
+        "        iif lo meta mark {MARK} meta l4proto tcp counter drop"
+    );
     let _ = writeln!(w, "    }}");
 }
 

@@ -106,6 +106,17 @@ fn same_host_guards_misp_beside_the_daemon_over_v4_and_v6() {
     let log = lab.warden_log();
     assert_eq!(log.matches("verdict=\"allow\"").count(), 2, "{log}");
     assert_eq!(log.matches("verdict=\"block\"").count(), 2, "{log}");
+
+    // The daemon stopped, the ruleset still loaded: closed, not open.
+    assert!(lab.stop_warden().success());
+    let c = push(
+        &lab,
+        "misp.partner.example",
+        "tlp:green",
+        &["--connect-timeout", "2"],
+    );
+    assert_eq!(c.status, 0, "{c:?}");
+    assert_eq!(received_tags(&lab, remote).len(), 2);
 }
 
 #[test]
