@@ -9,12 +9,16 @@
 //! 5. drop to the service account with no capabilities at all;
 //! 6. only then start the async runtime's worker threads, and say `ready`.
 //!
-//! Then it serves until SIGTERM (or SIGINT): stop accepting, let exchanges
-//! in flight finish within [`DRAIN_TIMEOUT`], exit 0. SIGHUP reloads: the
-//! new file is validated completely and its files read before it replaces
-//! the old config; an invalid one is logged and the old one stays.
+//! Then it serves until SIGTERM (or SIGINT): `/readyz` turns false, the
+//! listeners close, exchanges in flight finish within [`DRAIN_TIMEOUT`],
+//! exit 0. SIGHUP reloads, and so does a change of the config file (polled
+//! every [`WATCH_INTERVAL`], acted on once it stopped changing, so a file
+//! caught half-written is not read): the new file is validated completely
+//! and its files read before it replaces the old config; an invalid one is
+//! logged, counted, and the old one stays.
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::net::{listener, privilege};
 use crate::proxy::{Loaded, Proxy};
 use crate::tls::leaf::LeafMinter;
@@ -26,16 +30,34 @@ use tokio::signal::unix::{SignalKind, signal};
 
 /// How long SIGTERM waits for exchanges in flight.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the config file is checked for a change.
+pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Everything start-up prepared, privileges already dropped.
 struct Started {
     listeners: Vec<std::net::TcpListener>,
+    /// `warden.metrics_listen`, bound while privileged (it may be a low port).
+    metrics_listener: Option<std::net::TcpListener>,
+    /// `warden.proxy_listen`: the explicit CONNECT proxy port.
+    proxy_listener: Option<std::net::TcpListener>,
     proxy: Proxy,
     account: privilege::Account,
 }
 
+/// Reads and validates the config file; also returns the SHA-256 of its
+/// bytes (hex), which the metrics show so an operator can tell which file
+/// is in force.
+fn load(path: &Path) -> Result<(Config, String), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
+    let config = Config::from_json(&text).map_err(|e| e.to_string())?;
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    let hash = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((config, hash))
+}
+
 pub fn run(path: &Path) -> Result<(), String> {
-    crate::telemetry::init();
     let started = start(path)?;
     // Worker threads exist only from here on: privileges are already gone.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -47,13 +69,24 @@ pub fn run(path: &Path) -> Result<(), String> {
 
 /// Steps 1–5, on the one thread the process has.
 fn start(path: &Path) -> Result<Started, String> {
-    let config = Config::load(path).map_err(|e| e.to_string())?;
+    let (config, hash) = load(path)?;
+    crate::telemetry::init(config.warden.log_format);
     let listeners = config
         .warden
         .listen
         .iter()
         .map(|addr| listener::bind_transparent(*addr))
         .collect::<Result<Vec<_>, _>>()?;
+    let plain = |key: &str, addr: Option<std::net::SocketAddr>| {
+        addr.map(|addr| {
+            std::net::TcpListener::bind(addr)
+                .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                .map_err(|e| format!("warden.{key}: cannot listen on {addr}: {e}"))
+        })
+        .transpose()
+    };
+    let metrics_listener = plain("metrics_listen", config.warden.metrics_listen)?;
+    let proxy_listener = plain("proxy_listen", config.warden.proxy_listen)?;
     let (leaves, created) =
         LeafMinter::load_or_create(&config.warden.ca_cert, &config.warden.ca_key)?;
     if created {
@@ -77,9 +110,13 @@ fn start(path: &Path) -> Result<Started, String> {
         );
     }
     let account = privilege::drop_privileges(&user, &group)?;
+    let metrics = Arc::new(Metrics::new());
+    metrics.config_in_force(&hash);
     Ok(Started {
         listeners,
-        proxy: Proxy::new(loaded, leaves, listen),
+        metrics_listener,
+        proxy_listener,
+        proxy: Proxy::new(loaded, leaves, listen, metrics),
         account,
     })
 }
@@ -92,24 +129,49 @@ async fn serve(path: &Path, started: Started) -> Result<(), String> {
     let graceful = Arc::new(GracefulShutdown::new());
     let mut loops = tokio::task::JoinSet::new();
     let mut addrs = Vec::new();
-    for std_listener in started.listeners {
+    let explicit = started.proxy_listener.into_iter().map(|l| (l, true));
+    let transparent = started.listeners.into_iter().map(|l| (l, false));
+    for (std_listener, explicit) in transparent.chain(explicit) {
         let listener = tokio::net::TcpListener::from_std(std_listener)
             .map_err(|e| format!("cannot register a listener: {e}"))?;
-        addrs.push(
-            listener
-                .local_addr()
-                .map(|a| a.to_string())
-                .unwrap_or_default(),
-        );
-        loops.spawn(
-            proxy
-                .clone()
-                .accept_loop(listener, graceful.clone(), stopped.clone()),
-        );
+        let addr = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        addrs.push(if explicit {
+            format!("CONNECT proxy on {addr}")
+        } else {
+            addr
+        });
+        loops.spawn(proxy.clone().accept_loop(
+            listener,
+            explicit,
+            graceful.clone(),
+            stopped.clone(),
+        ));
     }
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    let metrics = proxy.metrics.clone();
+    let _metrics_server = match started.metrics_listener {
+        Some(l) => {
+            let l = tokio::net::TcpListener::from_std(l)
+                .map_err(|e| format!("cannot register the metrics listener: {e}"))?;
+            addrs.push(format!(
+                "metrics on {}",
+                l.local_addr().map(|a| a.to_string()).unwrap_or_default()
+            ));
+            Some(AbortOnDrop(tokio::spawn(crate::metrics::serve(
+                metrics.clone(),
+                l,
+            ))))
+        }
+        None => None,
+    };
+    let mut watch = tokio::time::interval(WATCH_INTERVAL);
+    watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut file = FileWatch::new(path);
     let account = &started.account;
     tracing::info!(
         "misp-warden ready: mode {}, listening on {}, running as {} ({}:{}) with no capabilities",
@@ -119,15 +181,24 @@ async fn serve(path: &Path, started: Started) -> Result<(), String> {
         account.uid,
         account.gid
     );
+    metrics.set_ready(true);
     loop {
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
-            _ = hup.recv() => reload(path, &proxy),
+            _ = hup.recv() => {
+                file.loaded();
+                reload(path, &proxy);
+            }
+            _ = watch.tick() => if file.settled_change() {
+                tracing::info!("{} changed", path.display());
+                reload(path, &proxy);
+            }
         }
     }
-    // Listeners close first: from the line below on, no new connection is
-    // taken.
+    // Not ready any more, then the listeners close: from the line below on,
+    // no new connection is taken.
+    metrics.set_ready(false);
     let _ = stop.send(true);
     while loops.join_next().await.is_some() {}
     tracing::info!(
@@ -155,29 +226,115 @@ async fn serve(path: &Path, started: Started) -> Result<(), String> {
 /// Replaces the config in force with the file's, if — and only if — the
 /// file is valid and everything it names can be read.
 fn reload(path: &Path, proxy: &Proxy) {
-    let result = Config::load(path)
-        .map_err(|e| e.to_string())
-        .and_then(|config| {
+    let result = load(path).and_then(|(config, hash)| {
             let old = &proxy.loaded().config.warden;
-            if config.warden.listen != old.listen
-                || config.warden.ca_cert != old.ca_cert
-                || config.warden.ca_key != old.ca_key
-                || config.warden.user != old.user
-                || config.warden.group != old.group
+            let new = &config.warden;
+            if new.listen != old.listen
+                || new.ca_cert != old.ca_cert
+                || new.ca_key != old.ca_key
+                || new.user != old.user
+                || new.group != old.group
+                || new.metrics_listen != old.metrics_listen
+                || new.proxy_listen != old.proxy_listen
+                || new.log_format != old.log_format
             {
-                tracing::warn!("warden.listen, ca_cert, ca_key, user and group take effect at the next restart only");
+                tracing::warn!("warden.listen, metrics_listen, proxy_listen, log_format, ca_cert, ca_key, user and group take effect at the next restart only");
             }
-            Loaded::new(config)
+            Loaded::new(config).map(|loaded| (loaded, hash))
         });
     match result {
-        Ok(loaded) => {
+        Ok((loaded, hash)) => {
             let instances = loaded.config.instances.len();
             proxy.replace(loaded);
+            proxy.metrics.reload(true);
+            proxy.metrics.config_in_force(&hash);
             tracing::info!(
                 "reloaded {}: {instances} instances; new exchanges use it",
                 path.display()
             );
         }
-        Err(e) => tracing::error!("reload refused, the previous config stays in force: {e}"),
+        Err(e) => {
+            proxy.metrics.reload(false);
+            tracing::error!("reload refused, the previous config stays in force: {e}");
+        }
+    }
+}
+
+/// Aborts a background task when dropped (the metrics server ends with the
+/// daemon).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// What identifies one version of the config file: a change of any of
+/// these is a change of the file (an editor's rename gives a new inode, a
+/// rewrite in place a new mtime or size).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    modified: Option<std::time::SystemTime>,
+    len: u64,
+    inode: u64,
+    device: u64,
+}
+
+impl Stamp {
+    fn of(path: &Path) -> Option<Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        // metadata() follows symlinks: a swapped link target is a change.
+        let m = std::fs::metadata(path).ok()?;
+        Some(Stamp {
+            modified: m.modified().ok(),
+            len: m.len(),
+            inode: m.ino(),
+            device: m.dev(),
+        })
+    }
+}
+
+/// Polls the config file. A change is acted on only once two polls in a
+/// row see the same new version, so a file being written is not read
+/// halfway; a file that vanished is no change (the old config stays).
+struct FileWatch<'p> {
+    path: &'p Path,
+    /// The version last loaded (or refused).
+    loaded: Option<Stamp>,
+    /// A new version seen once, waiting to be seen again.
+    pending: Option<Stamp>,
+}
+
+impl<'p> FileWatch<'p> {
+    fn new(path: &'p Path) -> FileWatch<'p> {
+        FileWatch {
+            path,
+            loaded: Stamp::of(path),
+            pending: None,
+        }
+    }
+
+    /// The file as it is now is the one in force (a SIGHUP just read it).
+    fn loaded(&mut self) {
+        self.loaded = Stamp::of(self.path);
+        self.pending = None;
+    }
+
+    /// Whether the file changed since it was last loaded and has stayed
+    /// the same since the previous poll.
+    fn settled_change(&mut self) -> bool {
+        let now = Stamp::of(self.path);
+        if now.is_none() || now == self.loaded {
+            self.pending = None;
+            return false;
+        }
+        if now == self.pending {
+            self.loaded = now;
+            self.pending = None;
+            return true;
+        }
+        self.pending = now;
+        false
     }
 }

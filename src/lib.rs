@@ -16,6 +16,7 @@ pub mod body;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod metrics;
 pub mod net;
 pub mod nftables;
 pub mod policy;

@@ -151,7 +151,21 @@ pub struct Warden {
     pub group: String,
     pub max_body_bytes: u64,
     pub mode: Mode,
+    /// Prometheus text at `/metrics`, `/healthz`, `/readyz`.
     pub metrics_listen: Option<SocketAddr>,
+    /// An explicit HTTP CONNECT proxy, for sites whose MISP already has
+    /// `Proxy.host`/`Proxy.port` set (misp-guard's way): same rules.
+    pub proxy_listen: Option<SocketAddr>,
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Readable lines (`key=value` fields), for a terminal or journald.
+    Text,
+    /// One JSON object per line, for a log pipeline.
+    Json,
 }
 
 impl Default for Warden {
@@ -169,6 +183,8 @@ impl Default for Warden {
             max_body_bytes: 256 * 1024 * 1024,
             mode: Mode::Enforce,
             metrics_listen: None,
+            proxy_listen: None,
+            log_format: LogFormat::Text,
         }
     }
 }

@@ -563,6 +563,21 @@ fn parse_warden(f: Field) -> R<Warden> {
     if let Some(v) = o.optional("metrics_listen") {
         w.metrics_listen = Some(v.socket_addr()?);
     }
+    if let Some(v) = o.optional("proxy_listen") {
+        w.proxy_listen = Some(v.socket_addr()?);
+    }
+    if let Some(v) = o.optional("log_format") {
+        w.log_format = match v.value.as_str() {
+            Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            _ => {
+                return Err(ConfigError::new(
+                    &v.path,
+                    format!("expected \"text\" or \"json\", got {}", describe(v.value)),
+                ));
+            }
+        };
+    }
     o.finish()?;
     Ok(w)
 }

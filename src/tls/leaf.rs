@@ -95,13 +95,14 @@ impl LeafMinter {
         ))
     }
 
-    /// The server configuration presenting a leaf for `name`.
-    pub fn server_config(&self, name: &LeafName) -> Result<Arc<ServerConfig>, String> {
+    /// The server configuration presenting a leaf for `name`, and whether
+    /// it came from the cache (for the metrics).
+    pub fn server_config(&self, name: &LeafName) -> Result<(Arc<ServerConfig>, bool), String> {
         let now = SystemTime::now();
         if let Some((config, expires)) = self.lock().entries.get(name)
             && *expires > now + RENEW_BEFORE
         {
-            return Ok(config.clone());
+            return Ok((config.clone(), true));
         }
         let config = Arc::new(self.mint(name, now)?);
         let mut cache = self.lock();
@@ -120,7 +121,7 @@ impl LeafMinter {
                 None => break,
             }
         }
-        Ok(config)
+        Ok((config, false))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
@@ -148,14 +149,7 @@ impl LeafMinter {
         let cert = params.signed_by(&key, &self.issuer).map_err(fail)?;
         let chain = vec![cert.der().clone(), self.ca_der.clone()];
         let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        let mut config = ServerConfig::builder_with_provider(super::provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_no_client_auth()
-            .with_single_cert(chain, key_der)
-            .map_err(|e| format!("cannot use the certificate minted for {name}: {e}"))?;
-        // MISP's curl offers h2; both are served.
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Ok(config)
+        super::server_config(chain, key_der)
+            .map_err(|e| format!("cannot use the certificate minted for {name}: {e}"))
     }
 }

@@ -6,6 +6,10 @@
 //! - [`upstream`]: the client-side configuration toward the real
 //!   destination, which is verified — the guard never trusts blindly what
 //!   MISP could not have checked itself.
+//! - an instance's own certificate (`tls.server_cert`/`server_key`), which
+//!   the guard presents instead of a minted leaf when it terminates a
+//!   connection *to* that instance (inbound sync): the remote then needs no
+//!   trust in our CA.
 
 pub mod ca;
 pub mod leaf;
@@ -18,6 +22,38 @@ use std::path::Path;
 /// The crypto provider both legs use (ring, the one rcgen signs with).
 pub fn provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
     std::sync::Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A server configuration presenting `chain` (leaf first) with `key`,
+/// offering HTTP/2 and HTTP/1.1 as MISP's curl does.
+pub fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<rustls::ServerConfig, String> {
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| e.to_string())?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// For each instance with `tls.server_cert`/`server_key`: the server
+/// configuration presenting them. The error names the key.
+pub fn instance_server_configs(
+    config: &crate::config::Config,
+) -> Result<std::collections::HashMap<String, std::sync::Arc<rustls::ServerConfig>>, String> {
+    let mut out = std::collections::HashMap::new();
+    for i in &config.instances {
+        if let (Some(cert), Some(key)) = (&i.tls.server_cert, &i.tls.server_key) {
+            let server = server_config(read_certs(cert)?, read_key(key)?)
+                .map_err(|e| format!("instances.{}.tls.server_cert: {e}", i.id))?;
+            out.insert(i.id.clone(), std::sync::Arc::new(server));
+        }
+    }
+    Ok(out)
 }
 
 /// Every certificate in a PEM file; the error names the file.
