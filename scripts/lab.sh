@@ -175,6 +175,11 @@ certificates() {
         # The rogue server's CA is trusted by nobody.
         ca rogue-ca "misp-warden lab rogue CA"
         leaf rogue rogue-ca "DNS:misp.rogue.example,IP:203.0.113.21"
+        # The internal MISP's own certificate (issued by the same CA the
+        # remotes trust): presented by misp-warden to inbound sync
+        # (instances.<id>.tls.server_cert), and by the internal server itself.
+        leaf internal remote-ca \
+            "DNS:misp.internal.example,DNS:misp6.internal.example,IP:192.0.2.10,IP:2001:db8:1::10"
         # The client certificate misp-warden presents to a remote that asks
         # for one (instances.<id>.tls.client_cert), issued by the remote's CA.
         leaf warden-client remote-ca "DNS:misp-warden.lab.example" clientAuth

@@ -14,75 +14,21 @@
 
 mod lab;
 
-use lab::{Curl, Lab};
-use serde_json::{Value, json};
+use lab::Lab;
+use lab::misp::{PUSH, assert_refused, config, event, push, pushed_tags};
 
-const PUSH: &str = "/events/add/metadata:1";
 /// An address on the inside that is no instance (another container, say).
 const OTHER_WORKLOAD: &str = "192.0.2.50";
+const UUID: &str = "7a0c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d";
 
-fn instance(ip: &str, host: &str) -> Value {
-    json!({"ip": ip, "host": host, "port": 443, "compartment_id": "lab", "affiliation": "lab",
-           "taxonomies_rules": {"required_taxonomies": [], "allowed_tags": {}, "blocked_tags": ["tlp:red"]},
-           "blocked_distribution_levels": ["0"], "blocked_sharing_groups_uuids": [],
-           "blocked_attribute_types": [], "blocked_attribute_categories": [], "blocked_object_types": []})
-}
-
-fn config() -> Value {
-    json!({
-        "allowlist": {"urls": [], "domains": []},
-        "compartments_rules": {"can_reach": {"lab": ["lab"]}},
-        "instances": {
-            "internal": instance("192.0.2.10", "misp.internal.example"),
-            "internal6": instance("2001:db8:1::10", "misp6.internal.example"),
-            "partner": instance("203.0.113.20", "misp.partner.example"),
-            "partner6": instance("2001:db8:2::20", "misp6.partner.example")
-        }
-    })
-}
-
-fn event(tag: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({"Event": {
-        "uuid": "7a0c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d", "info": "topology test",
-        "distribution": "1", "published": true, "Tag": [{"name": tag}], "Attribute": []
-    }}))
-    .unwrap()
-}
-
-fn push(lab: &Lab, host: &str, tag: &str, extra: &[&str]) -> Curl {
-    let file = lab.dir().join(format!("{tag}.json"));
-    std::fs::write(&file, event(tag)).unwrap();
-    let data = format!("@{}", file.display());
-    let url = format!("https://{host}{PUSH}");
-    let mut args = vec![
-        "-H",
-        "Content-Type: application/json",
-        "--data-binary",
-        &data,
-    ];
-    args.extend_from_slice(extra);
-    args.push(&url);
-    lab.curl(&args)
-}
-
-fn assert_403(c: &Curl, rule: &str) {
-    assert_eq!(c.status, 403, "{}{}", c.text(), c.stderr);
-    let message = c.json()["message"].as_str().unwrap_or_default().to_string();
-    assert!(message.contains(rule), "{message}");
-}
-
-/// The tags of the events the remote received, in order.
-fn received_tags(lab: &Lab, remote: usize) -> Vec<String> {
-    lab.records(remote)
-        .iter()
-        .filter(|r| r.method == "POST")
-        .map(|r| {
-            r.json()["Event"]["Tag"][0]["name"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
+/// Pushes an event tagged `tag` to `host`.
+fn push_tag(lab: &Lab, host: &str, tag: &str, extra: &[&str]) -> lab::Curl {
+    push(
+        lab,
+        &format!("https://{host}{PUSH}"),
+        &event(UUID, tag, "topology test"),
+        extra,
+    )
 }
 
 #[test]
@@ -96,27 +42,27 @@ fn same_host_guards_misp_beside_the_daemon_over_v4_and_v6() {
     );
     lab.start_warden(&config());
     for host in ["misp.partner.example", "misp6.partner.example"] {
-        let c = push(&lab, host, "tlp:green", &[]);
+        let c = push_tag(&lab, host, "tlp:green", &[]);
         assert_eq!(c.status, 200, "{host}: {}{}", c.text(), c.stderr);
-        assert_403(&push(&lab, host, "tlp:red", &[]), "blocked_tags");
+        assert_refused(&push_tag(&lab, host, "tlp:red", &[]), "blocked_tags");
     }
     // Only the allowed pushes arrived, each once: the daemon's own upstream
     // connection was not caught again (it would have looped or been refused).
-    assert_eq!(received_tags(&lab, remote), ["tlp:green", "tlp:green"]);
+    assert_eq!(pushed_tags(&lab, remote), ["tlp:green", "tlp:green"]);
     let log = lab.warden_log();
     assert_eq!(log.matches("verdict=\"allow\"").count(), 2, "{log}");
     assert_eq!(log.matches("verdict=\"block\"").count(), 2, "{log}");
 
     // The daemon stopped, the ruleset still loaded: closed, not open.
     assert!(lab.stop_warden().success());
-    let c = push(
+    let c = push_tag(
         &lab,
         "misp.partner.example",
         "tlp:green",
         &["--connect-timeout", "2"],
     );
     assert_eq!(c.status, 0, "{c:?}");
-    assert_eq!(received_tags(&lab, remote).len(), 2);
+    assert_eq!(pushed_tags(&lab, remote).len(), 2);
 }
 
 #[test]
@@ -134,17 +80,17 @@ fn container_host_diverts_the_instances_and_leaves_other_workloads_alone() {
     lab.start_warden(&config());
 
     // The MISP container: judged.
-    let c = push(&lab, "misp.partner.example", "tlp:green", &[]);
+    let c = push_tag(&lab, "misp.partner.example", "tlp:green", &[]);
     assert_eq!(c.status, 200, "{}{}", c.text(), c.stderr);
-    assert_403(
-        &push(&lab, "misp.partner.example", "tlp:red", &[]),
+    assert_refused(
+        &push_tag(&lab, "misp.partner.example", "tlp:red", &[]),
         "blocked_tags",
     );
     // Another workload reaching an instance's endpoint: judged too, and
     // refused as no instance.
     let other = ["--interface", OTHER_WORKLOAD];
-    assert_403(
-        &push(&lab, "misp.partner.example", "tlp:green", &other),
+    assert_refused(
+        &push_tag(&lab, "misp.partner.example", "tlp:green", &other),
         "unknown_source",
     );
     // The same workload's HTTPS elsewhere is none of the guard's business:
@@ -166,7 +112,7 @@ fn container_host_diverts_the_instances_and_leaves_other_workloads_alone() {
     assert_eq!(direct[0].peer, OTHER_WORKLOAD);
     // The MISP container's own HTTPS elsewhere goes to the daemon instead.
     let c = lab.curl(&["https://unknown.example/servers/getVersion"]);
-    assert_403(&c, "unknown_destination");
+    assert_refused(&c, "unknown_destination");
     assert_eq!(lab.records(elsewhere).len(), 1);
-    assert_eq!(received_tags(&lab, remote), ["tlp:green"]);
+    assert_eq!(pushed_tags(&lab, remote), ["tlp:green"]);
 }

@@ -3,6 +3,7 @@
 
     pymisp_client.py --url https://misp.partner.example --ca CA.pem --event EVENT.json add
     pymisp_client.py --url https://misp.partner.example --ca CA.pem get UUID
+    pymisp_client.py ... --proxy http://192.0.2.1:3128 get UUID   (through a CONNECT proxy)
 
 `add` loads the file into a MISPEvent (which needs what MISP needs, e.g. an
 object_relation on object attributes); `add --raw` posts the file's JSON as is.
@@ -61,6 +62,7 @@ def main():
         "--raw", action="store_true", help="add: post the file's JSON as is (a dict), not re-serialised by MISPEvent"
     )
     ap.add_argument("--timeout", type=float, default=20)
+    ap.add_argument("--proxy", help="an HTTP proxy for https (PyMISP's proxies=), e.g. http://192.0.2.1:3128")
     ap.add_argument("action", choices=["add", "get"])
     ap.add_argument("uuid", nargs="?", help="event UUID for get")
     a = ap.parse_args()
@@ -72,7 +74,8 @@ def main():
 
     out = {"ok": False, "status": None, "errors": None, "uuid": None}
     try:
-        misp = PyMISP(a.url, a.key, ssl=a.ca, timeout=a.timeout)
+        proxies = {"https": a.proxy, "http": a.proxy} if a.proxy else None
+        misp = PyMISP(a.url, a.key, ssl=a.ca, timeout=a.timeout, proxies=proxies)
         if a.action == "add" and a.raw:
             with open(a.event) as f:
                 r = misp.add_event(json.load(f))  # PyMISP json.dumps()es a dict as it is

@@ -48,6 +48,7 @@ pub async fn handle(
     graceful: Watcher,
 ) {
     let peer = SocketAddr::new(canonical_ip(peer.ip()), peer.port());
+    let _open = OpenConnection::new(proxy.metrics.clone());
     let destination = match crate::net::listener::original_destination(&stream, &proxy.listeners) {
         Ok(Some(d)) => SocketAddr::new(canonical_ip(d.ip()), d.port()),
         Ok(None) => {
@@ -61,6 +62,7 @@ pub async fn handle(
         }
     };
     let _ = stream.set_nodelay(true);
+    tracing::debug!(conn = id, %peer, %destination, "accepted");
 
     let mut first = [0u8; 1];
     match tokio::time::timeout(super::HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await {
@@ -72,26 +74,7 @@ pub async fn handle(
     }
 
     if first[0] == TLS_HANDSHAKE {
-        let handshake = tokio::time::timeout(
-            super::HANDSHAKE_TIMEOUT,
-            accept_tls(&proxy, stream, destination),
-        );
-        match handshake.await {
-            Ok(Ok((tls, sni))) => {
-                let conn = Arc::new(Conn {
-                    id,
-                    peer,
-                    destination,
-                    sni,
-                    tls: true,
-                });
-                serve(proxy, conn, TokioIo::new(Idle::new(tls)), graceful).await;
-            }
-            Ok(Err(e)) => {
-                tracing::info!(conn = id, %peer, %destination, "TLS handshake failed: {e}")
-            }
-            Err(_) => tracing::info!(conn = id, %peer, %destination, "TLS handshake timed out"),
-        }
+        intercept_tls(proxy, id, stream, peer, destination, graceful).await;
     } else if first[0].is_ascii_uppercase() {
         // An HTTP method: plaintext sync (an instance at http://).
         let conn = Arc::new(Conn {
@@ -111,26 +94,98 @@ pub async fn handle(
     }
 }
 
+/// Terminates TLS from a client that was going to `destination` — a
+/// transparent connection, or a CONNECT tunnel — and serves HTTP on it.
+pub async fn intercept_tls<IO>(
+    proxy: Arc<Proxy>,
+    id: u64,
+    io: IO,
+    peer: SocketAddr,
+    destination: SocketAddr,
+    graceful: Watcher,
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let handshake = tokio::time::timeout(
+        super::HANDSHAKE_TIMEOUT,
+        accept_tls(&proxy, io, destination),
+    );
+    match handshake.await {
+        Ok(Ok((tls, sni))) => {
+            let conn = Arc::new(Conn {
+                id,
+                peer,
+                destination,
+                sni,
+                tls: true,
+            });
+            serve(proxy, conn, TokioIo::new(Idle::new(tls)), graceful).await;
+        }
+        Ok(Err((cause, e))) => {
+            proxy.metrics.handshake_failed(cause);
+            tracing::info!(conn = id, %peer, %destination, "TLS handshake failed: {e}")
+        }
+        Err(_) => {
+            proxy.metrics.handshake_failed("timeout");
+            tracing::info!(conn = id, %peer, %destination, "TLS handshake timed out")
+        }
+    }
+}
+
+/// Counts a connection as open for as long as it lives.
+pub struct OpenConnection(Arc<crate::metrics::Metrics>);
+
+impl OpenConnection {
+    pub fn new(metrics: Arc<crate::metrics::Metrics>) -> OpenConnection {
+        metrics.connection_opened();
+        OpenConnection(metrics)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.connection_closed();
+    }
+}
+
 /// Reads the ClientHello, mints (or reuses) a leaf for its SNI name — or
 /// the address dialled when there is none — and completes the handshake.
-async fn accept_tls(
+/// A failure says its cause for the metrics: `client_hello`, `certificate`
+/// (no leaf could be made) or `handshake`.
+async fn accept_tls<IO>(
     proxy: &Proxy,
-    stream: TcpStream,
+    stream: IO,
     destination: SocketAddr,
-) -> Result<(tokio_rustls::server::TlsStream<TcpStream>, Option<String>), String> {
+) -> Result<(tokio_rustls::server::TlsStream<IO>, Option<String>), (&'static str, String)>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let start = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream)
         .await
-        .map_err(|e| format!("bad ClientHello: {e}"))?;
+        .map_err(|e| ("client_hello", format!("bad ClientHello: {e}")))?;
     let sni = start
         .client_hello()
         .server_name()
         .map(|n| n.trim_end_matches('.').to_ascii_lowercase());
-    let leaf = match &sni {
-        Some(name) => LeafName::Dns(name.clone()),
-        None => LeafName::Ip(destination.ip()),
+    let config = match proxy.loaded().server_tls_for(destination) {
+        Some(own) => own,
+        None => {
+            let leaf = match &sni {
+                Some(name) => LeafName::Dns(name.clone()),
+                None => LeafName::Ip(destination.ip()),
+            };
+            let (config, cached) = proxy
+                .leaves
+                .server_config(&leaf)
+                .map_err(|e| ("certificate", e))?;
+            proxy.metrics.leaf_lookup(cached);
+            config
+        }
     };
-    let config = proxy.leaves.server_config(&leaf)?;
-    let tls = start.into_stream(config).await.map_err(|e| e.to_string())?;
+    let tls = start
+        .into_stream(config)
+        .await
+        .map_err(|e| ("handshake", e.to_string()))?;
     Ok((tls, sni))
 }
 

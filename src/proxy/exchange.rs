@@ -14,8 +14,8 @@
 
 use super::connection::Conn;
 use super::message::{
-    client_response, decoded, host_name, read_body, refuse_method_override, request_target, single,
-    upstream_request,
+    client_response, decoded, discard_body, host_name, read_body, refuse_method_override,
+    request_target, single, upstream_request,
 };
 use super::reply::{self, Body};
 use super::upstream::{Target, TlsTarget, UpstreamError};
@@ -58,6 +58,38 @@ struct Audit {
     upstream_error: Option<String>,
     bytes_in: usize,
     bytes_out: usize,
+    /// For the metrics: what kind of exchange, once the head told.
+    direction: &'static str,
+    endpoint: &'static str,
+    /// Time spent decoding and judging bodies.
+    inspecting: std::time::Duration,
+}
+
+impl Audit {
+    /// Remembers what kind of exchange this is, for the metrics.
+    fn kind(&mut self, exchange: &Exchange) {
+        use crate::policy::endpoint::Direction;
+        (self.direction, self.endpoint) = match exchange {
+            Exchange::Sync { endpoint, .. } => (
+                match endpoint.direction {
+                    Direction::Push => "push",
+                    Direction::Pull => "pull",
+                    Direction::Control => "control",
+                },
+                endpoint.name,
+            ),
+            Exchange::Allowlisted => ("allowlist", "-"),
+            Exchange::Feed { .. } => ("feed", "-"),
+        };
+    }
+
+    /// Runs one inspection, adding its time to the total.
+    fn inspect<T>(&mut self, judge: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let result = judge();
+        self.inspecting += start.elapsed();
+        result
+    }
 }
 
 pub async fn handle(
@@ -77,6 +109,9 @@ pub async fn handle(
         upstream_error: None,
         bytes_in: 0,
         bytes_out: 0,
+        direction: "unknown",
+        endpoint: "-",
+        inspecting: std::time::Duration::ZERO,
     };
     let path = audit.path.clone();
     let monitor = loaded.config.warden.mode == Mode::Monitor;
@@ -89,10 +124,11 @@ pub async fn handle(
             reply::json_error(StatusCode::FORBIDDEN, &message, &path)
         }
         Err(Refusal::Upstream(e)) => {
-            let (status, message) = match e {
-                UpstreamError::Timeout(m) => (StatusCode::GATEWAY_TIMEOUT, m),
-                UpstreamError::Failed(m) => (StatusCode::BAD_GATEWAY, m),
+            let (status, message, cause) = match e {
+                UpstreamError::Timeout(m) => (StatusCode::GATEWAY_TIMEOUT, m, "timeout"),
+                UpstreamError::Failed(m) => (StatusCode::BAD_GATEWAY, m, "failed"),
             };
+            proxy.metrics.upstream_failed(cause);
             let reply = reply::json_error(
                 status,
                 &format!("misp-warden: upstream failed: {message}"),
@@ -102,12 +138,12 @@ pub async fn handle(
             reply
         }
     };
-    log(&conn, &audit, response.status(), started);
+    log(&proxy, &conn, &audit, response.status(), started);
     Ok(response)
 }
 
-/// The one audit line of an exchange.
-fn log(conn: &Conn, audit: &Audit, status: StatusCode, started: Instant) {
+/// The one audit line of an exchange, and its metrics.
+fn log(proxy: &Proxy, conn: &Conn, audit: &Audit, status: StatusCode, started: Instant) {
     let ms = started.elapsed().as_millis() as u64;
     let status = status.as_u16();
     let (verdict, rule, event) = match &audit.block {
@@ -117,6 +153,20 @@ fn log(conn: &Conn, audit: &Audit, status: StatusCode, started: Instant) {
         None => ("allow", "-", None),
     };
     let event = event.unwrap_or("-");
+    let metrics = &proxy.metrics;
+    metrics.exchange(
+        &crate::metrics::ExchangeRecord {
+            direction: audit.direction,
+            endpoint: audit.endpoint,
+            verdict,
+            rule,
+        },
+        audit.bytes_in,
+        audit.bytes_out,
+    );
+    if !audit.inspecting.is_zero() {
+        metrics.inspection(audit.inspecting);
+    }
     let message = match (&audit.block, &audit.upstream_error) {
         (Some(block), None) => block.to_string(),
         (Some(block), Some(e)) => format!("{block}; upstream failed: {e}"),
@@ -178,7 +228,16 @@ async fn exchange(
         audit.source = source.clone();
         audit.destination = destination.clone();
     }
-    let exchange = judged(head.map(|(e, ..)| e), audit, monitor)?;
+    let exchange = match judged(head.map(|(e, ..)| e), audit, monitor) {
+        Ok(exchange) => exchange,
+        Err(refusal) => {
+            discard_body(incoming, &parts.headers, config.warden.max_body_bytes).await;
+            return Err(refusal);
+        }
+    };
+    if let Some(exchange) = &exchange {
+        audit.kind(exchange);
+    }
     let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
 
     // The body, complete, within the limit (it is never streamed through
@@ -204,8 +263,9 @@ async fn exchange(
     })??;
     audit.bytes_in = raw.len();
     if let Some(exchange) = &exchange {
-        let verdict =
-            judge_request_body(exchange, &parts.headers, &raw, config.warden.max_body_bytes);
+        let verdict = audit.inspect(|| {
+            judge_request_body(exchange, &parts.headers, &raw, config.warden.max_body_bytes)
+        });
         judged(verdict, audit, monitor)?;
     }
 
@@ -225,12 +285,14 @@ async fn exchange(
 
     // The response, before a byte of it reaches the client.
     if let Some(exchange) = &exchange {
-        let verdict = judge_response(
-            exchange,
-            &response_parts,
-            &response_raw,
-            config.warden.max_body_bytes,
-        );
+        let verdict = audit.inspect(|| {
+            judge_response(
+                exchange,
+                &response_parts,
+                &response_raw,
+                config.warden.max_body_bytes,
+            )
+        });
         judged(verdict, audit, monitor)?;
     }
     Ok(client_response(response_parts, response_raw, is_head))

@@ -120,6 +120,29 @@ pub async fn read_body(
     }
 }
 
+/// Reads and throws away a request body the guard refused on its head
+/// alone, so that the client — still sending it — reads the refusal instead
+/// of a reset (HTTP/1.1 would close under unread bytes; HTTP/2 would cancel
+/// the stream). At most `limit` bytes within [`DISCARD_TIMEOUT`]; nothing is
+/// read from a client that waits for `100 Continue` (it has sent nothing,
+/// and must not be invited to).
+pub async fn discard_body(body: Incoming, headers: &HeaderMap, limit: u64) {
+    let waits_for_continue = headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if waits_for_continue {
+        return;
+    }
+    let _ = tokio::time::timeout(
+        DISCARD_TIMEOUT,
+        Limited::new(body, limit as usize).collect(),
+    )
+    .await;
+}
+
+/// How long a refused request's body is read for, at most.
+pub const DISCARD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn too_large(what: &str, limit: u64) -> Block {
     Block::new(
         Rule::BodyTooLarge,

@@ -6,6 +6,8 @@
 //! - [`connection`] — one accepted connection: where it was going, who sent
 //!   it, TLS or plaintext (sniffed from the first byte), the TLS handshake
 //!   with a minted leaf, then HTTP/1.1 or HTTP/2 as the client chose.
+//! - [`connect`] — the explicit proxy port: a CONNECT judged before the
+//!   tunnel opens, then the tunnel handled as a transparent connection.
 //! - [`exchange`] — one request on it: judged by the [`crate::policy`]
 //!   stages as its head and body arrive, forwarded byte for byte or refused,
 //!   and the response judged before a byte of it reaches the client.
@@ -19,6 +21,7 @@
 //! it started with, so a reload never changes the rules halfway through a
 //! request.
 
+mod connect;
 mod connection;
 mod exchange;
 mod idle;
@@ -27,11 +30,13 @@ mod reply;
 mod upstream;
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::tls::leaf::LeafMinter;
 use crate::tls::upstream::UpstreamTls;
 use arc_swap::ArcSwap;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,17 +58,33 @@ const MAX_HEAD_BYTES: usize = 64 * 1024;
 pub struct Loaded {
     pub config: Config,
     pub upstream_tls: UpstreamTls,
+    /// By instance id: the instance's own certificate, presented to clients
+    /// connecting *to* it (inbound sync) instead of a minted leaf.
+    pub server_tls: HashMap<String, Arc<rustls::ServerConfig>>,
 }
 
 impl Loaded {
-    /// Validates and prepares a config: reads its trust anchors and client
-    /// keys. Nothing is swapped in unless all of it succeeded.
+    /// Validates and prepares a config: reads its trust anchors, client
+    /// keys and server certificates. Nothing is swapped in unless all of it
+    /// succeeded.
     pub fn new(config: Config) -> Result<Loaded, String> {
         let upstream_tls = UpstreamTls::build(&config)?;
+        let server_tls = crate::tls::instance_server_configs(&config)?;
         Ok(Loaded {
             config,
             upstream_tls,
+            server_tls,
         })
+    }
+
+    /// The certificate to present for a connection to `destination`: the
+    /// instance's own when it has one configured.
+    pub fn server_tls_for(&self, destination: SocketAddr) -> Option<Arc<rustls::ServerConfig>> {
+        self.config
+            .instances_at(destination.ip())
+            .find(|i| i.port == destination.port())
+            .and_then(|i| self.server_tls.get(&i.id))
+            .cloned()
     }
 }
 
@@ -78,10 +99,16 @@ pub struct Proxy {
     /// Numbers connections for the log.
     next_connection: AtomicU64,
     http: auto::Builder<TokioExecutor>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Proxy {
-    pub fn new(loaded: Loaded, leaves: LeafMinter, listeners: Vec<SocketAddr>) -> Proxy {
+    pub fn new(
+        loaded: Loaded,
+        leaves: LeafMinter,
+        listeners: Vec<SocketAddr>,
+        metrics: Arc<Metrics>,
+    ) -> Proxy {
         let mut http = auto::Builder::new(TokioExecutor::new());
         http.http1()
             .timer(TokioTimer::new())
@@ -98,6 +125,7 @@ impl Proxy {
             listeners,
             next_connection: AtomicU64::new(1),
             http,
+            metrics,
         }
     }
 
@@ -118,9 +146,12 @@ impl Proxy {
     /// handled on its own task, watched by `graceful` so shutdown can tell
     /// it to finish and wait for it. The loop's handle on `graceful` goes
     /// when it returns, so the daemon can then take it back to shut down.
+    /// `explicit`: the listener is the CONNECT proxy port, not a
+    /// transparent one.
     pub async fn accept_loop(
         self: Arc<Self>,
         listener: tokio::net::TcpListener,
+        explicit: bool,
         graceful: Arc<hyper_util::server::graceful::GracefulShutdown>,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
@@ -134,9 +165,16 @@ impl Proxy {
                     let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
                     let proxy = self.clone();
                     let watcher = graceful.watcher();
-                    tokio::spawn(async move {
-                        connection::handle(proxy, id, stream, peer, watcher).await;
-                    });
+                    if explicit {
+                        let tunnel = graceful.watcher();
+                        tokio::spawn(async move {
+                            connect::handle(proxy, id, stream, peer, watcher, tunnel).await;
+                        });
+                    } else {
+                        tokio::spawn(async move {
+                            connection::handle(proxy, id, stream, peer, watcher).await;
+                        });
+                    }
                 }
                 Err(e) => {
                     // Out of descriptors or memory: back off instead of

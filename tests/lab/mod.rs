@@ -14,6 +14,8 @@
 //! when [`Lab::new`] returns `None`: not root, or a tool is missing.
 #![allow(dead_code)]
 
+pub mod misp;
+
 use std::fs::{self, File};
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -252,6 +254,18 @@ impl Lab {
         cert: Option<&str>,
         extra: &[&str],
     ) -> usize {
+        self.start_remote_in("out", listen, cert, extra)
+    }
+
+    /// [`Lab::start_remote_with`] in namespace `ns`: "in" makes it the
+    /// internal MISP (192.0.2.10), for inbound sync from outside.
+    pub fn start_remote_in(
+        &mut self,
+        ns: &str,
+        listen: &[&str],
+        cert: Option<&str>,
+        extra: &[&str],
+    ) -> usize {
         let i = self.remotes.len();
         let file = |suffix: &str| self.dir().join(format!("remote-{i}{suffix}"));
         let remote = Remote {
@@ -286,7 +300,7 @@ impl Lab {
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let log = format!("remote-{i}.log");
-        self.spawn("out", "python3", &args, &log);
+        self.spawn(ns, "python3", &args, &log);
         let child = self.children.len() - 1;
         self.wait_for(
             &format!("remote {i} ({listen:?})"),
@@ -508,6 +522,11 @@ impl Lab {
     /// curl inside `NAME-in` trusting `ca` only (e.g. `DIR/remote-ca.pem` when
     /// talking to the remote directly).
     pub fn curl_with_ca(&self, ca: &Path, args: &[&str]) -> Curl {
+        self.curl_from("in", ca, args)
+    }
+
+    /// curl inside namespace `ns` ("in" or "out") trusting `ca` only.
+    pub fn curl_from(&self, ns: &str, ca: &Path, args: &[&str]) -> Curl {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let out_file = self.dir().join(format!("curl-{n}.body"));
         let (ca, out_path) = (path_str(ca), path_str(&out_file));
@@ -526,7 +545,13 @@ impl Lab {
             "-o",
             &out_path,
         ];
-        let out = self.run_in("curl", &[fixed.as_slice(), args].concat());
+        let out = self
+            .ns_cmd(ns, "timeout")
+            .args(["30", "curl"])
+            .args([fixed.as_slice(), args].concat())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run curl");
         let body = fs::read(&out_file).unwrap_or_default();
         let _ = fs::remove_file(&out_file);
         let exit = out.status.code().unwrap_or(-1);
