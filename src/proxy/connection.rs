@@ -38,6 +38,31 @@ pub struct Conn {
 /// The first byte of a TLS handshake record.
 const TLS_HANDSHAKE: u8 = 0x16;
 
+/// What a connection's first byte says it speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniffed {
+    /// A TLS handshake record.
+    Tls,
+    /// An HTTP method's first letter: plaintext sync.
+    Http,
+    /// Anything else: refused, closed unanswered.
+    Other,
+}
+
+pub fn sniff(first: u8) -> Sniffed {
+    match first {
+        TLS_HANDSHAKE => Sniffed::Tls,
+        b if b.is_ascii_uppercase() => Sniffed::Http,
+        _ => Sniffed::Other,
+    }
+}
+
+/// The SNI name as the rest of the guard compares it: no trailing dot,
+/// lower case.
+pub fn normalise_sni(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
 /// Takes an accepted connection to the point where HTTP runs on it, then
 /// serves it until it closes.
 pub async fn handle(
@@ -73,9 +98,10 @@ pub async fn handle(
         }
     }
 
-    if first[0] == TLS_HANDSHAKE {
+    let sniffed = sniff(first[0]);
+    if sniffed == Sniffed::Tls {
         intercept_tls(proxy, id, stream, peer, destination, graceful).await;
-    } else if first[0].is_ascii_uppercase() {
+    } else if sniffed == Sniffed::Http {
         // An HTTP method: plaintext sync (an instance at http://).
         let conn = Arc::new(Conn {
             id,
@@ -163,10 +189,7 @@ where
     let start = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream)
         .await
         .map_err(|e| ("client_hello", format!("bad ClientHello: {e}")))?;
-    let sni = start
-        .client_hello()
-        .server_name()
-        .map(|n| n.trim_end_matches('.').to_ascii_lowercase());
+    let sni = start.client_hello().server_name().map(normalise_sni);
     let config = match proxy.loaded().server_tls_for(destination) {
         Some(own) => own,
         None => {

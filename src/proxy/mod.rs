@@ -22,7 +22,7 @@
 //! request.
 
 mod connect;
-mod connection;
+pub mod connection;
 mod exchange;
 mod idle;
 mod message;
