@@ -76,6 +76,7 @@ pub struct Metrics {
     handshake_failures: Family<Cause, Counter>,
     upstream_errors: Family<Cause, Counter>,
     active_connections: Gauge,
+    connections_refused: Family<Cause, Counter>,
     leaf_cache: Family<Outcome, Counter>,
     reloads: Family<Outcome, Counter>,
     config_info: Family<ConfigLabels, Gauge>,
@@ -125,6 +126,12 @@ impl Metrics {
             "Client connections open now",
             active_connections.clone(),
         );
+        let connections_refused = Family::<Cause, Counter>::default();
+        registry.register(
+            "connections_refused",
+            "Client connections closed at once by a limit, by cause",
+            connections_refused.clone(),
+        );
         let leaf_cache = Family::<Outcome, Counter>::default();
         registry.register(
             "certificate_cache",
@@ -157,6 +164,7 @@ impl Metrics {
             handshake_failures,
             upstream_errors,
             active_connections,
+            connections_refused,
             leaf_cache,
             reloads,
             config_info,
@@ -204,6 +212,12 @@ impl Metrics {
 
     pub fn connection_closed(&self) {
         self.active_connections.dec();
+    }
+
+    pub fn connection_refused(&self, cause: &'static str) {
+        self.connections_refused
+            .get_or_create(&Cause { cause })
+            .inc();
     }
 
     pub fn leaf_lookup(&self, cached: bool) {

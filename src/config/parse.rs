@@ -532,18 +532,30 @@ fn parse_warden(f: Field) -> R<Warden> {
         w.group = v.nonempty_str()?.into();
     }
     if let Some(v) = o.optional("max_body_bytes") {
-        w.max_body_bytes = match v.value.as_u64() {
-            Some(n) if n > 0 => n,
-            _ => {
-                return Err(ConfigError::new(
-                    &v.path,
-                    format!(
-                        "expected a positive integer (bytes), got {}",
-                        describe(v.value)
-                    ),
-                ));
-            }
-        };
+        w.max_body_bytes = positive(&v, "bytes")?;
+    }
+    let l = &mut w.limits;
+    if let Some(v) = o.optional("max_connections") {
+        l.max_connections = positive(&v, "connections")? as usize;
+    }
+    if let Some(v) = o.optional("max_connections_per_source") {
+        l.max_connections_per_source = positive(&v, "connections")? as usize;
+    }
+    if let Some(v) = o.optional("max_concurrent_inspections") {
+        l.max_concurrent_inspections = positive(&v, "inspections")? as usize;
+    }
+    let budget = o.optional("body_budget_bytes");
+    if let Some(v) = &budget {
+        l.body_budget_bytes = positive(v, "bytes")?;
+    }
+    if let Some(v) = o.optional("header_timeout_seconds") {
+        l.header_timeout = std::time::Duration::from_secs(positive(&v, "seconds")?);
+    }
+    if let Some(v) = o.optional("body_timeout_seconds") {
+        l.body_timeout = std::time::Duration::from_secs(positive(&v, "seconds")?);
+    }
+    if let Some(v) = o.optional("max_decompression_ratio") {
+        l.max_decompression_ratio = positive(&v, "ratio")?;
     }
     if let Some(v) = o.optional("mode") {
         w.mode = match v.value.as_str() {
@@ -579,7 +591,30 @@ fn parse_warden(f: Field) -> R<Warden> {
         };
     }
     o.finish()?;
+    if w.limits.body_budget_bytes < w.max_body_bytes {
+        return Err(ConfigError::new(
+            budget.map_or_else(|| "warden.body_budget_bytes".to_string(), |v| v.path),
+            format!(
+                "{} bytes cannot hold one body of max_body_bytes ({}); raise it or lower max_body_bytes",
+                w.limits.body_budget_bytes, w.max_body_bytes
+            ),
+        ));
+    }
     Ok(w)
+}
+
+/// A positive integer (of `unit`), or an error naming the key.
+fn positive(v: &Field, unit: &str) -> R<u64> {
+    match v.value.as_u64() {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(ConfigError::new(
+            &v.path,
+            format!(
+                "expected a positive integer ({unit}), got {}",
+                describe(v.value)
+            ),
+        )),
+    }
 }
 
 fn distribution_level(v: &Value) -> Option<usize> {

@@ -59,7 +59,7 @@ pub async fn handle(
     let mut http = auto::Builder::new(TokioExecutor::new()).http1_only();
     http.http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(super::HEADER_TIMEOUT);
+        .header_read_timeout(proxy.loaded().config.warden.limits.header_timeout);
     let connection = http.serve_connection_with_upgrades(TokioIo::new(stream), service);
     if let Err(e) = graceful.watch(connection).await {
         tracing::debug!(conn = id, "proxy connection ended: {e}");

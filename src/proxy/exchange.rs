@@ -12,10 +12,10 @@
 //! all — a body that cannot be read, an upstream that does not answer — is
 //! refused in both modes.
 
+use super::bodies::{self, BodyError, Held};
 use super::connection::Conn;
 use super::message::{
-    client_response, decoded, discard_body, host_name, read_body, refuse_method_override,
-    request_target, single, upstream_request,
+    client_response, host_name, refuse_method_override, request_target, single, upstream_request,
 };
 use super::reply::{self, Body};
 use super::upstream::{Target, TlsTarget, UpstreamError};
@@ -24,7 +24,6 @@ use crate::config::{Config, Mode};
 use crate::policy::{self, Block, Destination, Exchange, ResponseContext, Rule, printable};
 use crate::tls::leaf::LeafName;
 use bytes::Bytes;
-use http::header::HeaderMap;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use std::convert::Infallible;
@@ -35,11 +34,22 @@ use std::time::Instant;
 enum Refusal {
     Blocked(Block),
     Upstream(UpstreamError),
+    /// The body budget is spent: 503, try again.
+    Busy,
 }
 
 impl From<Block> for Refusal {
     fn from(b: Block) -> Self {
         Refusal::Blocked(b)
+    }
+}
+
+impl From<BodyError> for Refusal {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::Blocked(b) => Refusal::Blocked(b),
+            BodyError::Busy => Refusal::Busy,
+        }
     }
 }
 
@@ -54,8 +64,9 @@ struct Audit {
     block: Option<Block>,
     /// Whether `block` was only noted (monitor mode) and the exchange went on.
     would_block: bool,
-    /// Why the upstream could not be used, when it could not.
-    upstream_error: Option<String>,
+    /// Why the exchange could not be completed, when it could not (not a
+    /// refusal by the rules): the rule id to log (`upstream`, `busy`) and why.
+    error: Option<(&'static str, String)>,
     bytes_in: usize,
     bytes_out: usize,
     /// For the metrics: what kind of exchange, once the head told.
@@ -106,7 +117,7 @@ pub async fn handle(
         path: printable(request.uri().path()),
         block: None,
         would_block: false,
-        upstream_error: None,
+        error: None,
         bytes_in: 0,
         bytes_out: 0,
         direction: "unknown",
@@ -134,8 +145,13 @@ pub async fn handle(
                 &format!("misp-warden: upstream failed: {message}"),
                 &path,
             );
-            audit.upstream_error = Some(message);
+            audit.error = Some(("upstream", format!("upstream failed: {message}")));
             reply
+        }
+        Err(Refusal::Busy) => {
+            let message = "misp-warden is busy: the memory for bodies (warden.body_budget_bytes) is spent; try again";
+            audit.error = Some(("busy", message.to_string()));
+            reply::json_error(StatusCode::SERVICE_UNAVAILABLE, message, &path)
         }
     };
     log(&proxy, &conn, &audit, response.status(), started);
@@ -149,7 +165,7 @@ fn log(proxy: &Proxy, conn: &Conn, audit: &Audit, status: StatusCode, started: I
     let (verdict, rule, event) = match &audit.block {
         Some(b) if audit.would_block => ("would_block", b.rule.id(), b.event_uuid.as_deref()),
         Some(b) => ("block", b.rule.id(), b.event_uuid.as_deref()),
-        None if audit.upstream_error.is_some() => ("error", "upstream", None),
+        None if audit.error.is_some() => ("error", audit.error.as_ref().map_or("-", |e| e.0), None),
         None => ("allow", "-", None),
     };
     let event = event.unwrap_or("-");
@@ -167,10 +183,10 @@ fn log(proxy: &Proxy, conn: &Conn, audit: &Audit, status: StatusCode, started: I
     if !audit.inspecting.is_zero() {
         metrics.inspection(audit.inspecting);
     }
-    let message = match (&audit.block, &audit.upstream_error) {
+    let message = match (&audit.block, &audit.error) {
         (Some(block), None) => block.to_string(),
-        (Some(block), Some(e)) => format!("{block}; upstream failed: {e}"),
-        (None, Some(e)) => format!("upstream failed: {e}"),
+        (Some(block), Some((_, e))) => format!("{block}; {e}"),
+        (None, Some((_, e))) => e.clone(),
         (None, None) => "allowed".to_string(),
     };
     macro_rules! line {
@@ -231,7 +247,7 @@ async fn exchange(
     let exchange = match judged(head.map(|(e, ..)| e), audit, monitor) {
         Ok(exchange) => exchange,
         Err(refusal) => {
-            discard_body(incoming, &parts.headers, config.warden.max_body_bytes).await;
+            bodies::discard(incoming, &parts.headers, config.warden.max_body_bytes).await;
             return Err(refusal);
         }
     };
@@ -239,61 +255,108 @@ async fn exchange(
         audit.kind(exchange);
     }
     let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let limits = &config.warden.limits;
+    // What this exchange holds of the body budget, until it ends.
+    let mut held = Held::default();
 
     // The body, complete, within the limit (it is never streamed through
     // uninspected, in either mode).
-    let raw = tokio::time::timeout(
-        RESPONSE_TIMEOUT,
-        read_body(
-            incoming,
+    let mut incoming = incoming;
+    let read = tokio::time::timeout(
+        limits.body_timeout,
+        bodies::read(
+            &mut incoming,
             &parts.headers,
             config.warden.max_body_bytes,
             "request",
+            &proxy.budget,
+            &mut held,
         ),
     )
     .await
     .map_err(|_| {
-        Block::new(
+        BodyError::Blocked(Block::new(
             Rule::MalformedBody,
             format!(
-                "the request body did not arrive within {}s",
-                RESPONSE_TIMEOUT.as_secs()
+                "the request body did not arrive within {}s (warden.body_timeout_seconds)",
+                limits.body_timeout.as_secs()
             ),
-        )
-    })??;
+        ))
+    })
+    .and_then(|r| r);
+    let raw = match read {
+        Ok(raw) => raw,
+        Err(e) => {
+            // Refused before the client finished sending: let it finish
+            // (bounded), so it reads the answer. A stalled one is not waited
+            // for again.
+            if !matches!(&e, BodyError::Blocked(b) if b.rule == Rule::MalformedBody) {
+                bodies::discard(incoming, &parts.headers, config.warden.max_body_bytes).await;
+            }
+            return Err(e.into());
+        }
+    };
     audit.bytes_in = raw.len();
     if let Some(exchange) = &exchange {
+        let _slot = proxy.inspections.acquire().await;
         let verdict = audit.inspect(|| {
-            judge_request_body(exchange, &parts.headers, &raw, config.warden.max_body_bytes)
+            let body = bodies::decoded(
+                &parts.headers,
+                &raw,
+                config.warden.max_body_bytes,
+                limits.max_decompression_ratio,
+                &proxy.budget,
+                &mut held,
+            )?;
+            let content_type = single(&parts.headers, "Content-Type")?;
+            Ok(policy::check_request_body(exchange, content_type, &body)?)
         });
-        judged(verdict, audit, monitor)?;
+        judged(verdict_of(verdict)?, audit, monitor)?;
     }
 
     // Forward the original bytes.
     let upstream = upstream_target(loaded, conn, host.ok().flatten());
-    let outgoing = || upstream_request(&parts, target, raw.clone());
     let is_head = parts.method == Method::HEAD;
+    let outgoing = Outgoing {
+        parts: &parts,
+        target,
+        body: raw,
+        _held: held,
+    };
+    // The response is paid for apart: `send` lets the request go (its
+    // bytes, and their share of the budget) once the answer has begun.
+    let mut held = Held::default();
     let (response_parts, response_raw) = send(
         proxy,
         &upstream,
         outgoing,
         is_head,
         config.warden.max_body_bytes,
+        &mut held,
     )
     .await?;
     audit.bytes_out = response_raw.len();
 
     // The response, before a byte of it reaches the client.
     if let Some(exchange) = &exchange {
+        let _slot = proxy.inspections.acquire().await;
         let verdict = audit.inspect(|| {
-            judge_response(
-                exchange,
-                &response_parts,
+            let headers = &response_parts.headers;
+            let body = bodies::decoded(
+                headers,
                 &response_raw,
                 config.warden.max_body_bytes,
-            )
+                limits.max_decompression_ratio,
+                &proxy.budget,
+                &mut held,
+            )?;
+            let ctx = ResponseContext {
+                user_org_uuid: single(headers, "X-UserOrgUUID")?,
+                status: Some(response_parts.status.as_u16()),
+            };
+            Ok(policy::check_response_body(exchange, &ctx, &body)?)
         });
-        judged(verdict, audit, monitor)?;
+        judged(verdict_of(verdict)?, audit, monitor)?;
     }
     Ok(client_response(response_parts, response_raw, is_head))
 }
@@ -354,29 +417,14 @@ fn judge_head<'c>(
     Ok((exchange, source.id.clone(), dest_id))
 }
 
-fn judge_request_body(
-    exchange: &Exchange,
-    headers: &HeaderMap,
-    raw: &[u8],
-    limit: u64,
-) -> Result<(), Block> {
-    let body = decoded(headers, raw, limit)?;
-    policy::check_request_body(exchange, single(headers, "Content-Type")?, &body)
-}
-
-fn judge_response(
-    exchange: &Exchange,
-    parts: &http::response::Parts,
-    raw: &[u8],
-    limit: u64,
-) -> Result<(), Block> {
-    let body = decoded(&parts.headers, raw, limit)?;
-    let user_org_uuid = single(&parts.headers, "X-UserOrgUUID")?;
-    let ctx = ResponseContext {
-        user_org_uuid,
-        status: Some(parts.status.as_u16()),
-    };
-    policy::check_response_body(exchange, &ctx, &body)
+/// A body's verdict, apart from what is no verdict at all (the budget
+/// spent: refused in both modes).
+fn verdict_of(result: Result<(), BodyError>) -> Result<Result<(), Block>, Refusal> {
+    match result {
+        Ok(()) => Ok(Ok(())),
+        Err(BodyError::Blocked(block)) => Ok(Err(block)),
+        Err(BodyError::Busy) => Err(Refusal::Busy),
+    }
 }
 
 /// Where to forward: always the original destination; over TLS when the
@@ -415,14 +463,31 @@ fn upstream_target(loaded: &Loaded, conn: &Conn, host: Option<String>) -> Target
 
 /// Sends upstream and reads the whole response within the time MISP itself
 /// would wait.
+/// A request on its way upstream, with what it holds of the body budget.
+struct Outgoing<'a> {
+    parts: &'a http::request::Parts,
+    target: &'a str,
+    body: Bytes,
+    /// The request body's share of the budget: given back with the body.
+    _held: Held,
+}
+
+impl Outgoing<'_> {
+    fn request(&self) -> Result<Request<Body>, Block> {
+        upstream_request(self.parts, self.target, self.body.clone())
+    }
+}
+
 async fn send(
     proxy: &Proxy,
     target: &Target,
-    request: impl Fn() -> Result<Request<Body>, Block>,
+    outgoing: Outgoing<'_>,
     is_head: bool,
     limit: u64,
+    held: &mut Held,
 ) -> Result<(http::response::Parts, Bytes), Refusal> {
     let work = async {
+        let request = || outgoing.request();
         let (mut sender, reused) = proxy.pool.get(target).await.map_err(Refusal::Upstream)?;
         let response = match sender.send_request(request()?).await {
             Ok(response) => response,
@@ -446,11 +511,22 @@ async fn send(
             }
             Err(e) => return Err(upstream_failed(target, e)),
         };
+        // Answered: the request will not be sent again.
+        drop(outgoing);
         let (parts, incoming) = response.into_parts();
         let raw = if is_head {
             Bytes::new()
         } else {
-            read_body(incoming, &parts.headers, limit, "response").await?
+            let mut incoming = incoming;
+            bodies::read(
+                &mut incoming,
+                &parts.headers,
+                limit,
+                "response",
+                &proxy.budget,
+                held,
+            )
+            .await?
         };
         proxy.pool.put(target.clone(), sender);
         Ok((parts, raw))

@@ -1,20 +1,18 @@
 //! The HTTP messages themselves, apart from any judgement: what names a
-//! request carries, reading a body within the limit, seeing it decoded, and
-//! building the message that goes on — the same method, target, fields and
-//! body bytes, with framing of our own.
+//! request carries, and building the message that goes on — the same
+//! method, target, fields and body bytes, with framing of our own. (Bodies
+//! are read and decoded in [`super::bodies`].)
 //!
 //! Anything ambiguous (two `Host` or `Content-Type` headers, an
 //! absolute-form target, a method override) is a [`Block`]: the guard and
 //! the receiver must not be able to read one message two ways.
 
 use super::reply::Body;
-use crate::body;
 use crate::policy::{Block, Rule};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, Version};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use http_body_util::Full;
 
 /// The host name the request names: `:authority` (HTTP/2) or the single
 /// `Host` header (HTTP/1.1), without a port, lower-cased.
@@ -92,79 +90,6 @@ pub fn refuse_method_override(headers: &HeaderMap) -> Result<(), Block> {
         }
     }
     Ok(())
-}
-
-/// Reads a whole body, refusing one declared or found larger than `limit`.
-pub async fn read_body(
-    body: Incoming,
-    headers: &HeaderMap,
-    limit: u64,
-    what: &str,
-) -> Result<Bytes, Block> {
-    if let Some(length) = headers.get(header::CONTENT_LENGTH)
-        && length
-            .to_str()
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .is_some_and(|n| n > limit)
-    {
-        return Err(too_large(what, limit));
-    }
-    match Limited::new(body, limit as usize).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(what, limit)),
-        Err(e) => Err(Block::new(
-            Rule::MalformedBody,
-            format!("the {what} body could not be read: {e}"),
-        )),
-    }
-}
-
-/// Reads and throws away a request body the guard refused on its head
-/// alone, so that the client — still sending it — reads the refusal instead
-/// of a reset (HTTP/1.1 would close under unread bytes; HTTP/2 would cancel
-/// the stream). At most `limit` bytes within [`DISCARD_TIMEOUT`]; nothing is
-/// read from a client that waits for `100 Continue` (it has sent nothing,
-/// and must not be invited to).
-pub async fn discard_body(body: Incoming, headers: &HeaderMap, limit: u64) {
-    let waits_for_continue = headers
-        .get(header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    if waits_for_continue {
-        return;
-    }
-    let _ = tokio::time::timeout(
-        DISCARD_TIMEOUT,
-        Limited::new(body, limit as usize).collect(),
-    )
-    .await;
-}
-
-/// How long a refused request's body is read for, at most.
-pub const DISCARD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-fn too_large(what: &str, limit: u64) -> Block {
-    Block::new(
-        Rule::BodyTooLarge,
-        format!("{what} body larger than warden.max_body_bytes ({limit} bytes)"),
-    )
-}
-
-/// The body as the receiver will read it.
-pub fn decoded<'a>(
-    headers: &HeaderMap,
-    raw: &'a [u8],
-    limit: u64,
-) -> Result<std::borrow::Cow<'a, [u8]>, Block> {
-    let mut values = Vec::new();
-    for v in headers.get_all(header::CONTENT_ENCODING) {
-        values.push(
-            v.to_str()
-                .map_err(|_| Block::new(Rule::ContentEncoding, "Content-Encoding is not ASCII"))?,
-        );
-    }
-    let codings = body::parse_codings(values)?;
-    body::decode(raw, &codings, limit)
 }
 
 /// Hop-by-hop fields: about one connection, not the message. Never

@@ -11,8 +11,10 @@
 //! - [`exchange`] — one request on it: judged by the [`crate::policy`]
 //!   stages as its head and body arrive, forwarded byte for byte or refused,
 //!   and the response judged before a byte of it reaches the client.
-//! - [`message`] — the HTTP messages apart from any judgement: names,
-//!   bodies within the limit, decoding, the message forwarded.
+//! - [`message`] — the HTTP messages apart from any judgement: names and
+//!   the message forwarded.
+//! - [`bodies`] — bodies read whole, decoded, and paid for out of one
+//!   memory budget.
 //! - [`upstream`] — the verified connection to the real destination, pooled.
 //! - [`reply`] — the guard's own answers, MISP-style JSON.
 //!
@@ -21,6 +23,7 @@
 //! it started with, so a reload never changes the rules halfway through a
 //! request.
 
+mod bodies;
 mod connect;
 pub mod connection;
 mod exchange;
@@ -44,11 +47,8 @@ use std::time::Duration;
 
 /// Longest TLS handshake (from the first byte) a client may take.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest wait for a request head, including the idle time between
-/// requests on a kept-alive HTTP/1.1 connection.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest wait for a complete request body, and for an upstream's
-/// complete response: MISP's own curl timeout, so the guard never gives up
+/// Longest wait for an upstream's complete response: MISP's own curl
+/// timeout, so the guard never gives up
 /// before MISP would, and a stalled peer never holds a task for longer.
 pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Largest request head accepted (HTTP/1.1 buffer, HTTP/2 header list).
@@ -100,6 +100,16 @@ pub struct Proxy {
     next_connection: AtomicU64,
     http: auto::Builder<TokioExecutor>,
     pub metrics: Arc<Metrics>,
+    /// Memory for bodies (`warden.body_budget_bytes`).
+    budget: bodies::Budget,
+    /// Inspections running at once (`warden.max_concurrent_inspections`).
+    inspections: tokio::sync::Semaphore,
+    /// Connections open at once (`warden.max_connections`), over every
+    /// listener: a permit is taken before each accept.
+    connections: Arc<tokio::sync::Semaphore>,
+    /// Connections open per client address
+    /// (`warden.max_connections_per_source`).
+    per_source: std::sync::Mutex<HashMap<std::net::IpAddr, usize>>,
 }
 
 impl Proxy {
@@ -109,10 +119,11 @@ impl Proxy {
         listeners: Vec<SocketAddr>,
         metrics: Arc<Metrics>,
     ) -> Proxy {
+        let limits = loaded.config.warden.limits.clone();
         let mut http = auto::Builder::new(TokioExecutor::new());
         http.http1()
             .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT)
+            .header_read_timeout(limits.header_timeout)
             .max_buf_size(MAX_HEAD_BYTES.max(8192));
         http.http2()
             .timer(TokioTimer::new())
@@ -126,6 +137,10 @@ impl Proxy {
             next_connection: AtomicU64::new(1),
             http,
             metrics,
+            budget: bodies::Budget::new(limits.body_budget_bytes),
+            inspections: tokio::sync::Semaphore::new(limits.max_concurrent_inspections),
+            connections: Arc::new(tokio::sync::Semaphore::new(limits.max_connections)),
+            per_source: Default::default(),
         }
     }
 
@@ -156,22 +171,38 @@ impl Proxy {
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
         loop {
+            // A connection slot first: past `max_connections`, new clients
+            // wait in the kernel's backlog instead of costing memory here.
+            let slot = tokio::select! {
+                slot = self.connections.clone().acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => return,
+                },
+                _ = stop.changed() => return,
+            };
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
                 _ = stop.changed() => return,
             };
             match accepted {
                 Ok((stream, peer)) => {
+                    let Some(source) = SourceSlot::take(&self, peer.ip()) else {
+                        self.metrics.connection_refused("per_source");
+                        refused_per_source(peer.ip(), &self);
+                        continue; // `stream` closes here
+                    };
                     let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
                     let proxy = self.clone();
                     let watcher = graceful.watcher();
                     if explicit {
                         let tunnel = graceful.watcher();
                         tokio::spawn(async move {
+                            let _held = (slot, source);
                             connect::handle(proxy, id, stream, peer, watcher, tunnel).await;
                         });
                     } else {
                         tokio::spawn(async move {
+                            let _held = (slot, source);
                             connection::handle(proxy, id, stream, peer, watcher).await;
                         });
                     }
@@ -184,5 +215,68 @@ impl Proxy {
                 }
             }
         }
+    }
+}
+
+/// One of a client address's connections (`max_connections_per_source`);
+/// counted while it lives.
+struct SourceSlot {
+    proxy: Arc<Proxy>,
+    ip: std::net::IpAddr,
+}
+
+impl SourceSlot {
+    /// A slot for a new connection from `ip`, or `None` when it has all it
+    /// may have.
+    fn take(proxy: &Arc<Proxy>, ip: std::net::IpAddr) -> Option<SourceSlot> {
+        let ip = crate::config::canonical_ip(ip);
+        let limit = proxy
+            .loaded()
+            .config
+            .warden
+            .limits
+            .max_connections_per_source;
+        let mut open = proxy.per_source.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(ip).or_insert(0);
+        if *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(SourceSlot {
+            proxy: proxy.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for SourceSlot {
+    fn drop(&mut self) {
+        let mut open = self
+            .proxy
+            .per_source
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Logs a refusal by the per-source limit, at most once a second: a client
+/// hammering the limit must not flood the log as well.
+fn refused_per_source(ip: std::net::IpAddr, proxy: &Proxy) {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if LAST.swap(now, Ordering::Relaxed) != now {
+        tracing::warn!(
+            src = %ip,
+            "refused: {ip} already has {} connections open (warden.max_connections_per_source); closed (further refusals this second are only counted)",
+            proxy.loaded().config.warden.limits.max_connections_per_source
+        );
     }
 }

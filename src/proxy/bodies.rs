@@ -1,0 +1,223 @@
+//! Bodies in memory: read whole within the size limit, decoded for the
+//! policy, and paid for out of one budget shared by every exchange.
+//!
+//! A body is judged before it is forwarded, so it must be held; what bounds
+//! the memory of the whole box is [`Budget`] (`warden.body_budget_bytes`).
+//! Every byte received is paid for as it arrives, and every byte a decoder
+//! may produce before it runs; the payment is held until the exchange ends.
+//! When the budget is spent the request is answered 503 at once (MISP
+//! retries), instead of the box running out of memory for everybody.
+//!
+//! A compressed body may decode to at most `max_decompression_ratio` times
+//! its size (and never more than `max_body_bytes`): a few kilobytes of
+//! gzip cannot claim gigabytes.
+
+use crate::body;
+use crate::policy::{Block, Rule};
+use bytes::{Bytes, BytesMut};
+use http::header::{self, HeaderMap};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use std::borrow::Cow;
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// The least a decoder is allowed to produce, whatever the ratio: small
+/// bodies compress unevenly.
+const MIN_DECODE_ALLOWANCE: u64 = 64 * 1024;
+
+/// How long a refused request's body is read for, at most.
+pub const DISCARD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The bytes of bodies the whole daemon may hold at once.
+pub struct Budget(Arc<Semaphore>);
+
+impl Budget {
+    pub fn new(bytes: u64) -> Budget {
+        let permits = usize::try_from(bytes)
+            .unwrap_or(usize::MAX)
+            .min(Semaphore::MAX_PERMITS);
+        Budget(Arc::new(Semaphore::new(permits)))
+    }
+
+    /// Takes `bytes` from the budget into `held`, or says it is spent.
+    fn pay(&self, bytes: u64, held: &mut Held) -> Result<(), Spent> {
+        let n = u32::try_from(bytes).map_err(|_| Spent)?;
+        let permit = self
+            .0
+            .clone()
+            .try_acquire_many_owned(n)
+            .map_err(|_| Spent)?;
+        match &mut held.0 {
+            Some(h) => h.merge(permit),
+            None => held.0 = Some(permit),
+        }
+        Ok(())
+    }
+}
+
+/// What one exchange has taken from the budget; given back when dropped.
+#[derive(Default)]
+pub struct Held(Option<OwnedSemaphorePermit>);
+
+impl Held {
+    /// Gives `surplus` bytes back to the budget.
+    fn give_back(&mut self, surplus: usize) {
+        if let Some(h) = &mut self.0 {
+            drop(h.split(surplus));
+        }
+    }
+}
+
+/// The budget is spent.
+#[derive(Debug)]
+pub struct Spent;
+
+/// Why a body could not be had.
+#[derive(Debug)]
+pub enum BodyError {
+    /// Refused: too large, malformed, undecodable, over the ratio.
+    Blocked(Block),
+    /// Not now: the budget is spent (503).
+    Busy,
+}
+
+impl From<Block> for BodyError {
+    fn from(b: Block) -> Self {
+        BodyError::Blocked(b)
+    }
+}
+
+impl From<Spent> for BodyError {
+    fn from(_: Spent) -> Self {
+        BodyError::Busy
+    }
+}
+
+/// Reads a whole body, refusing one declared or found larger than `limit`,
+/// paying for each chunk as it arrives.
+pub async fn read(
+    body: &mut Incoming,
+    headers: &HeaderMap,
+    limit: u64,
+    what: &str,
+    budget: &Budget,
+    held: &mut Held,
+) -> Result<Bytes, BodyError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large(what, limit).into());
+    }
+    let mut buf = BytesMut::new();
+    if let Some(n) = declared {
+        // Paid for before the buffer is made, so the buffer never exceeds
+        // what was paid.
+        budget.pay(n, held)?;
+        buf.reserve(n as usize);
+    }
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            Block::new(
+                Rule::MalformedBody,
+                format!("the {what} body could not be read: {e}"),
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers: never forwarded, nothing to judge
+        };
+        let total = (buf.len() + data.len()) as u64;
+        if total > limit {
+            return Err(too_large(what, limit).into());
+        }
+        if declared.is_none_or(|n| total > n) {
+            // (hyper refuses a body longer than its Content-Length.)
+            budget.pay(data.len() as u64, held)?;
+        }
+        buf.extend_from_slice(&data);
+    }
+    Ok(buf.freeze())
+}
+
+/// Reads and throws away a request body the guard refused on its head
+/// alone, so that the client — still sending it — reads the refusal instead
+/// of a reset (HTTP/1.1 would close under unread bytes; HTTP/2 would cancel
+/// the stream). At most `limit` bytes within [`DISCARD_TIMEOUT`], held one
+/// chunk at a time; nothing is read from a client that waits for `100
+/// Continue` (it has sent nothing, and must not be invited to).
+pub async fn discard(body: Incoming, headers: &HeaderMap, limit: u64) {
+    // (Also after a failed `read`: whatever it left unread.)
+    let waits_for_continue = headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if waits_for_continue {
+        return;
+    }
+    let drain = async {
+        let mut body = Limited::new(body, limit as usize);
+        while let Some(Ok(_)) = body.frame().await {}
+    };
+    let _ = tokio::time::timeout(DISCARD_TIMEOUT, drain).await;
+}
+
+fn too_large(what: &str, limit: u64) -> Block {
+    Block::new(
+        Rule::BodyTooLarge,
+        format!("{what} body larger than warden.max_body_bytes ({limit} bytes)"),
+    )
+}
+
+/// The body as the receiver will read it. A compressed body's decoded size
+/// is paid for (an allowance of `ratio` times its size, at most `limit`,
+/// paid before decoding; the unused rest given back after).
+pub fn decoded<'a>(
+    headers: &HeaderMap,
+    raw: &'a [u8],
+    limit: u64,
+    ratio: u64,
+    budget: &Budget,
+    held: &mut Held,
+) -> Result<Cow<'a, [u8]>, BodyError> {
+    let mut values = Vec::new();
+    for v in headers.get_all(header::CONTENT_ENCODING) {
+        values.push(
+            v.to_str()
+                .map_err(|_| Block::new(Rule::ContentEncoding, "Content-Encoding is not ASCII"))?,
+        );
+    }
+    let codings = body::parse_codings(values)?;
+    if codings.is_empty() {
+        return Ok(body::decode(raw, &codings, limit)?);
+    }
+    let allowance = ratio
+        .saturating_mul(raw.len() as u64)
+        .max(MIN_DECODE_ALLOWANCE)
+        .min(limit);
+    // Stacked codings hold two stages at once.
+    let stages = codings.len().min(2) as u64;
+    budget.pay(allowance * stages, held)?;
+    let decoded = match body::decode(raw, &codings, allowance) {
+        Err(b) if b.rule == Rule::BodyTooLarge && allowance < limit => {
+            return Err(Block::new(
+                Rule::BodyTooLarge,
+                format!(
+                    "body decodes to more than {ratio} times its size (warden.max_decompression_ratio)"
+                ),
+            )
+            .into());
+        }
+        other => other?,
+    };
+    let kept = match decoded {
+        Cow::Owned(mut v) => {
+            v.shrink_to_fit();
+            let used = v.len() as u64;
+            held.give_back((allowance * stages).saturating_sub(used) as usize);
+            Cow::Owned(v)
+        }
+        borrowed => borrowed,
+    };
+    Ok(kept)
+}
