@@ -11,8 +11,9 @@ venv=.venv
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c 'import jsonschema, pymisp' 2>/dev/null; then
-    "$venv/bin/pip" install --quiet --disable-pip-version-check 'jsonschema>=4.18' pymisp
+# h2: the HTTP/2 frame-level client of the bypass corpus (tests/e2e_bypass.rs).
+if ! "$venv/bin/python" -c 'import jsonschema, pymisp, h2' 2>/dev/null; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'jsonschema>=4.18' pymisp 'h2>=4.1'
 fi
 
 cargo fmt --all -- --check

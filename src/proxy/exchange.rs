@@ -15,7 +15,8 @@
 use super::bodies::{self, BodyError, Held};
 use super::connection::Conn;
 use super::message::{
-    client_response, host_name, refuse_method_override, request_target, single, upstream_request,
+    client_response, host_name, refuse_connection_options, refuse_method_override, request_target,
+    single, upstream_request,
 };
 use super::reply::{self, Body};
 use super::upstream::{Target, TlsTarget, UpstreamError};
@@ -407,6 +408,7 @@ fn judge_head<'c>(
     }
     let target = request_target(parts)?;
     refuse_method_override(&parts.headers)?;
+    refuse_connection_options(&parts.headers)?;
     let exchange = route.check_request_head(config, parts.method.as_str(), target)?;
     let dest_id = match &exchange {
         Exchange::Sync { destination, .. } => destination.id.clone(),

@@ -92,6 +92,34 @@ pub fn refuse_method_override(headers: &HeaderMap) -> Result<(), Block> {
     Ok(())
 }
 
+/// A `Connection` header may list only `close` or `keep-alive`. Any other
+/// field it names would be dropped on the way on (hop by hop) — and the
+/// guard must not judge a message with `Content-Encoding` or `Content-Type`
+/// that the receiver never sees.
+pub fn refuse_connection_options(headers: &HeaderMap) -> Result<(), Block> {
+    for value in headers.get_all(header::CONNECTION) {
+        let listed = value
+            .to_str()
+            .map_err(|_| Block::new(Rule::MalformedBody, "Connection header is not ASCII"))?;
+        for token in listed
+            .split(',')
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
+        {
+            if !token.eq_ignore_ascii_case("close") && !token.eq_ignore_ascii_case("keep-alive") {
+                return Err(Block::new(
+                    Rule::MalformedBody,
+                    format!(
+                        "the Connection header lists {}: only close and keep-alive are accepted",
+                        crate::policy::printable(token)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Hop-by-hop fields: about one connection, not the message. Never
 /// forwarded, in either direction (RFC 9110 §7.6.1), nor are the fields the
 /// `Connection` header lists.
