@@ -23,6 +23,8 @@ const PUSH: &str = "/events/add/metadata:1";
 const EVENT_UUID: &str = "5f1c3a2e-1111-4222-8333-444455556666";
 /// A value that must never reach the remote or the client.
 const SECRET: &str = "CONTAINER-SECRET-41c7";
+/// The image's budget, archive and unpacked alike.
+const MAX_SIZE: u64 = 20_000_000;
 
 fn instance(ip: &str, host: &str, compartment: &str) -> Value {
     json!({"ip": ip, "host": host, "port": 443, "compartment_id": compartment, "affiliation": "lab",
@@ -123,9 +125,13 @@ fn build_and_load() -> Option<String> {
         "image built in {:.1?}: {archive}, {size} bytes",
         start.elapsed()
     );
+    assert!(
+        size < MAX_SIZE,
+        "the archive should stay under {MAX_SIZE} bytes"
+    );
     let out = run(Command::new("timeout").args(["300", "podman", "load", "--input", &archive]));
     assert!(out.status.success(), "podman load failed: {}", show(&out));
-    // "Loaded image: localhost/misp-warden:latest" (podman 4: "Loaded image(s): ...").
+    // "Loaded image: localhost/misp-warden:latest" (podman 3: "Loaded image(s): a,b").
     let stdout = String::from_utf8_lossy(&out.stdout);
     let name = stdout
         .lines()
@@ -133,6 +139,15 @@ fn build_and_load() -> Option<String> {
         .and_then(|r| r.split_once(": "))
         .map(|(_, n)| n.split(',').next().unwrap().trim().to_string())
         .unwrap_or_else(|| panic!("podman load named no image: {}", show(&out)));
+    // From scratch: one layer, ours.
+    let format = "{{.Size}} {{len .RootFS.Layers}}";
+    let out = run(Command::new("podman").args(["image", "inspect", "--format", format, &name]));
+    assert!(out.status.success(), "{}", show(&out));
+    let inspect = String::from_utf8_lossy(&out.stdout);
+    let (size, layers) = inspect.trim().split_once(' ').expect("size and layers");
+    eprintln!("image {name}: {size} bytes, {layers} layer(s)");
+    assert_eq!(layers, "1");
+    assert!(size.parse::<u64>().unwrap() < MAX_SIZE);
     Some(name)
 }
 
@@ -166,10 +181,10 @@ fn status_field(status: &str, name: &str) -> String {
 
 #[test]
 fn the_image_guards_sync_from_the_gateway_namespace_unprivileged() {
-    let Some(image) = build_and_load() else {
+    let Some(mut lab) = Lab::new_direct("container") else {
         return;
     };
-    let Some(mut lab) = Lab::new_direct("container") else {
+    let Some(image) = build_and_load() else {
         return;
     };
     let start = Instant::now();
