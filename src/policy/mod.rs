@@ -491,6 +491,23 @@ pub fn check_response_body(
     }
 }
 
+/// Whether stage 3a reads the request body at all. When it does not, the
+/// body need not even be decoded (an allowlisted destination is passed
+/// without inspection, as in misp-guard).
+pub fn request_is_judged(exchange: &Exchange) -> bool {
+    !matches!(exchange, Exchange::Allowlisted)
+}
+
+/// Whether stage 3b reads the response body at all (push answers, versions
+/// and minimal indexes are not judged; see [`endpoint::ResponseBody`]).
+pub fn response_is_judged(exchange: &Exchange) -> bool {
+    match exchange {
+        Exchange::Sync { endpoint, .. } => endpoint.response != endpoint::ResponseBody::Unchecked,
+        Exchange::Feed { .. } => true,
+        Exchange::Allowlisted => false,
+    }
+}
+
 /// The source of an exchange given by hand (`eval`): an instance id or IP.
 #[derive(Debug, Clone, Copy)]
 pub enum SourceSpec<'a> {

@@ -31,6 +31,10 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// A body above this size is judged off the async worker's queue
+/// ([`tokio::task::block_in_place`]): its parse takes milliseconds.
+const LARGE_BODY: usize = 256 * 1024;
+
 /// Why an exchange was not forwarded.
 enum Refusal {
     Blocked(Block),
@@ -95,10 +99,17 @@ impl Audit {
         };
     }
 
-    /// Runs one inspection, adding its time to the total.
-    fn inspect<T>(&mut self, judge: impl FnOnce() -> T) -> T {
+    /// Runs one inspection of a body of `size` bytes, adding its time to
+    /// the total. A large body is decoded and judged with the runtime told
+    /// first, so that the worker's other tasks (small sync calls) move to
+    /// another thread instead of waiting behind it.
+    fn inspect<T>(&mut self, size: usize, judge: impl FnOnce() -> T) -> T {
         let start = Instant::now();
-        let result = judge();
+        let result = if size > LARGE_BODY {
+            tokio::task::block_in_place(judge)
+        } else {
+            judge()
+        };
         self.inspecting += start.elapsed();
         result
     }
@@ -298,9 +309,9 @@ async fn exchange(
         }
     };
     audit.bytes_in = raw.len();
-    if let Some(exchange) = &exchange {
+    if let Some(exchange) = exchange.as_ref().filter(|e| policy::request_is_judged(e)) {
         let _slot = proxy.inspections.acquire().await;
-        let verdict = audit.inspect(|| {
+        let verdict = audit.inspect(raw.len(), || {
             let body = bodies::decoded(
                 &parts.headers,
                 &raw,
@@ -339,9 +350,9 @@ async fn exchange(
     audit.bytes_out = response_raw.len();
 
     // The response, before a byte of it reaches the client.
-    if let Some(exchange) = &exchange {
+    if let Some(exchange) = exchange.as_ref().filter(|e| policy::response_is_judged(e)) {
         let _slot = proxy.inspections.acquire().await;
-        let verdict = audit.inspect(|| {
+        let verdict = audit.inspect(response_raw.len(), || {
             let headers = &response_parts.headers;
             let body = bodies::decoded(
                 headers,
