@@ -14,7 +14,7 @@
 mod lab;
 
 use lab::Lab;
-use lab::misp::{PUSH, config};
+use lab::misp::{PUSH, brotli, config, deflate, gzip, zstd};
 use serde_json::{Value, json};
 use std::io::Write;
 
@@ -42,28 +42,6 @@ fn raw_event(n: usize, members: &str) -> String {
     format!(
         r#"{{"Event": {{"uuid": "{UUID}", "info": "BLOCKED-{n}", "published": true, {members}}}}}"#
     )
-}
-
-fn gzip(b: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(b).unwrap();
-    e.finish().unwrap()
-}
-fn deflate(b: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(b).unwrap();
-    e.finish().unwrap()
-}
-fn brotli(b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    {
-        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
-        w.write_all(b).unwrap();
-    }
-    out
-}
-fn zstd(b: &[u8]) -> Vec<u8> {
-    zstd::encode_all(b, 3).unwrap()
 }
 
 /// An HTTP/1.1 request: `head` lines (request line first, no Host unless

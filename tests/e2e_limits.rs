@@ -8,7 +8,7 @@
 mod lab;
 
 use lab::Lab;
-use lab::misp::{PUSH, assert_refused, config, event, push};
+use lab::misp::{PUSH, SlowPush, assert_refused, config, event, push};
 use serde_json::{Value, json};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -157,34 +157,8 @@ fn a_spent_body_budget_answers_503_until_memory_is_free_again() {
         return;
     };
     let big = event(UUID, "tlp:green", &"a".repeat(900 * 1024));
-    let file = lab.dir().join("big.json");
-    std::fs::write(&file, &big).unwrap();
     // 900 KiB at 300 KiB/s: its declared length is held for three seconds.
-    let ca = lab.dir().join("warden-ca.pem");
-    let data = format!("@{}", file.display());
-    let mut slow = lab
-        .ns_cmd("in", "curl")
-        .args([
-            "-sS",
-            "--max-time",
-            "30",
-            "--limit-rate",
-            "300K",
-            "-o",
-            "/dev/null",
-        ])
-        .args(["-w", "%{http_code}", "--cacert"])
-        .arg(&ca)
-        .args([
-            "-H",
-            "Content-Type: application/json",
-            "--data-binary",
-            &data,
-        ])
-        .arg(format!("{PARTNER}{PUSH}"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let slow = SlowPush::start(&lab, &format!("{PARTNER}{PUSH}"), &big, "300K");
     std::thread::sleep(Duration::from_millis(700));
     let small = event(UUID, "tlp:green", &"b".repeat(200 * 1024));
     let busy = push(&lab, &format!("{PARTNER}{PUSH}"), &small, &[]);
@@ -198,14 +172,8 @@ fn a_spent_body_budget_answers_503_until_memory_is_free_again() {
             .contains("body_budget_bytes")
     );
 
-    let status = slow.wait().unwrap();
-    let mut code = String::new();
-    std::io::Read::read_to_string(slow.stdout.as_mut().unwrap(), &mut code).unwrap();
-    assert!(
-        status.success() && code == "200",
-        "{status} {code}\n{}",
-        lab.warden_log()
-    );
+    let status = slow.finish();
+    assert_eq!(status, 200, "{}", lab.warden_log());
     // Memory given back: the same small push now passes.
     let again = push(&lab, &format!("{PARTNER}{PUSH}"), &small, &[]);
     assert_eq!(again.status, 200, "{again:?}");

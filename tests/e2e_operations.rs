@@ -5,7 +5,7 @@
 mod lab;
 
 use lab::Lab;
-use lab::misp::{PUSH, assert_refused, config, event, push};
+use lab::misp::{PUSH, SlowPush, assert_refused, config, event, push};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
@@ -379,33 +379,7 @@ fn sigterm_during_a_large_upload_lets_it_complete_then_exits_zero() {
     // 16 MB of allowed event, sent at 4 MB/s: about four seconds in flight.
     let filler = "x".repeat(16 * 1024 * 1024);
     let big = event(UUID, "tlp:green", &filler);
-    let file = lab.dir().join("big.json");
-    std::fs::write(&file, &big).unwrap();
-    let data = format!("@{}", file.display());
-    let ca = lab.dir().join("warden-ca.pem");
-    let mut upload = lab
-        .ns_cmd("in", "curl")
-        .args([
-            "-sS",
-            "--max-time",
-            "60",
-            "--limit-rate",
-            "4M",
-            "-o",
-            "/dev/null",
-        ])
-        .args(["-w", "%{http_code}", "--cacert"])
-        .arg(&ca)
-        .args([
-            "-H",
-            "Content-Type: application/json",
-            "--data-binary",
-            &data,
-        ])
-        .arg(format!("{PARTNER}{PUSH}"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the upload");
+    let upload = SlowPush::start(&lab, &format!("{PARTNER}{PUSH}"), &big, "4M");
     std::thread::sleep(Duration::from_secs(1));
     lab.signal_warden("TERM");
     wait_for_log(&lab, "stopping", 1);
@@ -417,20 +391,7 @@ fn sigterm_during_a_large_upload_lets_it_complete_then_exits_zero() {
     ]);
     assert_eq!(late.status, 0, "{late:?}");
 
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = upload.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the upload hangs"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    let mut answer = String::new();
-    std::io::Read::read_to_string(upload.stdout.as_mut().unwrap(), &mut answer).unwrap();
-    assert!(status.success() && answer == "200", "{status} {answer}");
+    assert_eq!(upload.finish(), 200, "the upload completes");
     assert!(lab.stop_warden().success(), "{}", lab.warden_log());
     let records = lab.records(0);
     assert_eq!(records.len(), 1);

@@ -4,6 +4,8 @@
 
 use super::{Curl, Lab};
 use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::process::{Child, Stdio};
 
 pub const PUSH: &str = "/events/add/metadata:1";
 
@@ -99,4 +101,85 @@ pub fn pushed_tags(lab: &Lab, remote: usize) -> Vec<String> {
                 .to_string()
         })
         .collect()
+}
+
+/// A push of `body` to `url` at `rate` (curl's --limit-rate, e.g. "4M"),
+/// running in the background; [`SlowPush::finish`] waits for its status.
+pub struct SlowPush(Child);
+
+impl SlowPush {
+    pub fn start(lab: &Lab, url: &str, body: &[u8], rate: &str) -> SlowPush {
+        let n = super::COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let file = lab.dir().join(format!("slow-{n}.json"));
+        std::fs::write(&file, body).unwrap();
+        let data = format!("@{}", file.display());
+        let ca = lab.dir().join("warden-ca.pem");
+        let child = lab
+            .ns_cmd("in", "curl")
+            .args(["-sS", "--max-time", "60", "--limit-rate", rate])
+            .args(["-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+            .arg(&ca)
+            .args([
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                &data,
+            ])
+            .arg(url)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start curl");
+        SlowPush(child)
+    }
+
+    /// Waits (curl's own --max-time bounds it) and returns the HTTP status,
+    /// 0 when curl failed.
+    pub fn finish(mut self) -> u16 {
+        let status = self.0.wait().unwrap();
+        let mut code = String::new();
+        self.0
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut code)
+            .unwrap();
+        if status.success() {
+            code.trim().parse().unwrap_or(0)
+        } else {
+            0
+        }
+    }
+}
+
+impl Drop for SlowPush {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The content codings the tests send.
+pub fn gzip(b: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
+}
+
+pub fn deflate(b: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(b).unwrap();
+    e.finish().unwrap()
+}
+
+pub fn brotli(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+        w.write_all(b).unwrap();
+    }
+    out
+}
+
+pub fn zstd(b: &[u8]) -> Vec<u8> {
+    zstd::encode_all(b, 3).unwrap()
 }

@@ -1,0 +1,188 @@
+//! Regression tests from fuzzing (see `fuzz/` and `scripts/fuzz.sh`).
+//!
+//! Every input that made a fuzz target fail is kept here, minimised, with
+//! the property it broke, and runs on stable with `cargo test`. Inputs that
+//! are not readable as text live in `tests/fixtures/fuzz/<target>/`.
+//!
+//! The committed seed inputs of the targets (`fuzz/seeds/<target>/`) are
+//! replayed too, through the same public API and the same promises the
+//! targets check, so a change that breaks a promise on an ordinary input is
+//! caught without nightly.
+
+use misp_warden::body::{decode, parse_codings};
+use misp_warden::config::Config;
+use misp_warden::policy::endpoint::classify;
+use misp_warden::proxy::connection::{Sniffed, normalise_sni, sniff};
+use misp_warden::tls::leaf::{LeafMinter, LeafName};
+use std::path::{Path, PathBuf};
+
+const LIMIT: u64 = 1 << 20;
+
+/// The files of `dir` under the crate root, sorted; none when it is absent.
+fn files(dir: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<_> = entries
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let data = std::fs::read(&p).expect("read fixture");
+            (p, data)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The decode target's input: `[mode] [header length] header... body...`.
+fn decode_input(data: &[u8]) {
+    let [_mode, len, rest @ ..] = data else {
+        return;
+    };
+    let len = (*len as usize).min(rest.len());
+    let (header, body) = rest.split_at(len);
+    let header = String::from_utf8_lossy(header);
+    let Ok(codings) = parse_codings(header.split('\n')) else {
+        return;
+    };
+    if let Ok(out) = decode(body, &codings, LIMIT) {
+        assert!(out.len() as u64 <= LIMIT);
+        if codings.is_empty() {
+            assert_eq!(out.as_ref(), body);
+        }
+    }
+}
+
+/// What `classify` promises of a target it accepts (see
+/// src/policy/endpoint.rs and fuzz/fuzz_targets/classify.rs).
+fn classify_input(method: &str, target: &str) {
+    let Ok(endpoint) = classify(method, target) else {
+        return;
+    };
+    assert!(matches!(method, "GET" | "POST" | "HEAD"), "{method:?}");
+    let path = target.strip_prefix('/').expect("origin form");
+    for bad in ["?", "#", ";", "\\", "//"] {
+        assert!(!target.contains(bad), "{bad:?} in accepted {target:?}");
+    }
+    assert!(!path.is_empty() && !path.ends_with('/'), "{target:?}");
+    let lower = target.to_ascii_lowercase();
+    for bad in ["%2f", "%5c", "%25", "%00"] {
+        assert!(!lower.contains(bad), "{bad} in accepted {target:?}");
+    }
+    let decoded: Vec<String> = path
+        .split('/')
+        .map(|raw| {
+            let mut out = Vec::new();
+            let b = raw.as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                if b[i] == b'%' {
+                    let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap();
+                    out.push(u8::from_str_radix(hex, 16).unwrap());
+                    i += 3;
+                } else {
+                    out.push(b[i]);
+                    i += 1;
+                }
+            }
+            String::from_utf8(out).unwrap()
+        })
+        .collect();
+    for seg in &decoded {
+        assert!(seg != "." && seg != "..", "dot segment in {target:?}");
+    }
+    assert_eq!(
+        classify(method, &format!("/{}", decoded.join("/"))),
+        Ok(endpoint),
+        "{target:?} and its decoded form"
+    );
+}
+
+fn minter() -> (tempfile::TempDir, LeafMinter) {
+    let dir = tempfile::tempdir().unwrap();
+    let (minter, created) =
+        LeafMinter::load_or_create(&dir.path().join("ca.pem"), &dir.path().join("ca.key")).unwrap();
+    assert!(created);
+    (dir, minter)
+}
+
+/// The SNI name of a ClientHello, read as `accept_tls` reads it.
+fn client_hello_sni(runtime: &tokio::runtime::Runtime, hello: &[u8]) -> Option<Option<String>> {
+    let (mut client, server) = tokio::io::duplex(1 << 16);
+    runtime.block_on(async {
+        use tokio::io::AsyncWriteExt;
+        client.write_all(hello).await.unwrap();
+        client.shutdown().await.unwrap();
+        let acceptor =
+            tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), server);
+        match acceptor.await {
+            Ok(start) => Some(start.client_hello().server_name().map(normalise_sni)),
+            Err(_) => None,
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Seed replays
+
+#[test]
+fn decode_seeds_keep_the_limit() {
+    let seeds = files("fuzz/seeds/decode");
+    assert!(!seeds.is_empty());
+    for (path, data) in seeds.iter().chain(&files("tests/fixtures/fuzz/decode")) {
+        eprintln!("{}", path.display());
+        decode_input(data);
+    }
+}
+
+#[test]
+fn classify_seeds_keep_the_path_promises() {
+    let seeds = files("fuzz/seeds/classify");
+    assert!(!seeds.is_empty());
+    for (_, data) in seeds.iter().chain(&files("tests/fixtures/fuzz/classify")) {
+        let text = String::from_utf8_lossy(data);
+        if let Some((method, target)) = text.split_once('\n') {
+            classify_input(method, target);
+        }
+    }
+}
+
+#[test]
+fn config_seeds_parse() {
+    for (path, data) in files("fuzz/seeds/config") {
+        let text = std::str::from_utf8(&data).unwrap();
+        if let Err(e) = Config::from_json(text) {
+            panic!("{}: {e}", path.display());
+        }
+    }
+}
+
+#[test]
+fn seed_client_hellos_give_a_name_and_a_leaf() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let (_dir, minter) = minter();
+    let mut named = 0;
+    for (path, data) in files("fuzz/seeds/sniff") {
+        let sniffed = sniff(data[0]);
+        if !path.to_string_lossy().contains("hello") {
+            assert_eq!(sniffed, Sniffed::Http, "{}", path.display());
+            continue;
+        }
+        assert_eq!(sniffed, Sniffed::Tls, "{}", path.display());
+        let sni = client_hello_sni(&runtime, &data)
+            .unwrap_or_else(|| panic!("{}: not a ClientHello", path.display()));
+        if let Some(name) = sni {
+            assert_eq!(name, "misp.partner.example", "{}", path.display());
+            minter.server_config(&LeafName::Dns(name)).unwrap();
+            named += 1;
+        }
+    }
+    assert!(named >= 2);
+}
+
+// ---------------------------------------------------------------------------
+// Crashes found by fuzzing
