@@ -29,7 +29,7 @@ if [ -n "$nat" ] && [ "$nat" != --nat ]; then
 fi
 
 # A failed render stops here (set -e), before nft sees anything.
-ruleset=$("${MISP_WARDEN:-misp-warden}" nft --config "$config" --mode "$mode" $nat)
+ruleset=$("${MISP_WARDEN:-misp-warden}" nft --config "$config" --mode "$mode" ${nat:+"$nat"})
 printf '%s\n' "$ruleset" | nft -f -
 if [ -z "$nat" ]; then
     "$(dirname "$0")/routing.sh" up

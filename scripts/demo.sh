@@ -23,52 +23,15 @@ done
 
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 
-bold "Building misp-warden (release)"
-cargo build --release --quiet
-bin=$PWD/target/release/misp-warden
-
-name=mwdemo$$
-dir=$(mktemp -d /tmp/misp-warden-demo.XXXXXX)
-chmod 0755 "$dir"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    scripts/lab.sh down "$name"
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-
-bold "Lab: namespaces $name-in (MISP), $name-gw (gateway), $name-out (remote MISP)"
-scripts/lab.sh up "$name" "$dir"
-
-# The shipped example config, with the daemon's files placed in the lab.
-python3 - "$dir" <<'PY'
-import json, sys
-d = sys.argv[1]
-cfg = json.load(open("config/misp-warden.json"))
-cfg["warden"].update({
-    "ca_cert": f"{d}/warden-ca.pem", "ca_key": f"{d}/warden-ca.key",
-    "upstream_ca": f"{d}/remote-ca.pem", "user": "nobody", "group": "nogroup",
-})
-json.dump(cfg, open(f"{d}/config.json", "w"), indent=2)
-PY
+bold "Building misp-warden, then a lab: namespaces for MISP, the gateway and the remote MISP"
+# shellcheck source=scripts/lab/example.sh
+. scripts/lab/example.sh
+example_up "{}"
+echo "lab $name: $name-in (MISP 192.0.2.10), $name-gw (gateway), $name-out (remote MISP 203.0.113.20)"
 
 bold "Gateway ruleset: misp-warden nft --config config.json --mode gateway, loaded with nft -f"
-MISP_WARDEN=$bin scripts/lab.sh guard "$name" "$dir/config.json" gateway
 ip netns exec "$name-gw" nft list table inet misp_warden | sed -n '/chain prerouting/,/^\t}/p'
-
-ip netns exec "$name-out" python3 scripts/lab/remote_misp.py --listen 203.0.113.20:443 \
-    --cert "$dir/partner.pem" --key "$dir/partner.key" \
-    --record "$dir/received.jsonl" --ready "$dir/remote.ready" >"$dir/remote.log" 2>&1 &
-pids+=($!)
-ip netns exec "$name-gw" "$bin" run --config "$dir/config.json" 2>"$dir/warden.log" &
-pids+=($!)
-for _ in $(seq 50); do
-    grep -q 'misp-warden ready' "$dir/warden.log" 2>/dev/null && [ -e "$dir/remote.ready" ] && break
-    sleep 0.1
-done
-grep -q 'misp-warden ready' "$dir/warden.log" || { cat "$dir/warden.log"; exit 1; }
+bold "misp-warden started"
 cat "$dir/warden.log"
 
 push() {

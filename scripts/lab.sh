@@ -65,7 +65,7 @@ guard() {
             net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
     fi
     ip netns exec "$ns" env MISP_WARDEN="$bin" \
-        sh "$(dirname "$0")/../nftables/apply.sh" "$config" "$mode" $nat
+        sh "$(dirname "$0")/../nftables/apply.sh" "$config" "$mode" ${nat:+"$nat"}
 }
 
 up() {

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The side-by-side benchmark (root; not a test): the same workloads over
+# three paths in namespace labs — `direct` (the gateway only routes),
+# `misp-warden` (TPROXY + TLS interception + inspection) and `mitmproxy`
+# (transparent mode, no addon) — one table with the ratios
+# misp-warden/direct and mitmproxy/misp-warden. See bench/README.md.
+#
+#   sudo scripts/bench.sh [--quick] [--json FILE] [--only SUBSTR,...]
+#
+# Builds misp-warden and bench/ (mwbench: remote, clients, generator),
+# generates the events once into target/bench/data, installs mitmproxy from
+# PyPI into target/bench/venv once, then runs bench/run.py, which sets up,
+# measures and removes everything it created.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "bench.sh: run as root (network namespaces)" >&2; exit 1; }
+
+quick=
+for arg in "$@"; do [ "$arg" = --quick ] && quick=1; done
+
+cargo build --release --quiet
+CARGO_TARGET_DIR=$PWD/target/bench/cargo cargo build --release --quiet --manifest-path bench/Cargo.toml
+mwbench=$PWD/target/bench/cargo/release/mwbench
+
+data=$PWD/target/bench/data
+if [ -n "$quick" ]; then sizes=1,10; else sizes=1,10,100; fi
+echo "bench: generating events (cached in $data)" >&2
+"$mwbench" gen --out "$data" --sizes "$sizes"
+
+venv=$PWD/target/bench/venv
+if [ ! -x "$venv/bin/mitmdump" ]; then
+    echo "bench: installing mitmproxy into $venv" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet mitmproxy
+fi
+
+exec python3 bench/run.py --warden "$PWD/target/release/misp-warden" --mwbench "$mwbench" \
+    --mitmdump "$venv/bin/mitmdump" --data "$data" "$@"
