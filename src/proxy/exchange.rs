@@ -14,18 +14,18 @@
 
 use super::bodies::{self, BodyError, Held};
 use super::connection::Conn;
+use super::forward::{Outgoing, Upstreamed, declared_length, send, upstream_target};
 use super::message::{
     client_response, host_name, refuse_connection_options, refuse_method_override, request_target,
-    single, upstream_request,
+    single,
 };
 use super::reply::{self, Body};
-use super::upstream::{Target, TlsTarget, UpstreamError};
-use super::{Loaded, Proxy, RESPONSE_TIMEOUT};
+use super::upstream::{Streamed, UpstreamError};
+use super::{Loaded, Proxy};
 use crate::config::{Config, Mode};
 use crate::policy::{self, Block, Destination, Exchange, ResponseContext, Rule, printable};
-use crate::tls::leaf::LeafName;
-use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
+use http_body_util::Either;
 use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -36,7 +36,7 @@ use std::time::Instant;
 const LARGE_BODY: usize = 256 * 1024;
 
 /// Why an exchange was not forwarded.
-enum Refusal {
+pub(super) enum Refusal {
     Blocked(Block),
     Upstream(UpstreamError),
     /// The body budget is spent: 503, try again.
@@ -115,11 +115,15 @@ impl Audit {
     }
 }
 
+/// What the client is answered with: a body of the guard's making or
+/// judged whole, or one streamed from upstream as it arrives.
+pub type ClientBody = http_body_util::Either<Body, Streamed>;
+
 pub async fn handle(
     proxy: Arc<Proxy>,
     conn: Arc<Conn>,
     request: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
+) -> Result<Response<ClientBody>, Infallible> {
     let started = Instant::now();
     let loaded = proxy.loaded();
     let mut audit = Audit {
@@ -144,7 +148,7 @@ pub async fn handle(
             let message = format!("Blocked by misp-warden: {block}");
             audit.block = Some(block);
             audit.would_block = false;
-            reply::json_error(StatusCode::FORBIDDEN, &message, &path)
+            reply::json_error(StatusCode::FORBIDDEN, &message, &path).map(Either::Left)
         }
         Err(Refusal::Upstream(e)) => {
             let (status, message, cause) = match e {
@@ -158,12 +162,12 @@ pub async fn handle(
                 &path,
             );
             audit.error = Some(("upstream", format!("upstream failed: {message}")));
-            reply
+            reply.map(Either::Left)
         }
         Err(Refusal::Busy) => {
             let message = "misp-warden is busy: the memory for bodies (warden.body_budget_bytes) is spent; try again";
             audit.error = Some(("busy", message.to_string()));
-            reply::json_error(StatusCode::SERVICE_UNAVAILABLE, message, &path)
+            reply::json_error(StatusCode::SERVICE_UNAVAILABLE, message, &path).map(Either::Left)
         }
     };
     log(&proxy, &conn, &audit, response.status(), started);
@@ -239,13 +243,13 @@ fn judged<T>(
 }
 
 async fn exchange(
-    proxy: &Proxy,
+    proxy: &Arc<Proxy>,
     loaded: &Loaded,
     conn: &Conn,
     request: Request<Incoming>,
     audit: &mut Audit,
     monitor: bool,
-) -> Result<Response<Body>, Refusal> {
+) -> Result<Response<ClientBody>, Refusal> {
     let config = &loaded.config;
     let (parts, incoming) = request.into_parts();
 
@@ -335,22 +339,35 @@ async fn exchange(
         body: raw,
         _held: held,
     };
+    // A response the policy does not read is passed on as it arrives.
+    let judge_response = exchange
+        .as_ref()
+        .is_some_and(|e| policy::response_is_judged(e));
+    let stream = !judge_response && !is_head;
     // The response is paid for apart: `send` lets the request go (its
     // bytes, and their share of the budget) once the answer has begun.
     let mut held = Held::default();
-    let (response_parts, response_raw) = send(
+    let (response_parts, upstreamed) = send(
         proxy,
         &upstream,
         outgoing,
         is_head,
+        stream,
         config.warden.max_body_bytes,
         &mut held,
     )
     .await?;
+    let response_raw = match upstreamed {
+        Upstreamed::Streamed(body) => {
+            audit.bytes_out = declared_length(&response_parts.headers);
+            return Ok(client_response(response_parts, Either::Right(body), false));
+        }
+        Upstreamed::Whole(raw) => raw,
+    };
     audit.bytes_out = response_raw.len();
 
     // The response, before a byte of it reaches the client.
-    if let Some(exchange) = exchange.as_ref().filter(|e| policy::response_is_judged(e)) {
+    if let Some(exchange) = exchange.as_ref().filter(|_| judge_response) {
         let _slot = proxy.inspections.acquire().await;
         let verdict = audit.inspect(response_raw.len(), || {
             let headers = &response_parts.headers;
@@ -370,7 +387,11 @@ async fn exchange(
         });
         judged(verdict_of(verdict)?, audit, monitor)?;
     }
-    Ok(client_response(response_parts, response_raw, is_head))
+    Ok(client_response(
+        response_parts,
+        Either::Left(Body::new(response_raw)),
+        is_head,
+    ))
 }
 
 /// Routing and endpoint classification from the request head alone.
@@ -438,123 +459,4 @@ fn verdict_of(result: Result<(), BodyError>) -> Result<Result<(), Block>, Refusa
         Err(BodyError::Blocked(block)) => Ok(Err(block)),
         Err(BodyError::Busy) => Err(Refusal::Busy),
     }
-}
-
-/// Where to forward: always the original destination; over TLS when the
-/// client spoke TLS, verified for the client's SNI name, else the host of
-/// the instance at that address, else the name the request gives (`host`),
-/// else the address.
-fn upstream_target(loaded: &Loaded, conn: &Conn, host: Option<String>) -> Target {
-    let addr = conn.destination;
-    if !conn.tls {
-        return Target { addr, tls: None };
-    }
-    let instance = loaded
-        .config
-        .instances_at(addr.ip())
-        .find(|i| i.port == addr.port());
-    let name = conn
-        .sni
-        .clone()
-        .or_else(|| instance.map(|i| i.host.clone()))
-        .or(host);
-    let name = match name {
-        Some(n) => match n.parse::<std::net::IpAddr>() {
-            Ok(ip) => LeafName::Ip(ip),
-            Err(_) => LeafName::Dns(n),
-        },
-        None => LeafName::Ip(addr.ip()),
-    };
-    Target {
-        addr,
-        tls: Some(TlsTarget {
-            name,
-            config: loaded.upstream_tls.for_instance(instance),
-        }),
-    }
-}
-
-/// Sends upstream and reads the whole response within the time MISP itself
-/// would wait.
-/// A request on its way upstream, with what it holds of the body budget.
-struct Outgoing<'a> {
-    parts: &'a http::request::Parts,
-    target: &'a str,
-    body: Bytes,
-    /// The request body's share of the budget: given back with the body.
-    _held: Held,
-}
-
-impl Outgoing<'_> {
-    fn request(&self) -> Result<Request<Body>, Block> {
-        upstream_request(self.parts, self.target, self.body.clone())
-    }
-}
-
-async fn send(
-    proxy: &Proxy,
-    target: &Target,
-    outgoing: Outgoing<'_>,
-    is_head: bool,
-    limit: u64,
-    held: &mut Held,
-) -> Result<(http::response::Parts, Bytes), Refusal> {
-    let work = async {
-        let request = || outgoing.request();
-        let (mut sender, reused) = proxy.pool.get(target).await.map_err(Refusal::Upstream)?;
-        let response = match sender.send_request(request()?).await {
-            Ok(response) => response,
-            // A kept-alive connection the server closed as we reused it:
-            // the request was never processed, so it is sent again, once,
-            // on a new connection.
-            Err(e) if reused && (e.is_incomplete_message() || e.is_canceled()) => {
-                tracing::debug!(
-                    "pooled connection to {} was closed, reconnecting: {e}",
-                    target.addr
-                );
-                sender = proxy
-                    .pool
-                    .connect(target)
-                    .await
-                    .map_err(Refusal::Upstream)?;
-                sender
-                    .send_request(request()?)
-                    .await
-                    .map_err(|e| upstream_failed(target, e))?
-            }
-            Err(e) => return Err(upstream_failed(target, e)),
-        };
-        // Answered: the request will not be sent again.
-        drop(outgoing);
-        let (parts, incoming) = response.into_parts();
-        let raw = if is_head {
-            Bytes::new()
-        } else {
-            let mut incoming = incoming;
-            bodies::read(
-                &mut incoming,
-                &parts.headers,
-                limit,
-                "response",
-                &proxy.budget,
-                held,
-            )
-            .await?
-        };
-        proxy.pool.put(target.clone(), sender);
-        Ok((parts, raw))
-    };
-    tokio::time::timeout(RESPONSE_TIMEOUT, work)
-        .await
-        .unwrap_or_else(|_| {
-            Err(Refusal::Upstream(UpstreamError::Timeout(format!(
-                "{} did not answer within {}s",
-                target.addr,
-                RESPONSE_TIMEOUT.as_secs()
-            ))))
-        })
-}
-
-fn upstream_failed(target: &Target, e: hyper::Error) -> Refusal {
-    Refusal::Upstream(UpstreamError::Failed(format!("{}: {e}", target.addr)))
 }

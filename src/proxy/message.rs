@@ -198,8 +198,8 @@ pub fn upstream_request(
 /// the original body bytes. The length is recomputed (the framing is ours)
 /// except for HEAD, whose `Content-Length` describes the body a GET would
 /// get.
-pub fn client_response(parts: http::response::Parts, raw: Bytes, is_head: bool) -> Response<Body> {
-    let mut response = Response::new(Full::new(raw));
+pub fn client_response<B>(parts: http::response::Parts, body: B, is_head: bool) -> Response<B> {
+    let mut response = Response::new(body);
     *response.status_mut() = parts.status;
     let headers = response.headers_mut();
     for (name, value) in end_to_end(&parts.headers) {

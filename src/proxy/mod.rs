@@ -11,6 +11,8 @@
 //! - [`exchange`] — one request on it: judged by the [`crate::policy`]
 //!   stages as its head and body arrive, forwarded byte for byte or refused,
 //!   and the response judged before a byte of it reaches the client.
+//! - [`forward`] — where an exchange goes and how: the original
+//!   destination, the pooled connection, the answer read whole or streamed.
 //! - [`message`] — the HTTP messages apart from any judgement: names and
 //!   the message forwarded.
 //! - [`bodies`] — bodies read whole, decoded, and paid for out of one
@@ -27,6 +29,7 @@ mod bodies;
 mod connect;
 pub mod connection;
 mod exchange;
+mod forward;
 mod idle;
 mod message;
 mod reply;
