@@ -13,13 +13,15 @@ pub(super) fn parse<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, 
     if body.is_empty() {
         return Err(malformed("empty message body"));
     }
-    if let Err(e) = std::str::from_utf8(body) {
-        return Err(malformed(&format!(
+    // Checked once, here: parsed from `str`, serde_json does not check
+    // every string again.
+    let text = std::str::from_utf8(body).map_err(|e| {
+        malformed(&format!(
             "invalid JSON body: not UTF-8 at byte {}",
             e.valid_up_to()
-        )));
-    }
-    serde_json::from_slice(body).map_err(|e| json_error(&e))
+        ))
+    })?;
+    serde_json::from_str(text).map_err(|e| json_error(&e))
 }
 
 /// A body that must be a JSON object (serde's derived structs would also
