@@ -182,6 +182,25 @@ impl Streamed {
     }
 }
 
+impl Streamed {
+    /// Runs `done` once, when the body is complete.
+    fn finish(&mut self) {
+        if let Some(done) = self.done.take() {
+            done();
+        }
+    }
+}
+
+impl Drop for Streamed {
+    fn drop(&mut self) {
+        // An empty body is never polled; a body dropped unfinished leaves
+        // its connection to close (it cannot carry another request).
+        if hyper::body::Body::is_end_stream(&self.body) {
+            self.finish();
+        }
+    }
+}
+
 impl hyper::body::Body for Streamed {
     type Data = bytes::Bytes;
     type Error = hyper::Error;
@@ -196,10 +215,16 @@ impl hyper::body::Body for Streamed {
             match polled {
                 Poll::Ready(Some(Ok(frame))) if frame.is_trailers() => continue,
                 Poll::Ready(None) => {
-                    if let Some(done) = self.done.take() {
-                        done();
-                    }
+                    self.finish();
                     return Poll::Ready(None);
+                }
+                Poll::Ready(Some(Ok(frame))) => {
+                    // The last frame of a body of known length: hyper will
+                    // not poll again, so the connection is free now.
+                    if self.body.is_end_stream() {
+                        self.finish();
+                    }
+                    return Poll::Ready(Some(Ok(frame)));
                 }
                 other => return other,
             }
