@@ -419,3 +419,38 @@ fn a_push_refused_on_its_head_alone_still_reads_a_403_while_sending_its_body() {
     }
     assert!(lab.records(0).is_empty());
 }
+
+#[test]
+fn upstream_connections_are_reused_across_clients_streamed_answers_included() {
+    let Some(lab) = lab_with("pool", &config()) else {
+        return;
+    };
+    // Three clients one after another: a pull-free call whose answer is
+    // streamed (getVersion), a push (its answer streamed too), a HEAD.
+    let version = lab.curl(&[&format!("{PARTNER}/servers/getVersion")]);
+    assert_eq!(version.status, 200, "{version:?}");
+    assert!(
+        version.json()["version"].is_string(),
+        "the streamed answer arrived whole"
+    );
+    let c = push(
+        &lab,
+        &format!("{PARTNER}{PUSH}"),
+        &event(UUID, "tlp:green", "x"),
+        &[],
+    );
+    assert_eq!(c.status, 200, "{c:?}");
+    assert_eq!(
+        c.json()["Event"]["uuid"],
+        UUID,
+        "the streamed answer arrived whole"
+    );
+    let head = lab.curl(&["-I", &format!("{PARTNER}/events/view/{UUID}")]);
+    assert_eq!(head.status, 404);
+    let ports: Vec<u64> = lab.records(0).iter().map(|r| r.peer_port).collect();
+    assert_eq!(ports.len(), 3);
+    assert!(
+        ports.iter().all(|p| *p == ports[0]),
+        "one upstream connection for all three: {ports:?}"
+    );
+}

@@ -3,7 +3,7 @@
 
 Records every request it receives, one JSON line each, in the --record file:
     {"method", "path", "headers": [[k, v], ...], "body_b64", "body_sha256",
-     "peer", "tls": {"sni", "alpn", "version"} | null}
+     "peer", "peer_port", "tls": {"sni", "alpn", "version"} | null}
 and answers well enough for MISP's server sync and PyMISP: canned responses
 from the --routes file (re-read on every request), else the defaults below.
 
@@ -191,6 +191,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "body_b64": base64.b64encode(body).decode(),
                 "body_sha256": hashlib.sha256(body).hexdigest(),
                 "peer": self.client_address[0],
+                "peer_port": self.client_address[1],
                 "tls": self.tls_info(),
             }
         )

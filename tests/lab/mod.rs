@@ -51,6 +51,8 @@ pub struct Record {
     pub body: Vec<u8>,
     /// The client address the remote saw (the gateway's when the guard forwarded it).
     pub peer: String,
+    /// Its port: the same port means the same (kept-alive) connection.
+    pub peer_port: u64,
     /// The SNI the client sent, for TLS connections.
     pub sni: Option<String>,
 }
@@ -344,6 +346,7 @@ impl Lab {
                         .collect(),
                     body: base64_decode(v["body_b64"].as_str().unwrap_or_default()),
                     peer: s("peer"),
+                    peer_port: v["peer_port"].as_u64().unwrap_or(0),
                     sni: v["tls"]["sni"].as_str().map(str::to_string),
                 }
             })
