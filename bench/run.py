@@ -1,0 +1,449 @@
+#!/usr/bin/env python3
+"""The side-by-side benchmark's driver (root; Python stdlib only).
+
+Builds three namespace labs (scripts/lab.sh), one per path, each with its own
+fast remote MISP (mwbench remote):
+
+    direct       the gateway only routes                         clients trust remote-ca.pem
+    misp-warden  TPROXY ruleset + `misp-warden run` in NAME-gw    clients trust warden-ca.pem
+    mitmproxy    nft redirect to mitmdump --mode transparent      clients trust mitmproxy's CA
+
+then runs every workload on the three paths back to back (the order rotates
+from one workload to the next), samples the daemons' /proc figures around
+each run, prints one table and optionally writes it as JSON. Everything it
+creates (namespaces, processes, its temp dir) is removed on exit.
+
+Started by scripts/bench.sh, which builds the binaries and the event cache:
+
+    run.py --warden BIN --mwbench BIN --mitmdump BIN --data DIR [--quick] [--json FILE]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LAB = os.path.join(REPO, "scripts", "lab.sh")
+PATHS = ["direct", "misp-warden", "mitmproxy"]
+CLK = os.sysconf("SC_CLK_TCK")
+MITM_PORT = 8080
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+class Bench:
+    def __init__(self, a):
+        self.a = a
+        self.tmp = tempfile.mkdtemp(prefix="misp-warden-bench.")
+        os.chmod(self.tmp, 0o755)
+        self.procs = []  # (name, Popen), every process started, killed by PID on exit
+        self.labs = []
+        base = f"mwb{os.getpid() % 100000}"
+        self.name = {"direct": base + "d", "misp-warden": base + "w", "mitmproxy": base + "m"}
+        self.dir = {p: os.path.join(self.tmp, p) for p in PATHS}
+        self.ca = {}
+        self.daemon = {}  # path -> pid of the interception daemon
+        self.remote = {}  # path -> pid of the lab's remote
+
+    # ------------------------------------------------------------ setup
+
+    def spawn(self, label, argv, **kw):
+        p = subprocess.Popen(argv, **kw)
+        self.procs.append((label, p))
+        return p
+
+    def lab_up(self, path):
+        name, d = self.name[path], self.dir[path]
+        os.makedirs(d)
+        subprocess.run([LAB, "up", name, d], check=True, stdout=subprocess.DEVNULL)
+        self.labs.append(name)
+        # Many short connections (newconn workloads): reuse TIME_WAIT ports.
+        for ns in (f"{name}-in", f"{name}-gw"):
+            subprocess.run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.tcp_tw_reuse=1",
+                            "net.ipv4.ip_local_port_range=1024 65000"], check=True)
+        ready = os.path.join(d, "remote.ready")
+        p = self.spawn(f"remote-{path}", ["ip", "netns", "exec", f"{name}-out", self.a.mwbench, "remote",
+                                          "--listen", "203.0.113.20:443", "--cert", f"{d}/partner.pem",
+                                          "--key", f"{d}/partner.key", "--data", self.a.data,
+                                          "--ready", ready, "--threads", "2"],
+                       stderr=open(os.path.join(d, "remote.log"), "w"))
+        self.remote[path] = p.pid
+        wait_for(lambda: os.path.exists(ready), f"remote of {path}", p)
+
+    def setup_direct(self):
+        self.lab_up("direct")
+        self.ca["direct"] = os.path.join(self.dir["direct"], "remote-ca.pem")
+
+    def setup_warden(self):
+        path = "misp-warden"
+        self.lab_up(path)
+        name, d = self.name[path], self.dir[path]
+        cfg = json.load(open(os.path.join(REPO, "config", "misp-warden.json")))
+        cfg["warden"].update({
+            "ca_cert": f"{d}/warden-ca.pem", "ca_key": f"{d}/warden-ca.key",
+            "upstream_ca": f"{d}/remote-ca.pem", "user": "nobody", "group": "nogroup",
+            # 100 MB events must pass: the limit above them, the budget above
+            # a few of them in flight.
+            "max_body_bytes": 300 << 20, "body_budget_bytes": 1200 << 20,
+        })
+        conf = os.path.join(d, "config.json")
+        json.dump(cfg, open(conf, "w"), indent=2)
+        subprocess.run([LAB, "guard", name, conf, "gateway"], check=True,
+                       env=dict(os.environ, MISP_WARDEN=self.a.warden), stdout=subprocess.DEVNULL)
+        wlog = os.path.join(d, "warden.log")
+        p = self.spawn("misp-warden", ["ip", "netns", "exec", f"{name}-gw", self.a.warden, "run",
+                                       "--config", conf], stderr=open(wlog, "w"))
+        wait_for(lambda: "misp-warden ready" in open(wlog).read(), "misp-warden", p)
+        self.daemon[path] = p.pid  # `ip netns exec` execs the daemon in place
+        self.ca[path] = f"{d}/warden-ca.pem"
+
+    def setup_mitm(self):
+        path = "mitmproxy"
+        self.lab_up(path)
+        name, d = self.name[path], self.dir[path]
+        rules = (
+            "table inet bench_mitm {\n"
+            "  chain pre {\n"
+            "    type nat hook prerouting priority dstnat; policy accept;\n"
+            f'    iifname "gw-in" tcp dport 443 redirect to :{MITM_PORT}\n'
+            "  }\n"
+            "}\n"
+        )
+        subprocess.run(["ip", "netns", "exec", f"{name}-gw", "nft", "-f", "-"], input=rules.encode(), check=True)
+        conf = os.path.join(d, "mitm")
+        os.makedirs(conf)
+        p = self.spawn("mitmdump", ["ip", "netns", "exec", f"{name}-gw", self.a.mitmdump, "-q",
+                                    "--mode", "transparent", "--listen-port", str(MITM_PORT),
+                                    "--set", f"confdir={conf}",
+                                    "--set", f"ssl_verify_upstream_trusted_ca={d}/remote-ca.pem"],
+                       stdout=open(os.path.join(d, "mitm.log"), "w"), stderr=subprocess.STDOUT,
+                       env=dict(os.environ, HOME=d))
+        ca = os.path.join(conf, "mitmproxy-ca-cert.pem")
+        wait_for(lambda: os.path.exists(ca) and listening(f"{name}-gw", MITM_PORT), "mitmdump", p, 60)
+        self.daemon[path] = p.pid
+        self.ca[path] = ca
+
+    def cleanup(self):
+        for label, p in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+        deadline = time.time() + 10
+        for label, p in reversed(self.procs):
+            try:
+                p.wait(max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for name in self.labs:
+            subprocess.run([LAB, "down", name])
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # ------------------------------------------------------------ measuring
+
+    def client(self, path, argv):
+        """Runs one mwbench client in PATH's lab; its JSON and its CPU seconds."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r = subprocess.run(["ip", "netns", "exec", f"{self.name[path]}-in", self.a.mwbench, *argv,
+                            "--ca", self.ca[path]], capture_output=True, text=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if r.returncode != 0:
+            raise RuntimeError(f"client {argv} on {path}: {r.stderr.strip()}")
+        for line in r.stderr.splitlines()[:5]:
+            log(f"  {path}: {line}")
+        out = json.loads(r.stdout)
+        if "s_per_event" in out:
+            out["ms_per_event"] = out["s_per_event"] * 1000
+        out["client_cpu_s"] = round((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), 3)
+        return out
+
+    def measure(self, path, argv):
+        daemon = self.daemon.get(path)
+        remote = self.remote[path]
+        if daemon:
+            rss0 = proc_status(daemon)["VmRSS"]
+            with open(f"/proc/{daemon}/clear_refs", "w") as f:
+                f.write("5")  # resets VmHWM: the peak is this workload's
+            d0 = cpu_s(daemon)
+        r0 = cpu_s(remote)
+        o0 = tcp_opens(f"{self.name[path]}-out")
+        perf = None
+        if self.a.perf and path == "misp-warden":
+            os.makedirs(self.a.perf, exist_ok=True)
+            slug = "-".join(x.strip("-") for x in argv if not x.startswith("/"))[:80]
+            perf = subprocess.Popen(["perf", "record", "-q", "-F", "999", "-p", str(daemon),
+                                     "-o", os.path.join(self.a.perf, f"{slug}.data")],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.3)
+        out = self.client(path, argv)
+        if perf:
+            perf.send_signal(signal.SIGINT)
+            perf.wait()
+        out["remote_cpu_s"] = round(cpu_s(remote) - r0, 3)
+        # TCP connections the remote accepted: shows whether a proxy reuses
+        # its upstream connections.
+        out["remote_connections"] = tcp_opens(f"{self.name[path]}-out") - o0
+        if daemon:
+            st = proc_status(daemon)
+            out["daemon"] = {
+                "peak_rss_mib": round(st["VmHWM"] / 1024, 1),
+                "rss_before_mib": round(rss0 / 1024, 1),
+                "rss_after_mib": round(st["VmRSS"] / 1024, 1),
+                "cpu_s": round(cpu_s(daemon) - d0, 3),
+            }
+        return out
+
+
+def wait_for(cond, what, proc, secs=30):
+    deadline = time.time() + secs
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            if cond():
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} not ready after {secs}s")
+
+
+def listening(ns, port):
+    r = subprocess.run(["ip", "netns", "exec", ns, "ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True)
+    return bool(r.stdout.strip())
+
+
+def tcp_opens(ns):
+    """TcpPassiveOpens of namespace NS: connections accepted there so far."""
+    r = subprocess.run(["ip", "netns", "exec", ns, "cat", "/proc/net/snmp"], capture_output=True, text=True,
+                       check=True)
+    tcp = [line.split() for line in r.stdout.splitlines() if line.startswith("Tcp:")]
+    return int(tcp[1][tcp[0].index("PassiveOpens")])
+
+
+def cpu_s(pid):
+    """utime + stime of PID and its threads, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def proc_status(pid):
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmHWM", "VmRSS"):
+                out[k] = int(v.split()[0])
+    return out
+
+
+# ---------------------------------------------------------------- workloads
+
+def workloads(quick, data):
+    """(name, kind, mwbench argv) in the order they run."""
+    w = []
+    secs = "2" if quick else "5"
+    for req, label in (("get", "GET /servers/getVersion"), ("head", "HEAD /events/view/{uuid}"),
+                       ("index", "POST /events/index")):
+        for conc in ("1", "32"):
+            for mode in ("keepalive", "newconn"):
+                w.append((f"{label} c={conc} {'keep-alive' if mode == 'keepalive' else 'new conn'}", "small",
+                          ["small", "--req", req, "--conc", conc, "--mode", mode, "--secs", secs]))
+    sizes = ((1, 5), (10, 2)) if quick else ((1, 30), (10, 6), (100, 3))
+    for direction in ("push", "pull"):
+        for mb, count in sizes:
+            for enc in ("none", "gzip", "br"):
+                f = os.path.join(data, f"event-{mb}mb.json")
+                argv = [direction, "--file", f, "--encoding", enc, "--count", str(count)]
+                if direction == "pull":
+                    argv += ["--size", str(mb)]
+                label = f"{direction} {mb} MB {'plain' if enc == 'none' else enc} ×{count}"
+                w.append((label, "transfer", argv))
+    jobs, events = ("8", "50") if quick else ("16", "200")
+    w.append((f"sync {jobs} jobs × {events} events (20 KB)", "sync",
+              ["sync", "--file", os.path.join(data, "sync-event.json"), "--jobs", jobs, "--events", events]))
+    return w
+
+
+# Table rows per kind: (metric label, key in the client's JSON, higher is better).
+METRICS = {
+    "small": [("req/s", "rps"), ("p50 ms", "p50_ms"), ("p99 ms", "p99_ms"), ("p99.9 ms", "p999_ms")],
+    "transfer": [("MB/s", "mb_per_s"), ("ms/event", "ms_per_event")],
+    "sync": [("total s", "secs"), ("events/s", "events_per_s")],
+}
+
+
+def rows_for(name, kind, res):
+    rows = []
+    for label, key in METRICS[kind]:
+        v = {p: res[p].get(key) for p in PATHS}
+        rows.append({"workload": name, "metric": label, **v})
+    rows.append({"workload": name, "metric": "daemon peak RSS MiB", "direct": None,
+                 **{p: res[p]["daemon"]["peak_rss_mib"] for p in PATHS[1:]}})
+    rows.append({"workload": name, "metric": "daemon CPU s", "direct": None,
+                 **{p: res[p]["daemon"]["cpu_s"] for p in PATHS[1:]}})
+    if kind == "small":
+        rows.append({"workload": name, "metric": "remote conns per 1k req",
+                     **{p: round(1000 * res[p]["remote_connections"] / max(1, res[p]["requests"]), 1)
+                        for p in PATHS}})
+        rows.append({"workload": name, "metric": "daemon CPU µs/req", "direct": None,
+                     **{p: round(1e6 * res[p]["daemon"]["cpu_s"] / max(1, res[p]["requests"]), 1)
+                        for p in PATHS[1:]}})
+    errs = {p: res[p].get("errors", 0) for p in PATHS}
+    if any(errs.values()):
+        rows.append({"workload": name, "metric": "errors", **errs})
+    for r in rows:
+        r["warden/direct"] = ratio(r["misp-warden"], r["direct"])
+        r["mitm/warden"] = ratio(r["mitmproxy"], r["misp-warden"])
+    return rows
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0 or a != a or b != b:
+        return None
+    return round(a / b, 2)
+
+
+def fmt(v):
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        if v != v:
+            return "—"
+        if abs(v) >= 100:
+            return f"{v:.0f}"
+        if abs(v) >= 10:
+            return f"{v:.1f}"
+        if abs(v) >= 0.1:
+            return f"{v:.2f}"
+        return f"{v:.3f}"
+    return str(v)
+
+
+def table(rows):
+    cols = ["workload", "metric", *PATHS, "warden/direct", "mitm/warden"]
+    cells = [cols] + [[fmt(r[c]) if c not in ("workload", "metric") else r[c] for c in cols] for r in rows]
+    # Show each workload's name once.
+    last = None
+    for c in cells[1:]:
+        if c[0] == last:
+            c[0] = ""
+        else:
+            last = c[0]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(cols))]
+    out = []
+    for n, c in enumerate(cells):
+        line = " | ".join(c[i].ljust(widths[i]) if i < 2 else c[i].rjust(widths[i]) for i in range(len(cols)))
+        out.append(f"| {line} |")
+        if n == 0:
+            out.append("|" + "|".join(("-" * (w + 2)) if i < 2 else ("-" * (w + 1) + ":") for i, w in enumerate(widths)) + "|")
+    return "\n".join(out)
+
+
+def machine():
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[:3]
+    mem = {}
+    with open("/proc/meminfo") as f:
+        for line in f:
+            k, v = line.split(":")
+            mem[k] = v.strip()
+    return {"loadavg": load, "mem_available": mem.get("MemAvailable")}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--warden", required=True)
+    ap.add_argument("--mwbench", required=True)
+    ap.add_argument("--mitmdump", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--json")
+    ap.add_argument("--only", help="comma-separated substrings: run only workloads whose name has one")
+    ap.add_argument("--perf", metavar="DIR", help="record misp-warden with `perf record` during each workload into DIR")
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root (network namespaces)")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+
+    b = Bench(a)
+
+    def on_signal(sig, _frame):
+        raise KeyboardInterrupt(f"signal {sig}")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    started = time.time()
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "host": socket.gethostname(), "kernel": platform.release(), "cpus": os.cpu_count(),
+        "quick": a.quick, "before": machine(),
+        "misp_warden": subprocess.run([a.warden, "--version"], capture_output=True, text=True).stdout.strip(),
+        "git": subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"], capture_output=True,
+                              text=True).stdout.strip(),
+        "mitmproxy": subprocess.run([a.mitmdump, "--version"], capture_output=True,
+                                    text=True).stdout.splitlines()[0:1],
+    }
+    results, rows = [], []
+    try:
+        log("setting up the three labs")
+        b.setup_direct()
+        b.setup_warden()
+        b.setup_mitm()
+        for p in PATHS:  # every path answers before anything is measured
+            r = b.client(p, ["small", "--req", "get", "--conc", "1", "--secs", "1"])
+            if r["errors"] or not r["requests"]:
+                raise RuntimeError(f"{p}: sanity check failed: {r}")
+        wl = workloads(a.quick, a.data)
+        if a.only:
+            keys = a.only.split(",")
+            wl = [w for w in wl if any(k in w[0] for k in keys)]
+        for i, (name, kind, argv) in enumerate(wl):
+            order = PATHS[i % 3:] + PATHS[:i % 3]
+            res = {}
+            for p in order:
+                res[p] = b.measure(p, argv)
+            log(f"[{i + 1}/{len(wl)}] {name}: " + ", ".join(
+                f"{p} {fmt(res[p].get(METRICS[kind][0][1]))} {METRICS[kind][0][0]}" for p in PATHS))
+            results.append({"workload": name, "kind": kind, "argv": argv, "order": order, "paths": res})
+            rows += rows_for(name, kind, res)
+    except KeyboardInterrupt as e:
+        log(f"interrupted ({e}); cleaning up")
+        b.cleanup()
+        sys.exit(130)
+    except Exception:
+        for p in PATHS:
+            for f in ("warden.log", "mitm.log", "remote.log"):
+                fp = os.path.join(b.dir[p], f)
+                if os.path.exists(fp):
+                    tail = open(fp, errors="replace").read()[-2000:]
+                    log(f"--- {p}/{f} (tail)\n{tail}")
+        b.cleanup()
+        raise
+    b.cleanup()
+    meta["after"] = machine()
+    meta["wall_s"] = round(time.time() - started, 1)
+    text = table(rows)
+    print(text)
+    print(f"\n{len(results)} workloads × 3 paths in {meta['wall_s']:.0f} s; load average before "
+          f"{' '.join(meta['before']['loadavg'])}, after {' '.join(meta['after']['loadavg'])} "
+          f"({meta['cpus']} CPUs, shared).")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"meta": meta, "rows": rows, "results": results, "table": text}, f, indent=1)
+        log(f"wrote {a.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,723 @@
+//! mwbench — the Rust half of misp-warden's side-by-side benchmark.
+//!
+//!   mwbench gen    --out DIR [--sizes 1,10,100]
+//!   mwbench remote --listen ADDR:PORT --cert PEM --key PEM --data DIR
+//!   mwbench small  --ca PEM --req get|head|index --conc N --mode keepalive|newconn --secs S
+//!   mwbench push   --ca PEM --file F [--encoding none|gzip|br] --count N
+//!   mwbench pull   --ca PEM --size MB [--encoding none|gzip|br] --count N
+//!   mwbench sync   --ca PEM --file F --jobs J --events E
+//!
+//! The clients dial 203.0.113.20:443 (`--addr`) with SNI and Host
+//! misp.partner.example (`--host`), HTTP/1.1 over TLS (rustls, no session
+//! resumption: a new connection is a full handshake), and print one JSON
+//! object on stdout. Run by bench/run.py (scripts/bench.sh), not by hand.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use serde_json::json;
+use tokio::net::{TcpListener, TcpStream};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+// ---------------------------------------------------------------- arguments
+
+struct Args(HashMap<String, String>);
+
+impl Args {
+    fn parse(raw: &[String]) -> Args {
+        let mut m = HashMap::new();
+        let mut it = raw.iter();
+        while let Some(k) = it.next() {
+            let k = k.strip_prefix("--").unwrap_or_else(|| die(&format!("bad argument {k}")));
+            let v = it.next().unwrap_or_else(|| die(&format!("--{k} needs a value")));
+            m.insert(k.to_string(), v.clone());
+        }
+        Args(m)
+    }
+    fn get(&self, k: &str) -> String {
+        self.0.get(k).cloned().unwrap_or_else(|| die(&format!("--{k} is required")))
+    }
+    fn or(&self, k: &str, d: &str) -> String {
+        self.0.get(k).cloned().unwrap_or_else(|| d.to_string())
+    }
+    fn num(&self, k: &str, d: u64) -> u64 {
+        self.0.get(k).map_or(d, |v| v.parse().unwrap_or_else(|_| die(&format!("--{k}: not a number"))))
+    }
+}
+
+fn die(msg: &str) -> ! {
+    eprintln!("mwbench: {msg}");
+    std::process::exit(2)
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.len() < 2 {
+        die("usage: mwbench gen|remote|small|push|pull|sync --key value ...");
+    }
+    let args = Args::parse(&argv[2..]);
+    let cmd = argv[1].as_str();
+    if cmd == "gen" {
+        return generate(&args);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.num("threads", 2) as usize)
+        .enable_all()
+        .build()
+        .unwrap();
+    let out = rt.block_on(async {
+        match cmd {
+            "remote" => remote(&args).await.map(|_| json!(null)),
+            "small" => small(&args).await,
+            "push" => push(&args).await,
+            "pull" => pull(&args).await,
+            "sync" => sync_jobs(&args).await,
+            _ => die(&format!("unknown command {cmd}")),
+        }
+    });
+    match out {
+        Ok(v) => println!("{v}"),
+        Err(e) => die(&e.to_string()),
+    }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+// ---------------------------------------------------------------- generator
+
+/// A small deterministic PRNG (xorshift64*), so every run pushes the same bytes.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn hex(&mut self, n: usize) -> String {
+        let mut s = String::with_capacity(n);
+        while s.len() < n {
+            s.push_str(&format!("{:016x}", self.next()));
+        }
+        s.truncate(n);
+        s
+    }
+    fn uuid(&mut self) -> String {
+        let h = self.hex(32);
+        format!("{}-{}-4{}-8{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+    }
+    fn word(&mut self) -> &'static str {
+        const W: &[&str] = &[
+            "login", "portal", "secure", "update", "invoice", "cdn", "mail", "auth", "cloud",
+            "files", "static", "api", "billing", "support", "account", "verify", "sync", "office",
+        ];
+        W[self.below(W.len() as u64) as usize]
+    }
+}
+
+/// The UUID of the generated event of `mb` MB (pulls name it in the path).
+fn event_uuid(mb: u64) -> String {
+    format!("5be0c0de-0000-4000-8000-{mb:012}")
+}
+
+/// One attribute as MISP exports it (event view / push body).
+fn attribute(r: &mut Rng, id: u64, object_id: u64, relation: Option<(&str, &str)>) -> String {
+    let ts = 1_700_000_000 + r.below(30_000_000);
+    let (ty, cat, value) = match relation {
+        Some((ty, _)) => {
+            let v = match ty {
+                "md5" => r.hex(32),
+                "sha1" => r.hex(40),
+                "sha256" => r.hex(64),
+                "filename" => format!("{}-{}.exe", r.word(), r.below(100000)),
+                _ => format!("{}", r.below(10_000_000)),
+            };
+            (ty, "Payload delivery", v)
+        }
+        None => match r.below(6) {
+            0 => ("ip-dst", "Network activity", format!("198.51.{}.{}", r.below(256), r.below(256))),
+            1 => ("domain", "Network activity", format!("{}-{}.{}.example", r.word(), r.word(), r.hex(6))),
+            2 => ("url", "Network activity", format!("https://{}.{}.example/{}/{}?id={}", r.word(), r.hex(8), r.word(), r.word(), r.below(1_000_000))),
+            3 => ("sha256", "Payload delivery", r.hex(64)),
+            4 => ("md5", "Payload delivery", r.hex(32)),
+            _ => ("email-src", "Payload delivery", format!("{}.{}@{}.example", r.word(), r.below(1000), r.hex(6))),
+        },
+    };
+    let tags = match r.below(4) {
+        0 => r##"[{"id":"3","name":"tlp:green","colour":"#33FF00","exportable":true,"local":false}]"##,
+        1 => r##"[{"id":"12","name":"type:OSINT","colour":"#004646","exportable":true,"local":false}]"##,
+        _ => "[]",
+    };
+    let rel = relation.map_or("null".to_string(), |(_, n)| format!("\"{n}\""));
+    format!(
+        r#"{{"id":"{id}","type":"{ty}","category":"{cat}","to_ids":{},"uuid":"{}","event_id":"1","distribution":"5","timestamp":"{ts}","comment":"seen in {} campaign wave {}","sharing_group_id":"0","deleted":false,"disable_correlation":false,"object_id":"{object_id}","object_relation":{rel},"first_seen":null,"last_seen":null,"value":"{value}","Tag":{tags}}}"#,
+        r.below(2) == 0,
+        r.uuid(),
+        r.word(),
+        r.below(50),
+    )
+}
+
+/// A MISP event of about `target` bytes: mostly attributes, every tenth
+/// item a `file` object with three attributes.
+fn event_json(target: usize, uuid: &str, seed: u64) -> Vec<u8> {
+    let mut r = Rng(seed | 1);
+    let mut attrs = Vec::new();
+    let mut objects = Vec::new();
+    let mut size = 2000;
+    let mut id = 1;
+    while size < target {
+        if id % 10 == 0 {
+            let oid = id;
+            let mut inner = Vec::new();
+            for rel in [("md5", "md5"), ("sha256", "sha256"), ("filename", "filename")] {
+                id += 1;
+                inner.push(attribute(&mut r, id, oid, Some(rel)));
+            }
+            let o = format!(
+                r#"{{"id":"{oid}","name":"file","meta-category":"file","description":"File object describing a file with meta-information","template_uuid":"688c46fb-5edb-40a3-8273-1af7923e2215","template_version":"24","event_id":"1","uuid":"{}","timestamp":"1700000000","distribution":"5","sharing_group_id":"0","comment":"","deleted":false,"first_seen":null,"last_seen":null,"Attribute":[{}]}}"#,
+                r.uuid(),
+                inner.join(",")
+            );
+            size += o.len() + 1;
+            objects.push(o);
+        } else {
+            let a = attribute(&mut r, id, 0, None);
+            size += a.len() + 1;
+            attrs.push(a);
+        }
+        id += 1;
+    }
+    format!(
+        r##"{{"Event":{{"id":"1","orgc_id":"1","org_id":"1","date":"2026-11-20","threat_level_id":"2","info":"Benchmark event of {target} bytes: phishing and malware infrastructure","published":true,"uuid":"{uuid}","attribute_count":"{}","analysis":"2","timestamp":"1763600000","distribution":"1","proposal_email_lock":false,"locked":false,"publish_timestamp":"1763600000","sharing_group_id":"0","disable_correlation":false,"extends_uuid":"","protected":null,"event_creator_email":"analyst@internal.example","Org":{{"id":"1","name":"our CERT","uuid":"11111111-2222-4333-8444-555555555555","local":true}},"Orgc":{{"id":"1","name":"our CERT","uuid":"11111111-2222-4333-8444-555555555555","local":true}},"Tag":[{{"id":"3","name":"tlp:green","colour":"#33FF00","exportable":true,"local":false}},{{"id":"12","name":"type:OSINT","colour":"#004646","exportable":true,"local":false}}],"Attribute":[{}],"ShadowAttribute":[],"RelatedEvent":[],"Galaxy":[],"Object":[{}],"EventReport":[]}}}}"##,
+        id - 1,
+        attrs.join(","),
+        objects.join(",")
+    )
+    .into_bytes()
+}
+
+fn write_encoded(path: &Path, plain: &[u8]) {
+    let gz = path.with_extension("json.gz");
+    if !gz.exists() {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        e.write_all(plain).unwrap();
+        std::fs::write(&gz, e.finish().unwrap()).unwrap();
+    }
+    let br = path.with_extension("json.br");
+    if !br.exists() {
+        let mut out = Vec::new();
+        {
+            let mut w = brotli::CompressorWriter::new(&mut out, 1 << 16, 5, 22);
+            w.write_all(plain).unwrap();
+        }
+        std::fs::write(&br, out).unwrap();
+    }
+}
+
+/// `gen --out DIR --sizes 1,10,100`: event-<N>mb.json(.gz|.br) and
+/// sync-event.json, each written only if missing (the cache).
+fn generate(a: &Args) {
+    let out = PathBuf::from(a.get("out"));
+    std::fs::create_dir_all(&out).unwrap();
+    for s in a.or("sizes", "1,10,100").split(',') {
+        let mb: u64 = s.parse().unwrap_or_else(|_| die("--sizes: numbers"));
+        let p = out.join(format!("event-{mb}mb.json"));
+        let plain = if p.exists() {
+            std::fs::read(&p).unwrap()
+        } else {
+            let v = event_json((mb * 1_000_000) as usize, &event_uuid(mb), 0x9e37_79b9 + mb);
+            std::fs::write(&p, &v).unwrap();
+            v
+        };
+        write_encoded(&p, &plain);
+    }
+    let p = out.join("sync-event.json");
+    if !p.exists() {
+        std::fs::write(&p, event_json(20_000, "5be0c0de-0000-4000-8000-5e0000000001", 7)).unwrap();
+    }
+}
+
+// ---------------------------------------------------------------- remote
+
+const VERSION: &str = r#"{"version":"2.5.21","pymisp_recommended_version":"2.5.21","perm_sync":true,"perm_sighting":true,"perm_galaxy_editor":true,"perm_analyst_data":true,"request_encoding":["gzip","br"],"filter_sightings":true}"#;
+
+struct Remote {
+    data: PathBuf,
+    index: Bytes,
+    cache: Mutex<HashMap<String, Bytes>>,
+}
+
+impl Remote {
+    /// A file of the data directory, read once and kept.
+    fn file(&self, name: &str) -> std::io::Result<Bytes> {
+        if let Some(b) = self.cache.lock().unwrap().get(name) {
+            return Ok(b.clone());
+        }
+        let b = Bytes::from(std::fs::read(self.data.join(name))?);
+        self.cache.lock().unwrap().insert(name.to_string(), b.clone());
+        Ok(b)
+    }
+}
+
+fn reply(status: StatusCode, body: Bytes, encoding: Option<&str>) -> Response<Full<Bytes>> {
+    let mut r = Response::builder()
+        .status(status)
+        .header("Content-Type", "application/json")
+        .header("Content-Length", body.len());
+    if let Some(e) = encoding {
+        r = r.header("Content-Encoding", e);
+    }
+    r.body(Full::new(body)).unwrap()
+}
+
+async fn drain(body: Incoming) -> Result<(u64, Bytes), hyper::Error> {
+    // Keeps only the first 64 KiB (enough for the small bodies answered from).
+    let mut body = body;
+    let mut n = 0u64;
+    let mut head = Vec::new();
+    while let Some(f) = body.frame().await {
+        if let Ok(d) = f?.into_data() {
+            n += d.len() as u64;
+            if head.len() < 65536 {
+                head.extend_from_slice(&d[..d.len().min(65536 - head.len())]);
+            }
+        }
+    }
+    Ok((n, Bytes::from(head)))
+}
+
+async fn handle(st: Arc<Remote>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let accept = req
+        .headers()
+        .get("accept-encoding")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let (_n, head) = drain(req.into_body()).await?;
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    Ok(match (method.as_str(), segs.as_slice()) {
+        ("GET", ["servers", "getVersion"]) => reply(StatusCode::OK, Bytes::from_static(VERSION.as_bytes()), None),
+        ("HEAD", ["events", "view", _]) => reply(StatusCode::NOT_FOUND, Bytes::new(), None),
+        ("POST", ["events", "index"]) => reply(StatusCode::OK, st.index.clone(), None),
+        // MISP answers with the UUIDs it wants pushed: all of them here.
+        ("POST", ["events", "filterEventIdsForPush"]) => reply(StatusCode::OK, head, None),
+        // events/add/metadata:1 answers with the saved event's metadata.
+        ("POST", ["events", "add", ..]) => reply(
+            StatusCode::OK,
+            Bytes::from(format!(
+                r#"{{"Event":{{"id":"{}","uuid":"5be0c0de-0000-4000-8000-000000000000","info":"saved","published":true,"distribution":"1","Tag":[{{"name":"tlp:green"}}]}}}}"#,
+                _n
+            )),
+            None,
+        ),
+        ("GET", ["events", "view", uuid, ..]) => {
+            let mb = uuid.rsplit('-').next().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+            let (suffix, enc) = if accept.contains("br") {
+                (".br", Some("br"))
+            } else if accept.contains("gzip") {
+                (".gz", Some("gzip"))
+            } else {
+                ("", None)
+            };
+            match st.file(&format!("event-{mb}mb.json{suffix}")) {
+                Ok(b) => reply(StatusCode::OK, b, enc),
+                Err(_) => reply(StatusCode::NOT_FOUND, Bytes::from_static(b"{\"message\":\"Invalid event\"}"), None),
+            }
+        }
+        _ => reply(StatusCode::OK, Bytes::from_static(b"{\"saved\":true,\"success\":true}"), None),
+    })
+}
+
+async fn remote(a: &Args) -> Result<(), BoxError> {
+    let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(a.get("cert"))?.collect::<Result<_, _>>()?;
+    let key = PrivateKeyDer::from_pem_file(a.get("key"))?;
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    // A minimal events/index answer: 100 entries, as MISP's pull and push list them.
+    let mut r = Rng(42);
+    let entries: Vec<String> = (0..100)
+        .map(|i| {
+            format!(
+                r#"{{"id":"{i}","timestamp":"1763600000","sighting_timestamp":"0","published":true,"uuid":"{}","orgc_uuid":"11111111-2222-4333-8444-555555555555"}}"#,
+                r.uuid()
+            )
+        })
+        .collect();
+    let st = Arc::new(Remote {
+        data: PathBuf::from(a.get("data")),
+        index: Bytes::from(format!("[{}]", entries.join(","))),
+        cache: Mutex::new(HashMap::new()),
+    });
+    let addr: SocketAddr = a.get("listen").parse()?;
+    let listener = TcpListener::bind(addr).await?;
+    if let Some(ready) = a.0.get("ready") {
+        std::fs::write(ready, b"")?;
+    }
+    loop {
+        let (tcp, _) = listener.accept().await?;
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let st = st.clone();
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(tcp).await else { return };
+            let svc = hyper::service::service_fn(move |req| handle(st.clone(), req));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(tls), svc)
+                .await;
+        });
+    }
+}
+
+// ---------------------------------------------------------------- clients
+
+#[derive(Clone)]
+struct Target {
+    addr: SocketAddr,
+    host: String,
+    tls: tokio_rustls::TlsConnector,
+}
+
+impl Target {
+    fn new(a: &Args) -> Result<Target, BoxError> {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in CertificateDer::pem_file_iter(a.get("ca"))? {
+            roots.add(c?)?;
+        }
+        let mut cfg = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+        cfg.resumption = rustls::client::Resumption::disabled();
+        Ok(Target {
+            addr: a.or("addr", "203.0.113.20:443").parse()?,
+            host: a.or("host", "misp.partner.example"),
+            tls: tokio_rustls::TlsConnector::from(Arc::new(cfg)),
+        })
+    }
+
+    async fn connect(&self) -> Result<Conn, BoxError> {
+        let tcp = TcpStream::connect(self.addr).await?;
+        tcp.set_nodelay(true)?;
+        let name = ServerName::try_from(self.host.clone())?;
+        let tls = self.tls.connect(name, tcp).await?;
+        let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Conn { send, host: self.host.clone() })
+    }
+}
+
+struct Conn {
+    send: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    host: String,
+}
+
+struct Exchange {
+    status: u16,
+    wire_bytes: u64,
+}
+
+impl Conn {
+    async fn call(&mut self, method: &str, path: &str, body: Bytes, headers: &[(&str, &str)]) -> Result<Exchange, BoxError> {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("Host", &self.host)
+            .header("Accept", "application/json")
+            .header("Authorization", "bench0000000000000000000000000000000000000")
+            .header("User-Agent", "MISP 2.5.21 - #mwbench");
+        if !body.is_empty() || method == "POST" {
+            b = b.header("Content-Type", "application/json").header("Content-Length", body.len());
+        }
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        self.send.ready().await?;
+        let resp = self.send.send_request(b.body(Full::new(body))?).await?;
+        let status = resp.status().as_u16();
+        let mut body = resp.into_body();
+        let mut n = 0u64;
+        while let Some(f) = body.frame().await {
+            if let Ok(d) = f?.into_data() {
+                n += d.len() as u64;
+            }
+        }
+        Ok(Exchange { status, wire_bytes: n })
+    }
+}
+
+fn percentile(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[i.clamp(1, sorted.len()) - 1] as f64 / 1000.0
+}
+
+/// The three small sync calls: (method, path, body, expected status).
+fn small_call(req: &str) -> (&'static str, String, Bytes, u16) {
+    match req {
+        "get" => ("GET", "/servers/getVersion".into(), Bytes::new(), 200),
+        "head" => ("HEAD", format!("/events/view/{}", event_uuid(7)), Bytes::new(), 404),
+        "index" => (
+            "POST",
+            "/events/index".into(),
+            Bytes::from_static(br#"{"minimal":1,"published":1}"#),
+            200,
+        ),
+        _ => die("--req get|head|index"),
+    }
+}
+
+/// `small`: --conc workers, each calling in a loop for --secs seconds, over
+/// one kept-alive connection each (`keepalive`) or a new one per call
+/// (`newconn`, the latency then includes TCP and the TLS handshake).
+async fn small(a: &Args) -> Result<serde_json::Value, BoxError> {
+    let target = Target::new(a)?;
+    let conc = a.num("conc", 1) as usize;
+    let newconn = a.or("mode", "keepalive") == "newconn";
+    let secs = a.num("secs", 5);
+    let req = a.get("req");
+    // Warm up (the interception CA mints the leaf once, caches are filled).
+    {
+        let (m, p, b, _) = small_call(&req);
+        let mut c = target.connect().await?;
+        c.call(m, &p, b, &[]).await?;
+    }
+    let errors = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..conc {
+        let target = target.clone();
+        let errors = errors.clone();
+        let req = req.clone();
+        tasks.push(tokio::spawn(async move {
+            let (m, p, b, want) = small_call(&req);
+            let mut lat: Vec<u32> = Vec::with_capacity(1 << 16);
+            let mut conn: Option<Conn> = None;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let r = async {
+                    if newconn || conn.is_none() {
+                        conn = Some(target.connect().await?);
+                    }
+                    conn.as_mut().unwrap().call(m, &p, b.clone(), &[]).await
+                }
+                .await;
+                match r {
+                    Ok(x) if x.status == want => lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32),
+                    Ok(_) | Err(_) => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        conn = None;
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+                if newconn {
+                    conn = None;
+                }
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await?);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    Ok(json!({
+        "requests": all.len(),
+        "errors": errors.load(Ordering::Relaxed),
+        "secs": elapsed,
+        "rps": all.len() as f64 / elapsed,
+        "p50_ms": percentile(&all, 50.0),
+        "p99_ms": percentile(&all, 99.0),
+        "p999_ms": percentile(&all, 99.9),
+    }))
+}
+
+fn encoding_header(enc: &str) -> Option<&'static str> {
+    match enc {
+        "none" => None,
+        "gzip" => Some("gzip"),
+        "br" => Some("br"),
+        _ => die("--encoding none|gzip|br"),
+    }
+}
+
+fn transfer_result(times: &[f64], event_bytes: u64, wire: u64, errors: u64) -> serde_json::Value {
+    let total: f64 = times.iter().sum();
+    let mut s = times.to_vec();
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    json!({
+        "events": times.len(),
+        "errors": errors,
+        "event_bytes": event_bytes,
+        "wire_bytes_per_event": wire,
+        "secs": total,
+        "mb_per_s": if total > 0.0 { event_bytes as f64 * times.len() as f64 / total / 1e6 } else { 0.0 },
+        "s_per_event": if times.is_empty() { f64::NAN } else { total / times.len() as f64 },
+        "s_per_event_median": if s.is_empty() { f64::NAN } else { s[s.len() / 2] },
+    })
+}
+
+/// `push`: --count sequential POST /events/add/metadata:1 of --file (the
+/// plain event; `--encoding` picks FILE.gz / FILE.br and its
+/// Content-Encoding) over one kept-alive connection.
+async fn push(a: &Args) -> Result<serde_json::Value, BoxError> {
+    let target = Target::new(a)?;
+    let file = a.get("file");
+    let enc = a.or("encoding", "none");
+    let plain_len = std::fs::metadata(&file)?.len();
+    let body = Bytes::from(match encoding_header(&enc) {
+        None => std::fs::read(&file)?,
+        Some("gzip") => std::fs::read(format!("{file}.gz"))?,
+        Some(_) => std::fs::read(format!("{file}.br"))?,
+    });
+    let wire = body.len() as u64;
+    let headers: Vec<(&str, &str)> = encoding_header(&enc).map(|e| vec![("Content-Encoding", e)]).unwrap_or_default();
+    let mut c = target.connect().await?;
+    c.call("GET", "/servers/getVersion", Bytes::new(), &[]).await?;
+    let mut times = Vec::new();
+    let mut errors = 0;
+    for _ in 0..a.num("count", 3) {
+        let t = Instant::now();
+        match c.call("POST", "/events/add/metadata:1", body.clone(), &headers).await {
+            Ok(x) if x.status == 200 => times.push(t.elapsed().as_secs_f64()),
+            Ok(x) => {
+                errors += 1;
+                eprintln!("mwbench push: status {}", x.status);
+                c = target.connect().await?;
+            }
+            Err(e) => {
+                errors += 1;
+                eprintln!("mwbench push: {e}");
+                c = target.connect().await?;
+            }
+        }
+    }
+    Ok(transfer_result(&times, plain_len, wire, errors))
+}
+
+/// `pull`: --count sequential GET /events/view/<uuid of the --size MB event>
+/// (Accept-Encoding from --encoding; the remote answers encoded) over one
+/// kept-alive connection; --file is the plain event, for its size.
+async fn pull(a: &Args) -> Result<serde_json::Value, BoxError> {
+    let target = Target::new(a)?;
+    let mb = a.num("size", 1);
+    let plain_len = std::fs::metadata(a.get("file"))?.len();
+    let enc = a.or("encoding", "none");
+    let headers: Vec<(&str, &str)> = encoding_header(&enc).map(|e| vec![("Accept-Encoding", e)]).unwrap_or_default();
+    let path = format!("/events/view/{}/deleted[]:0/deleted[]:1/excludeGalaxy:1", event_uuid(mb));
+    let mut c = target.connect().await?;
+    c.call("GET", "/servers/getVersion", Bytes::new(), &[]).await?;
+    let mut times = Vec::new();
+    let mut errors = 0;
+    let mut wire = 0;
+    for _ in 0..a.num("count", 3) {
+        let t = Instant::now();
+        match c.call("GET", &path, Bytes::new(), &headers).await {
+            Ok(x) if x.status == 200 => {
+                times.push(t.elapsed().as_secs_f64());
+                wire = x.wire_bytes;
+            }
+            Ok(x) => {
+                errors += 1;
+                eprintln!("mwbench pull: status {}", x.status);
+                c = target.connect().await?;
+            }
+            Err(e) => {
+                errors += 1;
+                eprintln!("mwbench pull: {e}");
+                c = target.connect().await?;
+            }
+        }
+    }
+    Ok(transfer_result(&times, plain_len, wire, errors))
+}
+
+/// `sync`: --jobs parallel push jobs as MISP runs them, each on its own
+/// kept-alive connection: getVersion, filterEventIdsForPush with the
+/// --events UUIDs, then per event HEAD /events/view/<uuid> (404: new) and
+/// POST /events/add/metadata:1 of --file.
+async fn sync_jobs(a: &Args) -> Result<serde_json::Value, BoxError> {
+    let target = Target::new(a)?;
+    let body = Bytes::from(std::fs::read(a.get("file"))?);
+    let jobs = a.num("jobs", 16);
+    let events = a.num("events", 200);
+    let errors = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for j in 0..jobs {
+        let (target, body, errors) = (target.clone(), body.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let uuids: Vec<String> = (0..events).map(|e| format!("5be0c0de-{j:04x}-4000-8000-{e:012x}")).collect();
+            let mut c = target.connect().await?;
+            let ok = |x: Result<Exchange, BoxError>, want: u16| match x {
+                Ok(x) if x.status == want => true,
+                _ => {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    false
+                }
+            };
+            ok(c.call("GET", "/servers/getVersion", Bytes::new(), &[]).await, 200);
+            let list = serde_json::to_vec(&uuids)?;
+            ok(c.call("POST", "/events/filterEventIdsForPush", Bytes::from(list), &[]).await, 200);
+            for u in &uuids {
+                let r = c.call("HEAD", &format!("/events/view/{u}"), Bytes::new(), &[]).await;
+                if !ok(r, 404) {
+                    c = target.connect().await?;
+                }
+                let r = c.call("POST", "/events/add/metadata:1", body.clone(), &[]).await;
+                if !ok(r, 200) {
+                    c = target.connect().await?;
+                }
+            }
+            Ok::<(), BoxError>(())
+        }));
+    }
+    for t in tasks {
+        if let Err(e) = t.await? {
+            eprintln!("mwbench sync: {e}");
+            errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    Ok(json!({
+        "jobs": jobs,
+        "events": jobs * events,
+        "errors": errors.load(Ordering::Relaxed),
+        "secs": secs,
+        "events_per_s": (jobs * events) as f64 / secs,
+        "event_bytes": body.len(),
+    }))
+}
