@@ -14,6 +14,7 @@
 
 mod json;
 mod parse;
+mod warden;
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
