@@ -346,3 +346,39 @@ fn plaintext_allowlist_urls_get_a_notice() {
         notices[0]
     );
 }
+
+#[test]
+fn limits_have_defaults_and_name_their_key_when_wrong() {
+    let c = load(&base()).unwrap();
+    assert_eq!(c.warden.limits, crate::config::Limits::default());
+    let mut v = base();
+    v["warden"] =
+        json!({"max_connections": 10, "header_timeout_seconds": 5, "max_decompression_ratio": 50});
+    let l = load(&v).unwrap().warden.limits;
+    assert_eq!(
+        (
+            l.max_connections,
+            l.header_timeout.as_secs(),
+            l.max_decompression_ratio
+        ),
+        (10, 5, 50)
+    );
+    v["warden"] = json!({"max_connections_per_source": 0});
+    let e = err(&v);
+    assert!(
+        e.starts_with("warden.max_connections_per_source: expected a positive integer"),
+        "{e}"
+    );
+    // A budget that cannot hold one body of the size limit.
+    v["warden"] = json!({"max_body_bytes": 1000, "body_budget_bytes": 999});
+    let e = err(&v);
+    assert!(
+        e.starts_with("warden.body_budget_bytes: 999 bytes cannot hold"),
+        "{e}"
+    );
+    v["warden"] = json!({"max_body_bytes": 2147483648_u64});
+    assert!(
+        err(&v).starts_with("warden.body_budget_bytes:"),
+        "the default budget is 1 GiB"
+    );
+}
