@@ -10,6 +10,10 @@ use crate::policy::{Block, Rule};
 use std::borrow::Cow;
 use std::io::Read;
 
+/// The largest zstd window accepted: 2^23 = 8 MiB, as RFC 9659 lets an
+/// HTTP recipient require.
+const ZSTD_WINDOW_LOG_MAX: u32 = 23;
+
 /// One content coding, in the order the sender applied them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Coding {
@@ -72,9 +76,17 @@ fn decode_one(input: &[u8], coding: Coding, limit: u64) -> Result<Vec<u8>, Block
         Coding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
         Coding::Deflate => Box::new(flate2::read::ZlibDecoder::new(input)),
         Coding::Brotli => Box::new(brotli::Decompressor::new(input, 64 * 1024)),
-        Coding::Zstd => Box::new(
-            zstd::stream::read::Decoder::with_buffer(input).map_err(|_| undecodable(coding))?,
-        ),
+        Coding::Zstd => {
+            let mut decoder =
+                zstd::stream::read::Decoder::with_buffer(input).map_err(|_| undecodable(coding))?;
+            // A frame may ask for a window of up to 128 MiB before a byte
+            // comes out; HTTP's zstd allows refusing more than 8 MiB
+            // (RFC 9659), and so does the guard.
+            decoder
+                .window_log_max(ZSTD_WINDOW_LOG_MAX)
+                .map_err(|_| undecodable(coding))?;
+            Box::new(decoder)
+        }
     };
     let mut out = Vec::new();
     reader
@@ -182,6 +194,23 @@ mod tests {
         let err = decode(&bomb, &[Coding::Gzip], 1 << 20).unwrap_err();
         assert_eq!(err.rule, Rule::BodyTooLarge);
         assert!(decode(&bomb, &[Coding::Gzip], 8 << 20).is_ok());
+    }
+
+    #[test]
+    fn a_zstd_window_over_8_mib_is_refused() {
+        let data = vec![7u8; 1 << 20];
+        let mut small = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+        small.window_log(23).unwrap();
+        std::io::copy(&mut &data[..], &mut small).unwrap();
+        let small = small.finish().unwrap();
+        assert!(decode(&small, &[Coding::Zstd], 1 << 21).is_ok());
+        let mut large = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+        large.long_distance_matching(true).unwrap();
+        large.window_log(27).unwrap();
+        std::io::copy(&mut &data[..], &mut large).unwrap();
+        let large = large.finish().unwrap();
+        let err = decode(&large, &[Coding::Zstd], 1 << 21).unwrap_err();
+        assert_eq!(err.rule, Rule::ContentEncoding);
     }
 
     #[test]
