@@ -469,14 +469,26 @@ fn parse_url(text: &str) -> Result<AllowedUrl, String> {
     if authority.contains('@') {
         return bad("user info is not allowed");
     }
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => match p.parse::<u16>() {
-            Ok(p) if p > 0 => (h, p),
-            _ => return bad("port"),
+    // `[v6]` or `[v6]:port`, else `host` or `host:port`.
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((h, "")) => (h, None),
+            Some((h, p)) => match p.strip_prefix(':') {
+                Some(p) => (h, Some(p)),
+                None => return bad("host"),
+            },
+            None => return bad("host"),
         },
-        _ => (authority, default_port),
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
     };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = match port.map(str::parse::<u16>) {
+        None => default_port,
+        Some(Ok(p)) if p > 0 => p,
+        Some(_) => return bad("port"),
+    };
     if host.is_empty() || !(valid_hostname(host) || host.parse::<IpAddr>().is_ok()) {
         return bad("host");
     }

@@ -294,6 +294,8 @@ fn allowlist_urls_are_split_into_host_port_and_target() {
         ),
         ("https://a.example?x", "a.example", 443, "/?x"),
         ("https://[2001:db8::1]:8443/p", "2001:db8::1", 8443, "/p"),
+        ("https://[2001:db8::5]/x", "2001:db8::5", 443, "/x"),
+        ("http://[2001:db8::5]", "2001:db8::5", 80, "/"),
         ("https://a.example/p#frag", "a.example", 443, "/p"),
     ] {
         let u = parse_url(text).unwrap();
@@ -310,6 +312,9 @@ fn allowlist_urls_are_split_into_host_port_and_target() {
         "https://a.example:0/",
         "https://a.example:x/",
         "https://a b/",
+        "https://[2001:db8::5/",
+        "https://[2001:db8::5]x/",
+        "https://2001:db8::5/",
     ] {
         assert!(parse_url(bad).is_err(), "{bad}");
     }
