@@ -237,8 +237,12 @@ fn reload(path: &Path, proxy: &Proxy) {
                 || new.metrics_listen != old.metrics_listen
                 || new.proxy_listen != old.proxy_listen
                 || new.log_format != old.log_format
+                || new.limits.max_connections != old.limits.max_connections
+                || new.limits.max_concurrent_inspections != old.limits.max_concurrent_inspections
+                || new.limits.body_budget_bytes != old.limits.body_budget_bytes
+                || new.limits.header_timeout != old.limits.header_timeout
             {
-                tracing::warn!("warden.listen, metrics_listen, proxy_listen, log_format, ca_cert, ca_key, user and group take effect at the next restart only");
+                tracing::warn!("warden.listen, metrics_listen, proxy_listen, log_format, ca_cert, ca_key, user, group, max_connections, max_concurrent_inspections, body_budget_bytes and header_timeout_seconds take effect at the next restart only");
             }
             Loaded::new(config).map(|loaded| (loaded, hash))
         });

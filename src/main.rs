@@ -19,7 +19,8 @@ struct Cli {
 enum Command {
     /// Run the daemon in the foreground: bind the transparent listeners, drop
     /// privileges, guard every sync connection nftables hands over. Logs to
-    /// stderr. SIGHUP reloads the config; SIGTERM drains and exits 0.
+    /// stderr. SIGHUP, or a change of the config file, reloads it; SIGTERM
+    /// drains and exits 0.
     Run {
         /// The config file (a misp-guard config.json works unchanged).
         #[arg(long, value_name = "FILE")]
@@ -70,8 +71,8 @@ enum Command {
         response_status: Option<u16>,
     },
     /// Print the nftables ruleset that hands this config's sync traffic to the
-    /// daemon (load it with `nft -f -`). Exit 2 on a config that gives nothing
-    /// to intercept or an unknown mode.
+    /// daemon (load it with `nft -f -`). Exit 2 on an invalid config, instances
+    /// of an address family with no listener for it, or an unknown mode.
     Nft {
         /// The config file the daemon runs with.
         #[arg(long, value_name = "FILE")]

@@ -14,7 +14,7 @@
 //! served: plaintext requests through the proxy are refused.
 
 use super::Proxy;
-use super::connection::{OpenConnection, intercept_tls};
+use super::connection::intercept_tls;
 use super::reply::{self, Body};
 use crate::config::{Config, canonical_ip};
 use crate::policy::{self, Block, Destination, Route, Rule, printable};
@@ -43,9 +43,6 @@ pub async fn handle(
     graceful: Watcher,
     tunnel: Watcher,
 ) {
-    let peer = SocketAddr::new(canonical_ip(peer.ip()), peer.port());
-    let _open = OpenConnection::new(proxy.metrics.clone());
-    let _ = stream.set_nodelay(true);
     // Taken by the one CONNECT that is accepted.
     let tunnel = std::sync::Mutex::new(Some(tunnel));
     let tunnel = Arc::new(tunnel);
@@ -162,9 +159,8 @@ async fn destination(
         // Instances are where the config says, whatever DNS would answer.
         return Ok(SocketAddr::new(destination.ip, port));
     }
-    if let Some(ip) = ip {
-        return Ok(SocketAddr::new(ip, port));
-    }
+    // Any other route (a feed, the allowlist) was reached by a name: an
+    // address that is no instance has none.
     let lookup = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port)));
     match lookup.await {
         Ok(Ok(mut addrs)) => addrs.next().ok_or_else(|| {

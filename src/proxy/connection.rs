@@ -72,8 +72,6 @@ pub async fn handle(
     peer: SocketAddr,
     graceful: Watcher,
 ) {
-    let peer = SocketAddr::new(canonical_ip(peer.ip()), peer.port());
-    let _open = OpenConnection::new(proxy.metrics.clone());
     let destination = match crate::net::listener::original_destination(&stream, &proxy.listeners) {
         Ok(Some(d)) => SocketAddr::new(canonical_ip(d.ip()), d.port()),
         Ok(None) => {
@@ -86,7 +84,6 @@ pub async fn handle(
             return tracing::warn!(conn = id, %peer, "refused: original destination unknown: {e}");
         }
     };
-    let _ = stream.set_nodelay(true);
     tracing::debug!(conn = id, %peer, %destination, "accepted");
 
     let mut first = [0u8; 1];
@@ -155,22 +152,6 @@ pub async fn intercept_tls<IO>(
             proxy.metrics.handshake_failed("timeout");
             tracing::info!(conn = id, %peer, %destination, "TLS handshake timed out")
         }
-    }
-}
-
-/// Counts a connection as open for as long as it lives.
-pub struct OpenConnection(Arc<crate::metrics::Metrics>);
-
-impl OpenConnection {
-    pub fn new(metrics: Arc<crate::metrics::Metrics>) -> OpenConnection {
-        metrics.connection_opened();
-        OpenConnection(metrics)
-    }
-}
-
-impl Drop for OpenConnection {
-    fn drop(&mut self) {
-        self.0.connection_closed();
     }
 }
 

@@ -189,23 +189,27 @@ impl Proxy {
             };
             match accepted {
                 Ok((stream, peer)) => {
+                    // Dual-stack sockets report IPv4 peers as ::ffff:a.b.c.d.
+                    let peer = SocketAddr::new(crate::config::canonical_ip(peer.ip()), peer.port());
                     let Some(source) = SourceSlot::take(&self, peer.ip()) else {
                         self.metrics.connection_refused("per_source");
                         refused_per_source(peer.ip(), &self);
                         continue; // `stream` closes here
                     };
+                    let _ = stream.set_nodelay(true);
+                    let open = OpenConnection::new(self.metrics.clone());
                     let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
                     let proxy = self.clone();
                     let watcher = graceful.watcher();
                     if explicit {
                         let tunnel = graceful.watcher();
                         tokio::spawn(async move {
-                            let _held = (slot, source);
+                            let _held = (slot, source, open);
                             connect::handle(proxy, id, stream, peer, watcher, tunnel).await;
                         });
                     } else {
                         tokio::spawn(async move {
-                            let _held = (slot, source);
+                            let _held = (slot, source, open);
                             connection::handle(proxy, id, stream, peer, watcher).await;
                         });
                     }
@@ -221,6 +225,22 @@ impl Proxy {
     }
 }
 
+/// Counts a client connection as open for as long as it lives.
+struct OpenConnection(Arc<Metrics>);
+
+impl OpenConnection {
+    fn new(metrics: Arc<Metrics>) -> OpenConnection {
+        metrics.connection_opened();
+        OpenConnection(metrics)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.connection_closed();
+    }
+}
+
 /// One of a client address's connections (`max_connections_per_source`);
 /// counted while it lives.
 struct SourceSlot {
@@ -229,10 +249,9 @@ struct SourceSlot {
 }
 
 impl SourceSlot {
-    /// A slot for a new connection from `ip`, or `None` when it has all it
-    /// may have.
+    /// A slot for a new connection from `ip` (canonical), or `None` when
+    /// it has all it may have.
     fn take(proxy: &Arc<Proxy>, ip: std::net::IpAddr) -> Option<SourceSlot> {
-        let ip = crate::config::canonical_ip(ip);
         let limit = proxy
             .loaded()
             .config
