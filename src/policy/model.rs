@@ -24,93 +24,17 @@
 //! the engine can check or refuse them.
 
 mod de;
+mod event;
 
 pub use de::{Distribution, ObjectOnly, Wrapped};
-use de::{
-    flag_one, list, loose_bool, object, opt_boxed_object, opt_list, opt_object, php_non_empty,
-};
+use de::{flag_one, list, loose_bool, object, opt_list, opt_object, php_non_empty};
+pub use event::{ElementJudge, EnvelopeSeed, Event, EventSeed, Verdict};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 type Str<'a> = Cow<'a, str>;
-
-/// `{"Event": {...}}`, as MISP answers a pull and as relationships embed
-/// events.
-#[derive(Debug, Deserialize)]
-pub struct EventEnvelope<'a> {
-    #[serde(rename = "Event", borrow, deserialize_with = "object")]
-    pub event: Event<'a>,
-}
-
-/// A feed's `<uuid>.json`: exactly `{"Event": {...}}`. MISP's feed import
-/// swaps the document for its `response` member, then for its `[0]` element
-/// (a `"0"` key in PHP), before reading `Event`; nothing but `Event` is let
-/// through, so the event judged is the one imported.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FeedEventFile<'a> {
-    #[serde(rename = "Event", borrow, deserialize_with = "object")]
-    pub event: Event<'a>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Event<'a> {
-    #[serde(borrow, default)]
-    pub uuid: Option<Str<'a>>,
-    /// Required of the event the rules judge (the engine checks); optional
-    /// here because a pushed body may be a wrapper whose own fields MISP
-    /// ignores.
-    #[serde(default)]
-    pub distribution: Option<Distribution>,
-    /// MISP's `events/add` and `events/edit` take `{"Event": {...}}` or the
-    /// bare event: when this key is set (and not null) the event is here.
-    #[serde(
-        rename = "Event",
-        borrow,
-        default,
-        deserialize_with = "opt_boxed_object"
-    )]
-    pub wrapped: Option<Box<Event<'a>>>,
-    /// MISP's `events/add` first replaces the body by its `response`, then
-    /// by its `request` member (import of its own exports). Sync never sends
-    /// either; their presence is refused.
-    #[serde(rename = "response", default)]
-    pub export_response: Option<IgnoredAny>,
-    #[serde(rename = "request", default)]
-    pub export_request: Option<IgnoredAny>,
-    #[serde(
-        rename = "SharingGroup",
-        borrow,
-        default,
-        deserialize_with = "opt_object"
-    )]
-    pub sharing_group: Option<Box<SharingGroup<'a>>>,
-    /// `None` when the key is absent: misp-guard words that case differently
-    /// ("missing required taxonomies") from a list without the taxonomy.
-    #[serde(rename = "Tag", borrow, default, deserialize_with = "opt_list")]
-    pub tags: Option<Vec<Tag<'a>>>,
-    /// MISP's `_add` also attaches `EventTag[].Tag` (its internal shape).
-    #[serde(rename = "EventTag", borrow, default, deserialize_with = "opt_list")]
-    pub tag_links: Option<Vec<TagLink<'a>>>,
-    #[serde(rename = "Attribute", borrow, default, deserialize_with = "list")]
-    pub attributes: Vec<Attribute<'a>>,
-    #[serde(rename = "Object", borrow, default, deserialize_with = "list")]
-    pub objects: Vec<Object<'a>>,
-    #[serde(rename = "EventReport", borrow, default, deserialize_with = "list")]
-    pub reports: Vec<EventReport<'a>>,
-    #[serde(rename = "ShadowAttribute", borrow, default, deserialize_with = "list")]
-    pub shadow_attributes: Vec<Attribute<'a>>,
-    #[serde(rename = "Galaxy", borrow, default, deserialize_with = "list")]
-    pub galaxies: Vec<Galaxy<'a>>,
-    #[serde(rename = "Note", borrow, default, deserialize_with = "list")]
-    pub notes: Vec<AnalystData<'a>>,
-    #[serde(rename = "Opinion", borrow, default, deserialize_with = "list")]
-    pub opinions: Vec<AnalystData<'a>>,
-    #[serde(rename = "Relationship", borrow, default, deserialize_with = "list")]
-    pub relationships: Vec<AnalystData<'a>>,
-}
 
 #[derive(Debug, Deserialize)]
 pub struct Tag<'a> {

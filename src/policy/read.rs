@@ -10,6 +10,14 @@ type Outcome = Result<(), Block>;
 /// checks the strings it reads, but not those it skips, and MISP's reader
 /// (PHP's `json_decode`) refuses the whole document over one bad byte.
 pub(super) fn parse<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, Block> {
+    parse_seed(body, std::marker::PhantomData::<T>)
+}
+
+/// [`parse`] with a seed: a reader that carries state (the event's judge).
+pub(super) fn parse_seed<'a, S: serde::de::DeserializeSeed<'a>>(
+    body: &'a [u8],
+    seed: S,
+) -> Result<S::Value, Block> {
     if body.is_empty() {
         return Err(malformed("empty message body"));
     }
@@ -21,7 +29,10 @@ pub(super) fn parse<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, 
             e.valid_up_to()
         ))
     })?;
-    serde_json::from_str(text).map_err(|e| json_error(&e))
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let value = seed.deserialize(&mut reader).map_err(|e| json_error(&e))?;
+    reader.end().map_err(|e| json_error(&e))?;
+    Ok(value)
 }
 
 /// A body that must be a JSON object (serde's derived structs would also

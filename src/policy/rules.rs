@@ -8,7 +8,7 @@
 //! sharing group, analyst data), then attributes, then objects.
 
 use super::model::*;
-use super::read::{expect_key, malformed, parse, parse_object};
+use super::read::{expect_key, malformed, parse, parse_object, parse_seed};
 use super::{Block, Endpoint, FeedFile, RequestBody, ResponseBody, ResponseContext, Rule, is_uuid};
 use crate::config::{Instance, Rules};
 use serde::de::IgnoredAny;
@@ -104,8 +104,14 @@ pub(super) fn check_feed_response(rules: &Rules, file: FeedFile, body: &[u8]) ->
         // event metadata MISP expects.
         FeedFile::Manifest => parse_object::<IgnoredAny>(body).map(|_| ()),
         FeedFile::Event => {
-            let file: FeedEventFile = parse_object(body)?;
-            checker.event(&file.event)
+            let event = parse_seed(
+                body,
+                EnvelopeSeed {
+                    judge: &checker,
+                    only_event: true,
+                },
+            )?;
+            checker.event(&event)
         }
         FeedFile::Signature | FeedFile::Cache => Ok(()),
     }
@@ -151,11 +157,11 @@ impl Checker<'_> {
     /// the event from there. A `response` or `request` member beside it is
     /// refused as on a push: nothing MISP sends has one.
     fn pulled_event(&self, body: &[u8]) -> Outcome {
-        let top: Event = parse_object(body)?;
+        let top = parse_seed(body, EventSeed(self))?;
         let Some(event) = &top.wrapped else {
             return Err(malformed("no `Event` property in response body"));
         };
-        if top.export_response.is_some() || top.export_request.is_some() {
+        if top.export_response || top.export_request {
             return Err(malformed(
                 "a `response` or `request` member beside the event; MISP never sends one",
             ));
@@ -169,8 +175,8 @@ impl Checker<'_> {
     /// member; sync never sends those, so a body with one is refused rather
     /// than second-guessed.
     fn pushed_event(&self, body: &[u8]) -> Outcome {
-        let top: Event = parse_object(body)?;
-        if top.export_response.is_some() || top.export_request.is_some() {
+        let top = parse_seed(body, EventSeed(self))?;
+        if top.export_response || top.export_request {
             return Err(malformed(
                 "a `response` or `request` member, which MISP would read as the event; sync never sends one",
             ));
@@ -224,16 +230,12 @@ impl Checker<'_> {
         }
         self.sharing_group("event", distribution, e.sharing_group.as_deref())?;
         self.analyst_children(&e.notes, &e.opinions, &e.relationships)?;
-        for a in &e.attributes {
-            self.attribute(a)?;
-        }
-        for o in &e.objects {
-            self.object(o)?;
-        }
+        // Judged while the event was read (see model/event.rs); reported
+        // here, after the event's own fields, as misp-guard orders them.
+        e.attributes.clone()?;
+        e.objects.clone()?;
         // Beyond misp-guard: proposals and galaxy clusters carried in the event.
-        for sa in &e.shadow_attributes {
-            self.attribute(sa)?;
-        }
+        e.shadow_attributes.clone()?;
         for g in &e.galaxies {
             for c in &g.clusters {
                 self.galaxy_cluster(c, false)?;
@@ -475,8 +477,14 @@ impl Checker<'_> {
         let bytes = raw.as_bytes();
         match kind {
             Some("Event") => {
-                let env: EventEnvelope = parse_object(bytes)?;
-                self.event(&env.event)
+                let event = parse_seed(
+                    bytes,
+                    EnvelopeSeed {
+                        judge: self,
+                        only_event: false,
+                    },
+                )?;
+                self.event(&event)
             }
             Some("Attribute") => {
                 let w: Wrapped<Attribute> = parse(bytes)?;
@@ -674,6 +682,15 @@ impl Checker<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl ElementJudge for Checker<'_> {
+    fn attribute(&self, a: &Attribute) -> Verdict {
+        Checker::attribute(self, a)
+    }
+    fn object(&self, o: &Object) -> Verdict {
+        Checker::object(self, o)
     }
 }
 

@@ -730,6 +730,47 @@ fn malformed_bodies_are_blocked() {
         .expect("PHP empties");
 }
 
+/// The long lists are judged while they are read (model/event.rs): the
+/// verdict must not depend on where they stand among the event's keys, and
+/// nothing after the first refused element may go unparsed.
+#[test]
+fn list_verdicts_do_not_depend_on_key_order() {
+    let cfg = config();
+    let raw = |body: &str| push_raw(&cfg, "/events/add/metadata:1", body.as_bytes());
+    let bad_attribute = r#"{"type":"email","category":"Other","distribution":"5"}"#;
+    let bad_object = r#"{"name":"person","distribution":"5"}"#;
+    // Lists first, then the event's own fields: the event's tag still wins,
+    // then attributes before objects, as misp-guard orders them.
+    let lists_first = format!(
+        r#"{{"Event":{{"Object":[{bad_object}],"Attribute":[{bad_attribute}],"Tag":[{{"name":"tlp:red"}}],"distribution":"1"}}}}"#
+    );
+    assert_eq!(raw(&lists_first).unwrap_err().rule, Rule::BlockedTag);
+    let no_tag = lists_first.replace("tlp:red", "tlp:green");
+    assert_eq!(raw(&no_tag).unwrap_err().rule, Rule::BlockedAttributeType);
+    let no_attribute = no_tag.replace("email", "ip-src");
+    assert_eq!(raw(&no_attribute).unwrap_err().rule, Rule::BlockedObjectType);
+    // A refused element does not end the reading: a malformed one after it
+    // makes the whole body malformed, exactly as when nothing was refused.
+    let late_malformed = format!(
+        r#"{{"Event":{{"distribution":"1","Attribute":[{bad_attribute},{{"category":"Other"}}]}}}}"#
+    );
+    assert_eq!(raw(&late_malformed).unwrap_err().rule, Rule::MalformedBody);
+    // A second list under the same key is a duplicate, whichever list is
+    // refused.
+    let twice = format!(
+        r#"{{"Event":{{"distribution":"1","Attribute":[],"Attribute":[{bad_attribute}]}}}}"#
+    );
+    let b = raw(&twice).unwrap_err();
+    assert_eq!(b.rule, Rule::MalformedBody, "{b}");
+    assert!(b.message.contains("duplicate field `Attribute`"), "{b}");
+    // The outer fields of a wrapped push are ignored by MISP, so a refused
+    // element there is no reason (its shape is still checked).
+    let outer = format!(
+        r#"{{"Attribute":[{bad_attribute}],"Event":{{"distribution":"1","Attribute":[]}}}}"#
+    );
+    raw(&outer).expect("outer lists of a wrapped push are not the event");
+}
+
 #[test]
 fn parse_error_messages_never_quote_body_values() {
     let cfg = config();

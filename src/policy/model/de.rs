@@ -158,15 +158,6 @@ where
     Ok(ObjectOnly::<T>::deserialize(d)?.0)
 }
 
-/// An object, or `null` for none (PHP's `isset` is false for null).
-pub(super) fn opt_boxed_object<'de, D, T>(d: D) -> Result<Option<Box<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(Option::<ObjectOnly<T>>::deserialize(d)?.map(|o| Box::new(o.0)))
-}
-
 /// A list of objects that PHP may also send as `null`.
 pub(super) fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
@@ -218,6 +209,15 @@ where
         }
     }
     d.deserialize_any(V(PhantomData))
+}
+
+/// [`opt_object`] as a type, for hand-written visitors.
+pub struct OptObject<T>(pub Option<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OptObject<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        opt_object(d).map(OptObject)
+    }
 }
 
 /// Whether a value is set in PHP's sense (`!empty($v)`): not null, false,

@@ -1,0 +1,316 @@
+//! The event, read with its long lists judged as they go by.
+//!
+//! An event's `Attribute`, `Object` and `ShadowAttribute` lists are nearly
+//! all of its size: a 100 MB event holds ~160 000 attributes. Built into
+//! vectors, they would cost two thirds of the body again in memory and a
+//! third of the inspection time in allocation and copying. Instead each
+//! element is parsed on its own, handed to an [`ElementJudge`] and dropped;
+//! the event keeps only the first refusal of each list ([`Verdict`]).
+//!
+//! Nothing about what is accepted changes: every element is still parsed
+//! into its typed form (so a malformed one late in the list is a malformed
+//! body, as before), duplicate keys are still an error, and the engine reads
+//! the verdicts in misp-guard's order after the event's own fields, so the
+//! reason given for a body with several problems does not depend on the
+//! order of its keys. The hand-written visitors mirror what serde's derive
+//! did for the old struct: keys compared after unescaping, unknown keys
+//! skipped (with their syntax checked), `null` for an absent list.
+
+use super::de::{ObjectOnly, OptObject};
+use super::{AnalystData, EventReport, Galaxy, SharingGroup, Tag, TagLink};
+use super::{Attribute, Distribution, Object};
+use crate::policy::Block;
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
+use std::fmt;
+
+type Str<'a> = Cow<'a, str>;
+
+/// The first refusal among a list's elements, in list order.
+pub type Verdict = Result<(), Block>;
+
+/// Judges one element of an event's long lists while the event is read.
+pub trait ElementJudge {
+    fn attribute(&self, a: &Attribute) -> Verdict;
+    fn object(&self, o: &Object) -> Verdict;
+}
+
+pub struct Event<'a> {
+    pub uuid: Option<Str<'a>>,
+    /// Required of the event the rules judge (the engine checks); optional
+    /// here because a pushed body may be a wrapper whose own fields MISP
+    /// ignores.
+    pub distribution: Option<Distribution>,
+    /// MISP's `events/add` and `events/edit` take `{"Event": {...}}` or the
+    /// bare event: when this key is set (and not null) the event is here.
+    pub wrapped: Option<Box<Event<'a>>>,
+    /// MISP's `events/add` first replaces the body by its `response`, then
+    /// by its `request` member (import of its own exports). Sync never sends
+    /// either; their presence (not null) is refused.
+    pub export_response: bool,
+    pub export_request: bool,
+    pub sharing_group: Option<Box<SharingGroup<'a>>>,
+    /// `None` when the key is absent: misp-guard words that case differently
+    /// ("missing required taxonomies") from a list without the taxonomy.
+    pub tags: Option<Vec<Tag<'a>>>,
+    /// MISP's `_add` also attaches `EventTag[].Tag` (its internal shape).
+    pub tag_links: Option<Vec<TagLink<'a>>>,
+    pub reports: Vec<EventReport<'a>>,
+    pub galaxies: Vec<Galaxy<'a>>,
+    pub notes: Vec<AnalystData<'a>>,
+    pub opinions: Vec<AnalystData<'a>>,
+    pub relationships: Vec<AnalystData<'a>>,
+    /// `Attribute[]`, judged as read.
+    pub attributes: Verdict,
+    /// `Object[]`, judged as read.
+    pub objects: Verdict,
+    /// `ShadowAttribute[]` (proposals), judged as read.
+    pub shadow_attributes: Verdict,
+}
+
+/// Reads an event (a JSON object, nothing else), judging its long lists
+/// with the judge.
+pub struct EventSeed<'j, J>(pub &'j J);
+
+impl<'de, J: ElementJudge> DeserializeSeed<'de> for EventSeed<'_, J> {
+    type Value = Event<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Event<'de>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+/// The keys of an event that are read, in one place so a duplicate can be
+/// named.
+const KEYS: [&str; 16] = [
+    "uuid",
+    "distribution",
+    "Event",
+    "response",
+    "request",
+    "SharingGroup",
+    "Tag",
+    "EventTag",
+    "EventReport",
+    "Galaxy",
+    "Note",
+    "Opinion",
+    "Relationship",
+    "Attribute",
+    "Object",
+    "ShadowAttribute",
+];
+
+impl<'de, J: ElementJudge> Visitor<'de> for EventSeed<'_, J> {
+    type Value = Event<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an event object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event<'de>, A::Error> {
+        let judge = self.0;
+        let mut e = Event {
+            uuid: None,
+            distribution: None,
+            wrapped: None,
+            export_response: false,
+            export_request: false,
+            sharing_group: None,
+            tags: None,
+            tag_links: None,
+            reports: Vec::new(),
+            galaxies: Vec::new(),
+            notes: Vec::new(),
+            opinions: Vec::new(),
+            relationships: Vec::new(),
+            attributes: Ok(()),
+            objects: Ok(()),
+            shadow_attributes: Ok(()),
+        };
+        let mut seen = 0u32;
+        while let Some(key) = map.next_key::<Str<'de>>()? {
+            let Some(i) = KEYS.iter().position(|k| *k == key) else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            if seen & (1 << i) != 0 {
+                return Err(de::Error::duplicate_field(KEYS[i]));
+            }
+            seen |= 1 << i;
+            match KEYS[i] {
+                "uuid" => e.uuid = map.next_value()?,
+                "distribution" => e.distribution = map.next_value()?,
+                "Event" => {
+                    e.wrapped = map
+                        .next_value_seed(OptionSeed(EventSeed(judge)))?
+                        .map(Box::new)
+                }
+                "response" => e.export_response = map.next_value::<Option<IgnoredAny>>()?.is_some(),
+                "request" => e.export_request = map.next_value::<Option<IgnoredAny>>()?.is_some(),
+                "SharingGroup" => e.sharing_group = map.next_value::<OptObject<_>>()?.0,
+                "Tag" => e.tags = map.next_value::<ObjectList<_>>()?.0,
+                "EventTag" => e.tag_links = map.next_value::<ObjectList<_>>()?.0,
+                "EventReport" => e.reports = map.next_value::<ObjectList<_>>()?.or_empty(),
+                "Galaxy" => e.galaxies = map.next_value::<ObjectList<_>>()?.or_empty(),
+                "Note" => e.notes = map.next_value::<ObjectList<_>>()?.or_empty(),
+                "Opinion" => e.opinions = map.next_value::<ObjectList<_>>()?.or_empty(),
+                "Relationship" => e.relationships = map.next_value::<ObjectList<_>>()?.or_empty(),
+                "Attribute" => e.attributes = map.next_value_seed(JudgedList::attributes(judge))?,
+                "Object" => e.objects = map.next_value_seed(JudgedList::objects(judge))?,
+                "ShadowAttribute" => {
+                    e.shadow_attributes = map.next_value_seed(JudgedList::attributes(judge))?
+                }
+                _ => unreachable!("every key of KEYS has an arm"),
+            }
+        }
+        Ok(e)
+    }
+}
+
+/// `{"Event": {...}}`: the event inside, judged. With `only_event`, any
+/// other key is an error (a feed's event file); without, other keys are
+/// skipped (a relationship's target).
+pub struct EnvelopeSeed<'j, J> {
+    pub judge: &'j J,
+    pub only_event: bool,
+}
+
+impl<'de, J: ElementJudge> DeserializeSeed<'de> for EnvelopeSeed<'_, J> {
+    type Value = Event<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Event<'de>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, J: ElementJudge> Visitor<'de> for EnvelopeSeed<'_, J> {
+    type Value = Event<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object with an `Event` member")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event<'de>, A::Error> {
+        let mut event = None;
+        while let Some(key) = map.next_key::<Str<'de>>()? {
+            if key == "Event" {
+                if event.is_some() {
+                    return Err(de::Error::duplicate_field("Event"));
+                }
+                event = Some(map.next_value_seed(EventSeed(self.judge))?);
+            } else if self.only_event {
+                return Err(de::Error::unknown_field(&key, &["Event"]));
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        event.ok_or_else(|| de::Error::missing_field("Event"))
+    }
+}
+
+/// `null` or what the inner seed reads.
+struct OptionSeed<S>(S);
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for OptionSeed<S> {
+    type Value = Option<S::Value>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for OptionSeed<S> {
+    type Value = Option<S::Value>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object or null")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        self.0.deserialize(d).map(Some)
+    }
+}
+
+/// A list of objects, `null` for none (PHP's `isset` is false for null).
+struct ObjectList<T>(Option<Vec<T>>);
+
+impl<T> ObjectList<T> {
+    fn or_empty(self) -> Vec<T> {
+        self.0.unwrap_or_default()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectList<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let list = Option::<Vec<ObjectOnly<T>>>::deserialize(d)?;
+        Ok(ObjectList(
+            list.map(|v| v.into_iter().map(|o| o.0).collect()),
+        ))
+    }
+}
+
+/// A list of objects (or `null`), each element parsed, judged and dropped.
+/// After the first refusal the rest is still parsed in full: a malformed
+/// element anywhere makes the body malformed, whatever came before it.
+struct JudgedList<'j, J, T> {
+    judge: &'j J,
+    check: fn(&J, &T) -> Verdict,
+}
+
+impl<'j, 'de, J: ElementJudge> JudgedList<'j, J, Attribute<'de>> {
+    fn attributes(judge: &'j J) -> Self {
+        JudgedList {
+            judge,
+            check: |j, a| j.attribute(a),
+        }
+    }
+}
+
+impl<'j, 'de, J: ElementJudge> JudgedList<'j, J, Object<'de>> {
+    fn objects(judge: &'j J) -> Self {
+        JudgedList {
+            judge,
+            check: |j, o| j.object(o),
+        }
+    }
+}
+
+impl<'de, J, T: Deserialize<'de>> DeserializeSeed<'de> for JudgedList<'_, J, T> {
+    type Value = Verdict;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Verdict, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de, J, T: Deserialize<'de>> Visitor<'de> for JudgedList<'_, J, T> {
+    type Value = Verdict;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of objects or null")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Verdict, E> {
+        Ok(Ok(()))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Verdict, E> {
+        Ok(Ok(()))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Verdict, D::Error> {
+        d.deserialize_seq(self)
+    }
+
+    fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Verdict, S::Error> {
+        let mut verdict = Ok(());
+        while let Some(ObjectOnly(element)) = seq.next_element::<ObjectOnly<T>>()? {
+            if verdict.is_ok() {
+                verdict = (self.check)(self.judge, &element);
+            }
+        }
+        Ok(verdict)
+    }
+}
