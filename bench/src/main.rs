@@ -6,6 +6,7 @@
 //!   mwbench push   --ca PEM --file F [--encoding none|gzip|br] --count N
 //!   mwbench pull   --ca PEM --size MB [--encoding none|gzip|br] --count N
 //!   mwbench sync   --ca PEM --file F --jobs J --events E
+//!   mwbench small-during-push --ca PEM --req get|head|index --file F --secs S [--max-pushes N]
 //!
 //! The clients dial 203.0.113.20:443 (`--addr`) with SNI and Host
 //! misp.partner.example (`--host`), HTTP/1.1 over TLS (rustls, no session
@@ -16,19 +17,22 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -66,7 +70,7 @@ fn die(msg: &str) -> ! {
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
     if argv.len() < 2 {
-        die("usage: mwbench gen|remote|small|push|pull|sync --key value ...");
+        die("usage: mwbench gen|remote|small|push|pull|sync|small-during-push --key value ...");
     }
     let args = Args::parse(&argv[2..]);
     let cmd = argv[1].as_str();
@@ -85,6 +89,7 @@ fn main() {
             "push" => push(&args).await,
             "pull" => pull(&args).await,
             "sync" => sync_jobs(&args).await,
+            "small-during-push" => small_during_push(&args).await,
             _ => die(&format!("unknown command {cmd}")),
         }
     });
@@ -126,8 +131,8 @@ impl Rng {
     }
     fn word(&mut self) -> &'static str {
         const W: &[&str] = &[
-            "login", "portal", "secure", "update", "invoice", "cdn", "mail", "auth", "cloud",
-            "files", "static", "api", "billing", "support", "account", "verify", "sync", "office",
+            "login", "portal", "secure", "update", "invoice", "cdn", "mail", "auth", "cloud", "files", "static", "api",
+            "billing", "support", "account", "verify", "sync", "office",
         ];
         W[self.below(W.len() as u64) as usize]
     }
@@ -155,7 +160,18 @@ fn attribute(r: &mut Rng, id: u64, object_id: u64, relation: Option<(&str, &str)
         None => match r.below(6) {
             0 => ("ip-dst", "Network activity", format!("198.51.{}.{}", r.below(256), r.below(256))),
             1 => ("domain", "Network activity", format!("{}-{}.{}.example", r.word(), r.word(), r.hex(6))),
-            2 => ("url", "Network activity", format!("https://{}.{}.example/{}/{}?id={}", r.word(), r.hex(8), r.word(), r.word(), r.below(1_000_000))),
+            2 => (
+                "url",
+                "Network activity",
+                format!(
+                    "https://{}.{}.example/{}/{}?id={}",
+                    r.word(),
+                    r.hex(8),
+                    r.word(),
+                    r.word(),
+                    r.below(1_000_000)
+                ),
+            ),
             3 => ("sha256", "Payload delivery", r.hex(64)),
             4 => ("md5", "Payload delivery", r.hex(32)),
             _ => ("email-src", "Payload delivery", format!("{}.{}@{}.example", r.word(), r.below(1000), r.hex(6))),
@@ -308,12 +324,7 @@ async fn drain(body: Incoming) -> Result<(u64, Bytes), hyper::Error> {
 async fn handle(st: Arc<Remote>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let accept = req
-        .headers()
-        .get("accept-encoding")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let accept = req.headers().get("accept-encoding").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let (_n, head) = drain(req.into_body()).await?;
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     Ok(match (method.as_str(), segs.as_slice()) {
@@ -427,7 +438,7 @@ impl Target {
         tcp.set_nodelay(true)?;
         let name = ServerName::try_from(self.host.clone())?;
         let tls = self.tls.connect(name, tcp).await?;
-        let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
+        let (send, conn) = hyper::client::conn::http1::handshake::<_, ReqBody>(TokioIo::new(tls)).await?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -436,8 +447,43 @@ impl Target {
 }
 
 struct Conn {
-    send: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    send: hyper::client::conn::http1::SendRequest<ReqBody>,
     host: String,
+}
+
+/// A request body: the bytes in one frame (as `Full`), and optionally a
+/// `Notify` woken when hyper first asks for the body, that is once the
+/// request head is written and the body is going out: the pusher of
+/// `small-during-push` tells with it that its push is in flight.
+struct ReqBody {
+    data: Option<Bytes>,
+    polled: Option<Arc<Notify>>,
+}
+
+impl ReqBody {
+    fn new(data: Bytes, polled: Option<Arc<Notify>>) -> ReqBody {
+        ReqBody { data: Some(data).filter(|d| !d.is_empty()), polled }
+    }
+}
+
+impl hyper::body::Body for ReqBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if let Some(n) = self.polled.take() {
+            n.notify_one();
+        }
+        Poll::Ready(self.data.take().map(|d| Ok(Frame::data(d))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
+    }
 }
 
 struct Exchange {
@@ -446,7 +492,25 @@ struct Exchange {
 }
 
 impl Conn {
-    async fn call(&mut self, method: &str, path: &str, body: Bytes, headers: &[(&str, &str)]) -> Result<Exchange, BoxError> {
+    async fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Bytes,
+        headers: &[(&str, &str)],
+    ) -> Result<Exchange, BoxError> {
+        self.call_notify(method, path, body, headers, None).await
+    }
+
+    /// `call`, waking `polled` once the request body starts going out.
+    async fn call_notify(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Bytes,
+        headers: &[(&str, &str)],
+        polled: Option<Arc<Notify>>,
+    ) -> Result<Exchange, BoxError> {
         let mut b = Request::builder()
             .method(method)
             .uri(path)
@@ -461,7 +525,7 @@ impl Conn {
             b = b.header(*k, *v);
         }
         self.send.ready().await?;
-        let resp = self.send.send_request(b.body(Full::new(body))?).await?;
+        let resp = self.send.send_request(b.body(ReqBody::new(body, polled))?).await?;
         let status = resp.status().as_u16();
         let mut body = resp.into_body();
         let mut n = 0u64;
@@ -487,14 +551,65 @@ fn small_call(req: &str) -> (&'static str, String, Bytes, u16) {
     match req {
         "get" => ("GET", "/servers/getVersion".into(), Bytes::new(), 200),
         "head" => ("HEAD", format!("/events/view/{}", event_uuid(7)), Bytes::new(), 404),
-        "index" => (
-            "POST",
-            "/events/index".into(),
-            Bytes::from_static(br#"{"minimal":1,"published":1}"#),
-            200,
-        ),
+        "index" => ("POST", "/events/index".into(), Bytes::from_static(br#"{"minimal":1,"published":1}"#), 200),
         _ => die("--req get|head|index"),
     }
+}
+
+/// A call that takes longer than this counts as an error (a hung path must
+/// not hang the run).
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One small-call worker: calls `req` in a loop until `deadline` or until
+/// `go` turns false, over `conn` (opened first if `None`) kept alive, or
+/// over a new connection per call (`newconn`). The latency of each call
+/// answered with the expected status, in µs; the others count in `errors`.
+async fn small_worker(
+    target: Target,
+    req: String,
+    newconn: bool,
+    deadline: Instant,
+    go: Arc<AtomicBool>,
+    errors: Arc<AtomicU64>,
+    mut conn: Option<Conn>,
+) -> Vec<u32> {
+    let (m, p, b, want) = small_call(&req);
+    let mut lat: Vec<u32> = Vec::with_capacity(1 << 16);
+    while Instant::now() < deadline && go.load(Ordering::Relaxed) {
+        let t = Instant::now();
+        let r = tokio::time::timeout(CALL_TIMEOUT, async {
+            if newconn || conn.is_none() {
+                conn = Some(target.connect().await?);
+            }
+            conn.as_mut().unwrap().call(m, &p, b.clone(), &[]).await
+        })
+        .await;
+        match r {
+            Ok(Ok(x)) if x.status == want => lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32),
+            _ => {
+                errors.fetch_add(1, Ordering::Relaxed);
+                conn = None;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        if newconn {
+            conn = None;
+        }
+    }
+    lat
+}
+
+/// The small-call figures of sorted latencies (µs) over `secs`.
+fn small_result(lat: &[u32], errors: u64, secs: f64) -> serde_json::Value {
+    json!({
+        "requests": lat.len(),
+        "errors": errors,
+        "secs": secs,
+        "rps": lat.len() as f64 / secs,
+        "p50_ms": percentile(lat, 50.0),
+        "p99_ms": percentile(lat, 99.0),
+        "p999_ms": percentile(lat, 99.9),
+    })
 }
 
 /// `small`: --conc workers, each calling in a loop for --secs seconds, over
@@ -513,40 +628,13 @@ async fn small(a: &Args) -> Result<serde_json::Value, BoxError> {
         c.call(m, &p, b, &[]).await?;
     }
     let errors = Arc::new(AtomicU64::new(0));
+    let go = Arc::new(AtomicBool::new(true));
     let start = Instant::now();
     let deadline = start + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for _ in 0..conc {
-        let target = target.clone();
-        let errors = errors.clone();
-        let req = req.clone();
-        tasks.push(tokio::spawn(async move {
-            let (m, p, b, want) = small_call(&req);
-            let mut lat: Vec<u32> = Vec::with_capacity(1 << 16);
-            let mut conn: Option<Conn> = None;
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                let r = async {
-                    if newconn || conn.is_none() {
-                        conn = Some(target.connect().await?);
-                    }
-                    conn.as_mut().unwrap().call(m, &p, b.clone(), &[]).await
-                }
-                .await;
-                match r {
-                    Ok(x) if x.status == want => lat.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32),
-                    Ok(_) | Err(_) => {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                        conn = None;
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                }
-                if newconn {
-                    conn = None;
-                }
-            }
-            lat
-        }));
+        let w = small_worker(target.clone(), req.clone(), newconn, deadline, go.clone(), errors.clone(), None);
+        tasks.push(tokio::spawn(w));
     }
     let mut all = Vec::new();
     for t in tasks {
@@ -554,15 +642,7 @@ async fn small(a: &Args) -> Result<serde_json::Value, BoxError> {
     }
     let elapsed = start.elapsed().as_secs_f64();
     all.sort_unstable();
-    Ok(json!({
-        "requests": all.len(),
-        "errors": errors.load(Ordering::Relaxed),
-        "secs": elapsed,
-        "rps": all.len() as f64 / elapsed,
-        "p50_ms": percentile(&all, 50.0),
-        "p99_ms": percentile(&all, 99.0),
-        "p999_ms": percentile(&all, 99.9),
-    }))
+    Ok(small_result(&all, errors.load(Ordering::Relaxed), elapsed))
 }
 
 fn encoding_header(enc: &str) -> Option<&'static str> {
@@ -720,4 +800,147 @@ async fn sync_jobs(a: &Args) -> Result<serde_json::Value, BoxError> {
         "events_per_s": (jobs * events) as f64 / secs,
         "event_bytes": body.len(),
     }))
+}
+
+/// A push that takes longer than this counts as an error.
+const PUSH_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What the pusher of `small-during-push` did.
+struct PushLog {
+    /// (start, end) of every push answered 200.
+    pushes: Vec<(Instant, Instant)>,
+    errors: u64,
+    /// When the first push started (`None`: no connection ever).
+    first: Option<Instant>,
+    /// When the last push ended and the pusher stopped.
+    stopped: Instant,
+}
+
+/// The pusher of `small-during-push`: POST /events/add/metadata:1 of `body`,
+/// one at a time, back to back, over one kept-alive connection (a new one
+/// after an error), until `stop` is set, after `max` attempts or once
+/// `limit` has passed. Wakes `in_flight` as each push's body starts going
+/// out; clears `pushing` when it stops.
+async fn pusher(
+    target: Target,
+    body: Bytes,
+    max: u64,
+    limit: Duration,
+    stop: Arc<AtomicBool>,
+    pushing: Arc<AtomicBool>,
+    in_flight: Arc<Notify>,
+) -> PushLog {
+    let begin = Instant::now();
+    let mut log = PushLog { pushes: Vec::new(), errors: 0, first: None, stopped: begin };
+    let mut conn: Option<Conn> = None;
+    let mut attempts = 0;
+    while !stop.load(Ordering::Relaxed) && attempts < max && begin.elapsed() < limit {
+        attempts += 1;
+        let r = tokio::time::timeout(PUSH_TIMEOUT, async {
+            if conn.is_none() {
+                let mut c = target.connect().await?;
+                c.call("GET", "/servers/getVersion", Bytes::new(), &[]).await?;
+                conn = Some(c);
+            }
+            // Timed from here: the connection is up.
+            let t = Instant::now();
+            log.first.get_or_insert(t);
+            let c = conn.as_mut().unwrap();
+            let x = c.call_notify("POST", "/events/add/metadata:1", body.clone(), &[], Some(in_flight.clone())).await?;
+            Ok::<_, BoxError>((t, x))
+        })
+        .await;
+        match r {
+            Ok(Ok((t, x))) if x.status == 200 => log.pushes.push((t, Instant::now())),
+            other => {
+                log.errors += 1;
+                if log.errors <= 3 {
+                    match other {
+                        Ok(Ok((_, x))) => eprintln!("mwbench small-during-push: push status {}", x.status),
+                        Ok(Err(e)) => eprintln!("mwbench small-during-push: push: {e}"),
+                        Err(_) => eprintln!("mwbench small-during-push: push timed out"),
+                    }
+                }
+                conn = None;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    pushing.store(false, Ordering::Relaxed);
+    log.stopped = Instant::now();
+    log
+}
+
+/// `small-during-push`: small calls (`--req`, concurrency 1, one kept-alive
+/// connection, opened and warmed up first) for --secs seconds while a
+/// pusher on a thread of its own POSTs --file (the plain event) back to
+/// back. The window opens once the first push's body is going out and
+/// closes before the pusher is told to stop (it then finishes its push);
+/// if the pusher stopped early, the run fails. Reports the small calls'
+/// figures and the pushes that completed inside the window.
+async fn small_during_push(a: &Args) -> Result<serde_json::Value, BoxError> {
+    let target = Target::new(a)?;
+    let secs = a.num("secs", 5);
+    let req = a.or("req", "get");
+    let body = Bytes::from(std::fs::read(a.get("file"))?);
+    let event_bytes = body.len() as u64;
+    // The small calls' connection, warmed up (the leaf is minted) before
+    // the pushes start: no handshake in the window.
+    let mut conn = target.connect().await?;
+    {
+        let (m, p, b, want) = small_call(&req);
+        let x = conn.call(m, &p, b, &[]).await?;
+        if x.status != want {
+            return Err(format!("warm-up call: status {}", x.status).into());
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let pushing = Arc::new(AtomicBool::new(true));
+    let in_flight = Arc::new(Notify::new());
+    let wait = Duration::from_secs(60);
+    let thread = {
+        let (target, stop, pushing, in_flight) = (target.clone(), stop.clone(), pushing.clone(), in_flight.clone());
+        let (max, limit) = (a.num("max-pushes", 10_000), Duration::from_secs(secs) + wait + 2 * PUSH_TIMEOUT);
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(pusher(target, body, max, limit, stop, pushing, in_flight))
+        })
+    };
+    if tokio::time::timeout(wait, in_flight.notified()).await.is_err() {
+        return Err("no push in flight after 60 s".into());
+    }
+    let errors = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(secs);
+    let mut lat = small_worker(target, req, false, deadline, pushing, errors.clone(), Some(conn)).await;
+    let end = Instant::now();
+    stop.store(true, Ordering::Relaxed);
+    let log = tokio::task::spawn_blocking(move || thread.join()).await?.map_err(|_| "the pusher panicked")?;
+    if log.stopped < end {
+        return Err(format!("the pusher stopped before the window closed ({} errors)", log.errors).into());
+    }
+    lat.sort_unstable();
+    let mut out = small_result(&lat, errors.load(Ordering::Relaxed), (end - start).as_secs_f64());
+    // The pushes that ended inside the window, and their rate (the first
+    // one started just before the window opened).
+    let done: Vec<f64> =
+        log.pushes.iter().filter(|(_, e)| *e >= start && *e <= end).map(|(s, e)| (*e - *s).as_secs_f64()).collect();
+    let busy: f64 = done.iter().sum();
+    let o = out.as_object_mut().unwrap();
+    o.insert("event_bytes".into(), json!(event_bytes));
+    o.insert("pushes_in_window".into(), json!(done.len()));
+    o.insert("pushes_total".into(), json!(log.pushes.len()));
+    o.insert("push_errors".into(), json!(log.errors));
+    o.insert(
+        "push_mb_per_s".into(),
+        json!(if busy > 0.0 { event_bytes as f64 * done.len() as f64 / busy / 1e6 } else { f64::NAN }),
+    );
+    o.insert(
+        "push_ms_per_event".into(),
+        json!(if done.is_empty() { f64::NAN } else { busy * 1000.0 / done.len() as f64 }),
+    );
+    // How long the pushes ran before the window opened and after it closed.
+    o.insert("push_lead_ms".into(), json!(log.first.map_or(f64::NAN, |f| (start - f).as_secs_f64() * 1000.0)));
+    o.insert("push_tail_ms".into(), json!((log.stopped - end).as_secs_f64() * 1000.0));
+    Ok(out)
 }
