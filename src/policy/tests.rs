@@ -748,7 +748,10 @@ fn list_verdicts_do_not_depend_on_key_order() {
     let no_tag = lists_first.replace("tlp:red", "tlp:green");
     assert_eq!(raw(&no_tag).unwrap_err().rule, Rule::BlockedAttributeType);
     let no_attribute = no_tag.replace("email", "ip-src");
-    assert_eq!(raw(&no_attribute).unwrap_err().rule, Rule::BlockedObjectType);
+    assert_eq!(
+        raw(&no_attribute).unwrap_err().rule,
+        Rule::BlockedObjectType
+    );
     // A refused element does not end the reading: a malformed one after it
     // makes the whole body malformed, exactly as when nothing was refused.
     let late_malformed = format!(

@@ -15,6 +15,7 @@
 
 use super::Proxy;
 use super::connection::intercept_tls;
+use super::read_ahead::ReadAhead;
 use super::reply::{self, Body};
 use crate::config::{Config, canonical_ip};
 use crate::policy::{self, Block, Destination, Route, Rule, printable};
@@ -117,7 +118,15 @@ async fn connect(
     tokio::spawn(async move {
         match upgrade.await {
             Ok(upgraded) => {
-                intercept_tls(proxy, id, TokioIo::new(upgraded), peer, destination, tunnel).await
+                intercept_tls(
+                    proxy,
+                    id,
+                    ReadAhead::new(TokioIo::new(upgraded)),
+                    peer,
+                    destination,
+                    tunnel,
+                )
+                .await
             }
             Err(e) => tracing::debug!(conn = id, "CONNECT upgrade failed: {e}"),
         }

@@ -11,6 +11,7 @@
 use super::Proxy;
 use super::exchange;
 use super::idle::Idle;
+use super::read_ahead::ReadAhead;
 use crate::config::canonical_ip;
 use crate::tls::leaf::LeafName;
 use hyper::service::service_fn;
@@ -97,7 +98,15 @@ pub async fn handle(
 
     let sniffed = sniff(first[0]);
     if sniffed == Sniffed::Tls {
-        intercept_tls(proxy, id, stream, peer, destination, graceful).await;
+        intercept_tls(
+            proxy,
+            id,
+            ReadAhead::new(stream),
+            peer,
+            destination,
+            graceful,
+        )
+        .await;
     } else if sniffed == Sniffed::Http {
         // An HTTP method: plaintext sync (an instance at http://).
         let conn = Arc::new(Conn {

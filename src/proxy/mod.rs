@@ -32,6 +32,7 @@ mod exchange;
 mod forward;
 mod idle;
 mod message;
+mod read_ahead;
 mod reply;
 mod upstream;
 

@@ -3,6 +3,7 @@
 //! destination so a sync job's hundreds of requests do not each pay a
 //! handshake.
 
+use super::read_ahead::ReadAhead;
 use super::reply::Body;
 use crate::tls::leaf::LeafName;
 use hyper::client::conn::http1::SendRequest;
@@ -134,7 +135,7 @@ async fn connect(target: &Target) -> Result<SendRequest<Body>, UpstreamError> {
                 LeafName::Ip(ip) => ServerName::IpAddress((*ip).into()),
             };
             let stream = tokio_rustls::TlsConnector::from(tls.config.clone())
-                .connect(name, tcp)
+                .connect(name, ReadAhead::new(tcp))
                 .await
                 .map_err(|e| {
                     UpstreamError::Failed(format!(
