@@ -310,6 +310,13 @@ def rows_for(name, kind, res):
         rows.append({"workload": name, "metric": "daemon CPU µs/req", "direct": None,
                      **{p: round(1e6 * res[p]["daemon"]["cpu_s"] / max(1, res[p]["requests"]), 1)
                         for p in PATHS[1:]}})
+        # What the two ends (client and remote) spend per call: on `direct`
+        # they alone fill the cores, which bounds what any proxy in the
+        # middle can reach.
+        rows.append({"workload": name, "metric": "client+remote CPU µs/req",
+                     **{p: round(1e6 * (res[p]["client_cpu_s"] + res[p]["remote_cpu_s"])
+                                 / max(1, res[p]["requests"]), 1)
+                        for p in PATHS}})
     errs = {p: res[p].get("errors", 0) for p in PATHS}
     if any(errs.values()):
         rows.append({"workload": name, "metric": "errors", **errs})
