@@ -5,10 +5,11 @@
 //! connection reads through [`ReadAhead`]: one read of up to [`CHUNK`]
 //! bytes, handed out from memory in the small pieces rustls asks for.
 //!
-//! The buffer exists only while bytes are flowing: it is let go whenever
-//! the socket has nothing more to give, so the thousands of idle
-//! connections a gateway may hold cost nothing extra. Writes pass straight
-//! through.
+//! The buffer exists only while a stream is flowing: a read is made
+//! straight into rustls's buffer until one fills it (more is waiting), and
+//! the buffer is let go whenever the socket has nothing more to give. Small
+//! sync calls never touch it, and the thousands of idle connections a
+//! gateway may hold cost nothing extra. Writes pass straight through.
 
 use std::io;
 use std::pin::Pin;
@@ -20,7 +21,7 @@ const CHUNK: usize = 64 * 1024;
 
 pub struct ReadAhead<T> {
     inner: T,
-    /// Empty while nothing is buffered and the socket was last found dry.
+    /// Empty when not streaming: reads go straight to the reader.
     buf: Vec<u8>,
     /// `buf[start..end]` is read from the socket and not yet handed out.
     start: usize,
@@ -46,12 +47,23 @@ impl<T: AsyncRead + Unpin> AsyncRead for ReadAhead<T> {
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
         if this.start == this.end {
-            if out.remaining() >= CHUNK {
-                // A reader that asks for this much gains nothing from a copy.
-                return Pin::new(&mut this.inner).poll_read(cx, out);
-            }
-            if this.buf.is_empty() {
-                this.buf = vec![0; CHUNK];
+            if this.buf.is_empty() || out.remaining() >= CHUNK {
+                // Not streaming (or a reader that asks for this much):
+                // straight into the reader's buffer. A read that fills it
+                // says more is waiting, so the next ones go through ours.
+                let asked = out.remaining();
+                let before = out.filled().len();
+                let read = Pin::new(&mut this.inner).poll_read(cx, out);
+                match &read {
+                    Poll::Pending => this.buf = Vec::new(),
+                    Poll::Ready(Ok(())) if out.filled().len() - before == asked => {
+                        if this.buf.is_empty() && asked < CHUNK {
+                            this.buf = vec![0; CHUNK];
+                        }
+                    }
+                    Poll::Ready(_) => {}
+                }
+                return read;
             }
             let mut ahead = ReadBuf::new(&mut this.buf);
             match Pin::new(&mut this.inner).poll_read(cx, &mut ahead) {
@@ -131,6 +143,7 @@ mod tests {
         let mut got = Vec::new();
         let mut piece = [0u8; 4096];
         let mut i = 0;
+        let mut buffered = 0;
         loop {
             // Alternate small reads (buffered) with large ones (direct).
             let n = if i % 3 == 2 {
@@ -146,11 +159,13 @@ mod tests {
             if n == 0 {
                 break;
             }
+            buffered += usize::from(!reader.buf.is_empty());
             i += 1;
             assert!(i < 1_000_000, "no end of stream");
         }
         feed.await.unwrap();
         assert_eq!(got, data);
+        assert!(buffered > 0, "a full read switches to read-ahead");
         assert!(reader.buf.is_empty(), "buffer let go at the end");
     }
 }
