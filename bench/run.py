@@ -182,7 +182,7 @@ class Bench:
         if self.a.perf and path == "misp-warden":
             os.makedirs(self.a.perf, exist_ok=True)
             slug = "-".join(x.strip("-") for x in argv if not x.startswith("/"))[:80]
-            perf = subprocess.Popen(["perf", "record", "-q", "-F", "999", "-p", str(daemon),
+            perf = subprocess.Popen(["perf", "record", "-q", "-F", "999", *(["--call-graph", "fp"] if self.a.perf_callgraph else []), "-p", str(daemon),
                                      "-o", os.path.join(self.a.perf, f"{slug}.data")],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.3)
@@ -392,6 +392,9 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--only", help="comma-separated substrings: run only workloads whose name has one")
     ap.add_argument("--perf", metavar="DIR", help="record misp-warden with `perf record` during each workload into DIR")
+    ap.add_argument("--perf-callgraph", action="store_true",
+                    help="with --perf: record call graphs (frame pointers; build misp-warden with "
+                         "RUSTFLAGS='-C force-frame-pointers=yes' and pass it with --warden)")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: run as root (network namespaces)")
