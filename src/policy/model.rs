@@ -1,6 +1,6 @@
 //! The typed MISP model the rules read: only the fields a rule looks at.
 //!
-//! Four choices keep this both fast and hard to fool:
+//! Five choices keep this both fast and hard to fool:
 //! - **Borrowed strings** (`Cow<str>`): a 100 MB event is parsed without
 //!   copying its strings; only escaped ones are unescaped into new memory.
 //! - **Everything else is skipped** (serde ignores unknown fields), but its
@@ -14,6 +14,9 @@
 //! - **No `#[serde(flatten)]`**: it buffers every unknown field of the
 //!   object (a whole attribute list) before matching, which costs memory and
 //!   time on big events. The analyst-data fields are repeated instead.
+//! - **An event's long lists are not kept** (`model/event.rs`): each
+//!   attribute, object and proposal is judged as it is read and dropped, so
+//!   a 100 MB event is inspected in the memory of one element.
 //!
 //! MISP sends some fields loosely (`"distribution": "3"` or `3`, `all_orgs`
 //! as `true` or `"1"`, empty PHP arrays as `[]` where an object would be):
