@@ -111,13 +111,16 @@ pub async fn read(
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large(what, limit).into());
     }
-    let mut buf = BytesMut::new();
     if let Some(n) = declared {
         // Paid for before the buffer is made, so the buffer never exceeds
         // what was paid.
         budget.pay(n, held)?;
-        buf.reserve(n as usize);
     }
+    let mut buf = match declared {
+        Some(n) if n >= MAPPED_BODY => Buffer::mapped(n as usize),
+        Some(n) => Buffer::Heap(BytesMut::with_capacity(n as usize)),
+        None => Buffer::Heap(BytesMut::new()),
+    };
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
             Block::new(
@@ -136,9 +139,98 @@ pub async fn read(
             // (hyper refuses a body longer than its Content-Length.)
             budget.pay(data.len() as u64, held)?;
         }
-        buf.extend_from_slice(&data);
+        buf.extend(&data);
     }
     Ok(buf.freeze())
+}
+
+/// A declared body at least this large is read into memory mapped for it
+/// alone (see [`Buffer::Mapped`]).
+const MAPPED_BODY: u64 = 4 << 20;
+
+/// How much of a mapped body is made resident at once, ahead of the bytes.
+const POPULATE_STEP: usize = 8 << 20;
+
+/// Where a body is gathered.
+enum Buffer {
+    Heap(BytesMut),
+    /// A large body, in an anonymous mapping of its declared size whose
+    /// pages are made resident a few megabytes at a time, just ahead of
+    /// the bytes (`MADV_POPULATE_WRITE`), instead of one page fault per
+    /// 4 KiB as they are first written: those faults were an eighth of the
+    /// daemon's time on a 100 MB push. Memory stays in step with the bytes
+    /// received, and goes back to the system as soon as the body is dropped.
+    Mapped {
+        map: memmap2::MmapMut,
+        len: usize,
+        resident: usize,
+    },
+}
+
+impl Buffer {
+    fn mapped(n: usize) -> Buffer {
+        match memmap2::MmapMut::map_anon(n) {
+            Ok(map) => Buffer::Mapped {
+                map,
+                len: 0,
+                resident: 0,
+            },
+            Err(_) => Buffer::Heap(BytesMut::with_capacity(n)),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Buffer::Heap(b) => b.len(),
+            Buffer::Mapped { len, .. } => *len,
+        }
+    }
+
+    /// Appends `data`.
+    fn extend(&mut self, data: &[u8]) {
+        if let Buffer::Mapped { map, len, .. } = self
+            && *len + data.len() > map.len()
+        {
+            // More than declared (hyper refuses that; kept safe anyway).
+            let mut heap = BytesMut::with_capacity(*len + data.len());
+            heap.extend_from_slice(&map[..*len]);
+            *self = Buffer::Heap(heap);
+        }
+        match self {
+            Buffer::Heap(b) => b.extend_from_slice(data),
+            Buffer::Mapped { map, len, resident } => {
+                let end = *len + data.len();
+                while *resident < end {
+                    let step = POPULATE_STEP.min(map.len() - *resident);
+                    // An older kernel (before 5.14) refuses the advice; the
+                    // pages then come one fault at a time, as on the heap.
+                    let _ = map.advise_range(memmap2::Advice::PopulateWrite, *resident, step);
+                    *resident += step;
+                }
+                map[*len..end].copy_from_slice(data);
+                *len = end;
+            }
+        }
+    }
+
+    fn freeze(self) -> Bytes {
+        match self {
+            Buffer::Heap(b) => b.freeze(),
+            Buffer::Mapped { map, len, .. } => Bytes::from_owner(Filled { map, len }),
+        }
+    }
+}
+
+/// The filled part of a mapped body, as the bytes forwarded.
+struct Filled {
+    map: memmap2::MmapMut,
+    len: usize,
+}
+
+impl AsRef<[u8]> for Filled {
+    fn as_ref(&self) -> &[u8] {
+        &self.map[..self.len]
+    }
 }
 
 /// Reads and throws away a request body the guard refused on its head
@@ -220,4 +312,28 @@ pub fn decoded<'a>(
         borrowed => borrowed,
     };
     Ok(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mapped_body_holds_every_byte_in_order() {
+        let n = POPULATE_STEP * 2 + 12_345;
+        let data: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+        let mut buf = Buffer::mapped(n);
+        assert!(matches!(buf, Buffer::Mapped { .. }));
+        for piece in data.chunks(100_003) {
+            buf.extend(piece);
+        }
+        assert_eq!(buf.len(), n);
+        assert_eq!(&buf.freeze()[..], &data[..]);
+        // Bytes beyond the declared size go on, in memory of their own.
+        let mut short = Buffer::mapped(10);
+        short.extend(b"0123456789");
+        short.extend(b"ab");
+        assert!(matches!(short, Buffer::Heap(_)));
+        assert_eq!(&short.freeze()[..], b"0123456789ab");
+    }
 }
