@@ -134,7 +134,7 @@ fn evaluate_allowed(config: &Config, body: &[u8], what: &str) {
     }
 }
 
-fn decode_gzip<'a>(config: &Config, gz: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+fn decode_gzip<'a>(config: &Config, gz: &'a [u8]) -> misp_warden::body::Decoded<'a> {
     match decode(gz, &[Coding::Gzip], config.warden.max_body_bytes) {
         Ok(d) => d,
         Err(b) => die(&format!("gzip body does not decode: {b}")),

@@ -6,9 +6,10 @@
 //! body that does not decode as its header says, or a decoded size over the
 //! limit is a [`Block`]. The bytes forwarded are always the original ones.
 
+use crate::buffer::{self, MappedBuffer};
 use crate::policy::{Block, Rule};
-use std::borrow::Cow;
 use std::io::Read;
+use std::ops::Deref;
 
 /// The largest zstd window accepted: 2^23 = 8 MiB, as RFC 9659 lets an
 /// HTTP recipient require.
@@ -58,12 +59,59 @@ pub fn parse_codings<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Ve
     Ok(out)
 }
 
+/// A decoded body: the body itself when it had no coding, else bytes of
+/// its own (in memory mapped for them when large, see [`crate::buffer`]).
+pub enum Decoded<'a> {
+    Same(&'a [u8]),
+    Heap(Vec<u8>),
+    Mapped(MappedBuffer),
+}
+
+impl Decoded<'_> {
+    /// Whether this is the body itself, undecoded (it holds no memory).
+    pub fn is_same(&self) -> bool {
+        matches!(self, Decoded::Same(_))
+    }
+
+    pub fn into_vec(self) -> Vec<u8> {
+        match self {
+            Decoded::Heap(v) => v,
+            other => other.to_vec(),
+        }
+    }
+}
+
+impl Deref for Decoded<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Decoded::Same(b) => b,
+            Decoded::Heap(v) => v,
+            Decoded::Mapped(m) => m,
+        }
+    }
+}
+
+impl std::fmt::Debug for Decoded<'_> {
+    /// Its size only: a body's bytes never reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Decoded({} bytes)", self.len())
+    }
+}
+
+impl AsRef<[u8]> for Decoded<'_> {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
 /// Undoes `codings` (applied first to last) on `body`, never producing more
 /// than `limit` bytes at any stage.
-pub fn decode<'a>(body: &'a [u8], codings: &[Coding], limit: u64) -> Result<Cow<'a, [u8]>, Block> {
-    let mut current: Cow<[u8]> = Cow::Borrowed(body);
+pub fn decode<'a>(body: &'a [u8], codings: &[Coding], limit: u64) -> Result<Decoded<'a>, Block> {
+    let mut current = Decoded::Same(body);
     for coding in codings.iter().rev() {
-        current = Cow::Owned(decode_one(&current, *coding, limit)?);
+        let next = decode_one(&current, *coding, limit)?;
+        current = next;
     }
     if current.len() as u64 > limit {
         return Err(too_large(limit));
@@ -71,8 +119,15 @@ pub fn decode<'a>(body: &'a [u8], codings: &[Coding], limit: u64) -> Result<Cow<
     Ok(current)
 }
 
-fn decode_one(input: &[u8], coding: Coding, limit: u64) -> Result<Vec<u8>, Block> {
-    let reader: Box<dyn Read + '_> = match coding {
+/// Compressed input from this size up is decoded into a mapped buffer: its
+/// output is likely megabytes.
+const MAPPED_INPUT: usize = buffer::LARGE / 8;
+
+/// What a decoder is asked for at once, into a mapped buffer.
+const READ_STEP: usize = 256 << 10;
+
+fn decode_one(input: &[u8], coding: Coding, limit: u64) -> Result<Decoded<'static>, Block> {
+    let mut reader: Box<dyn Read + '_> = match coding {
         Coding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
         Coding::Deflate => Box::new(flate2::read::ZlibDecoder::new(input)),
         Coding::Brotli => Box::new(brotli::Decompressor::new(input, 64 * 1024)),
@@ -88,11 +143,40 @@ fn decode_one(input: &[u8], coding: Coding, limit: u64) -> Result<Vec<u8>, Block
             Box::new(decoder)
         }
     };
-    let mut out = Vec::new();
-    reader
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(|_| undecodable(coding))?;
+    // One byte more than the limit is read, to tell "at the limit" from
+    // "over it".
+    let room = limit.saturating_add(1);
+    let mapped = if input.len() >= MAPPED_INPUT {
+        usize::try_from(room).ok().and_then(MappedBuffer::new)
+    } else {
+        None
+    };
+    let out = match mapped {
+        Some(mut out) => {
+            loop {
+                let spare = out.spare(READ_STEP);
+                if spare.is_empty() {
+                    break;
+                }
+                match reader.read(spare) {
+                    Ok(0) => break,
+                    Ok(n) => out.advance(n),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => return Err(undecodable(coding)),
+                }
+            }
+            Decoded::Mapped(out)
+        }
+        None => {
+            let mut out = Vec::new();
+            reader
+                .take(room)
+                .read_to_end(&mut out)
+                .map_err(|_| undecodable(coding))?;
+            out.shrink_to_fit();
+            Decoded::Heap(out)
+        }
+    };
     if out.len() as u64 > limit {
         return Err(too_large(limit));
     }
@@ -196,6 +280,31 @@ mod tests {
         assert!(decode(&bomb, &[Coding::Gzip], 8 << 20).is_ok());
     }
 
+    /// Large compressed input is decoded into a mapped buffer: the same
+    /// bytes, and the same bound.
+    #[test]
+    fn large_input_decodes_the_same_and_is_bounded_the_same() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut data: Vec<u8> = (0..MAPPED_INPUT + 100_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        data.extend(std::iter::repeat_n(b'0', 8 << 20));
+        let encoded = gzip(&data);
+        assert!(encoded.len() >= MAPPED_INPUT, "takes the mapped path");
+        let decoded = decode(&encoded, &[Coding::Gzip], 16 << 20).unwrap();
+        assert!(matches!(decoded, Decoded::Mapped(_)));
+        assert_eq!(&decoded[..], &data[..]);
+        let err = decode(&encoded, &[Coding::Gzip], 4 << 20).unwrap_err();
+        assert_eq!(err.rule, Rule::BodyTooLarge);
+        let at_limit = decode(&encoded, &[Coding::Gzip], data.len() as u64).unwrap();
+        assert_eq!(at_limit.len(), data.len());
+    }
+
     #[test]
     fn a_zstd_window_over_8_mib_is_refused() {
         let data = vec![7u8; 1 << 20];
@@ -216,7 +325,7 @@ mod tests {
     #[test]
     fn identity_is_borrowed_and_still_bounded() {
         let body = b"12345";
-        assert!(matches!(decode(body, &[], 5).unwrap(), Cow::Borrowed(_)));
+        assert!(decode(body, &[], 5).unwrap().is_same());
         assert_eq!(decode(body, &[], 4).unwrap_err().rule, Rule::BodyTooLarge);
     }
 }

@@ -180,7 +180,7 @@ fn run_eval(a: &EvalArgs) -> Result<Result<(), Block>, String> {
                 .filter(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
                 .map(|(_, v)| v.as_str()),
         )?;
-        Ok(body::decode(raw, &codings, limit)?.into_owned())
+        Ok(body::decode(raw, &codings, limit)?.into_vec())
     };
     let request_body = match decoded(&request_raw, &headers) {
         Ok(b) => b,

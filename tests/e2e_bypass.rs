@@ -527,7 +527,7 @@ fn no_trick_in_the_corpus_gets_a_blocked_event_past_the_guard() {
             .collect();
         let codings = misp_warden::body::parse_codings(codings).unwrap_or_default();
         let body = misp_warden::body::decode(&r.body, &codings, 1 << 30)
-            .map(|b| b.into_owned())
+            .map(|b| b.into_vec())
             .unwrap_or_else(|_| r.body.clone());
         if String::from_utf8_lossy(&body).contains("BLOCKED-") {
             failures.push(format!(

@@ -13,12 +13,12 @@
 //! gzip cannot claim gigabytes.
 
 use crate::body;
+use crate::buffer::{self, MappedBuffer};
 use crate::policy::{Block, Rule};
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use std::borrow::Cow;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -116,11 +116,7 @@ pub async fn read(
         // what was paid.
         budget.pay(n, held)?;
     }
-    let mut buf = match declared {
-        Some(n) if n >= MAPPED_BODY => Buffer::mapped(n as usize),
-        Some(n) => Buffer::Heap(BytesMut::with_capacity(n as usize)),
-        None => Buffer::Heap(BytesMut::new()),
-    };
+    let mut buf = Buffer::for_declared(declared);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
             Block::new(
@@ -144,92 +140,51 @@ pub async fn read(
     Ok(buf.freeze())
 }
 
-/// A declared body at least this large is read into memory mapped for it
-/// alone (see [`Buffer::Mapped`]).
-const MAPPED_BODY: u64 = 4 << 20;
-
-/// How much of a mapped body is made resident at once, ahead of the bytes.
-const POPULATE_STEP: usize = 8 << 20;
-
-/// Where a body is gathered.
+/// Where a body is gathered: a large declared one in memory mapped for it
+/// (see [`crate::buffer`]), else on the heap.
 enum Buffer {
     Heap(BytesMut),
-    /// A large body, in an anonymous mapping of its declared size whose
-    /// pages are made resident a few megabytes at a time, just ahead of
-    /// the bytes (`MADV_POPULATE_WRITE`), instead of one page fault per
-    /// 4 KiB as they are first written: those faults were an eighth of the
-    /// daemon's time on a 100 MB push. Memory stays in step with the bytes
-    /// received, and goes back to the system as soon as the body is dropped.
-    Mapped {
-        map: memmap2::MmapMut,
-        len: usize,
-        resident: usize,
-    },
+    Mapped(MappedBuffer),
 }
 
 impl Buffer {
-    fn mapped(n: usize) -> Buffer {
-        match memmap2::MmapMut::map_anon(n) {
-            Ok(map) => Buffer::Mapped {
-                map,
-                len: 0,
-                resident: 0,
+    fn for_declared(declared: Option<u64>) -> Buffer {
+        match declared.map(|n| n as usize) {
+            Some(n) if n >= buffer::LARGE => match MappedBuffer::new(n) {
+                Some(mapped) => Buffer::Mapped(mapped),
+                None => Buffer::Heap(BytesMut::with_capacity(n)),
             },
-            Err(_) => Buffer::Heap(BytesMut::with_capacity(n)),
+            Some(n) => Buffer::Heap(BytesMut::with_capacity(n)),
+            None => Buffer::Heap(BytesMut::new()),
         }
     }
 
     fn len(&self) -> usize {
         match self {
             Buffer::Heap(b) => b.len(),
-            Buffer::Mapped { len, .. } => *len,
+            Buffer::Mapped(m) => m.len(),
         }
     }
 
-    /// Appends `data`.
     fn extend(&mut self, data: &[u8]) {
-        if let Buffer::Mapped { map, len, .. } = self
-            && *len + data.len() > map.len()
+        if let Buffer::Mapped(m) = self
+            && !m.extend(data)
         {
             // More than declared (hyper refuses that; kept safe anyway).
-            let mut heap = BytesMut::with_capacity(*len + data.len());
-            heap.extend_from_slice(&map[..*len]);
+            let mut heap = BytesMut::with_capacity(m.len() + data.len());
+            heap.extend_from_slice(m);
             *self = Buffer::Heap(heap);
         }
-        match self {
-            Buffer::Heap(b) => b.extend_from_slice(data),
-            Buffer::Mapped { map, len, resident } => {
-                let end = *len + data.len();
-                while *resident < end {
-                    let step = POPULATE_STEP.min(map.len() - *resident);
-                    // An older kernel (before 5.14) refuses the advice; the
-                    // pages then come one fault at a time, as on the heap.
-                    let _ = map.advise_range(memmap2::Advice::PopulateWrite, *resident, step);
-                    *resident += step;
-                }
-                map[*len..end].copy_from_slice(data);
-                *len = end;
-            }
+        if let Buffer::Heap(b) = self {
+            b.extend_from_slice(data);
         }
     }
 
     fn freeze(self) -> Bytes {
         match self {
             Buffer::Heap(b) => b.freeze(),
-            Buffer::Mapped { map, len, .. } => Bytes::from_owner(Filled { map, len }),
+            Buffer::Mapped(m) => m.into_bytes(),
         }
-    }
-}
-
-/// The filled part of a mapped body, as the bytes forwarded.
-struct Filled {
-    map: memmap2::MmapMut,
-    len: usize,
-}
-
-impl AsRef<[u8]> for Filled {
-    fn as_ref(&self) -> &[u8] {
-        &self.map[..self.len]
     }
 }
 
@@ -271,7 +226,7 @@ pub fn decoded<'a>(
     ratio: u64,
     budget: &Budget,
     held: &mut Held,
-) -> Result<Cow<'a, [u8]>, BodyError> {
+) -> Result<body::Decoded<'a>, BodyError> {
     let mut values = Vec::new();
     for v in headers.get_all(header::CONTENT_ENCODING) {
         values.push(
@@ -302,16 +257,10 @@ pub fn decoded<'a>(
         }
         other => other?,
     };
-    let kept = match decoded {
-        Cow::Owned(mut v) => {
-            v.shrink_to_fit();
-            let used = v.len() as u64;
-            held.give_back((allowance * stages).saturating_sub(used) as usize);
-            Cow::Owned(v)
-        }
-        borrowed => borrowed,
-    };
-    Ok(kept)
+    if !decoded.is_same() {
+        held.give_back((allowance * stages).saturating_sub(decoded.len() as u64) as usize);
+    }
+    Ok(decoded)
 }
 
 #[cfg(test)]
@@ -319,21 +268,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_mapped_body_holds_every_byte_in_order() {
-        let n = POPULATE_STEP * 2 + 12_345;
-        let data: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
-        let mut buf = Buffer::mapped(n);
-        assert!(matches!(buf, Buffer::Mapped { .. }));
-        for piece in data.chunks(100_003) {
-            buf.extend(piece);
-        }
-        assert_eq!(buf.len(), n);
+    fn a_large_declared_body_is_mapped_and_kept_whole_past_its_size() {
+        let n = buffer::LARGE + 1;
+        let data: Vec<u8> = (0..n + 2).map(|i| (i % 251) as u8).collect();
+        let mut buf = Buffer::for_declared(Some(n as u64));
+        assert!(matches!(buf, Buffer::Mapped(_)));
+        buf.extend(&data[..n]);
+        assert!(matches!(buf, Buffer::Mapped(_)));
+        // Bytes beyond the declared size go on, on the heap.
+        buf.extend(&data[n..]);
+        assert!(matches!(buf, Buffer::Heap(_)));
         assert_eq!(&buf.freeze()[..], &data[..]);
-        // Bytes beyond the declared size go on, in memory of their own.
-        let mut short = Buffer::mapped(10);
-        short.extend(b"0123456789");
-        short.extend(b"ab");
-        assert!(matches!(short, Buffer::Heap(_)));
-        assert_eq!(&short.freeze()[..], b"0123456789ab");
+        assert!(matches!(Buffer::for_declared(Some(1000)), Buffer::Heap(_)));
     }
 }
