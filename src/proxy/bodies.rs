@@ -40,17 +40,31 @@ impl Budget {
         Budget(Arc::new(Semaphore::new(permits)))
     }
 
-    /// Takes `bytes` from the budget into `held`, or says it is spent.
+    /// Takes `bytes` from the budget into `held`, or says it is spent
+    /// (and takes nothing).
     fn pay(&self, bytes: u64, held: &mut Held) -> Result<(), Spent> {
-        let n = u32::try_from(bytes).map_err(|_| Spent)?;
-        let permit = self
-            .0
-            .clone()
-            .try_acquire_many_owned(n)
-            .map_err(|_| Spent)?;
-        match &mut held.0 {
-            Some(h) => h.merge(permit),
-            None => held.0 = Some(permit),
+        // The semaphore hands out at most u32::MAX permits at a time; a
+        // larger payment (a limit over 4 GiB) is made in pieces.
+        let mut payment: Option<OwnedSemaphorePermit> = None;
+        let mut left = bytes;
+        while left > 0 {
+            let n = u32::try_from(left).unwrap_or(u32::MAX);
+            let permit = self
+                .0
+                .clone()
+                .try_acquire_many_owned(n)
+                .map_err(|_| Spent)?; // what was taken so far goes back with `payment`
+            match &mut payment {
+                Some(p) => p.merge(permit),
+                None => payment = Some(permit),
+            }
+            left -= u64::from(n);
+        }
+        if let Some(permit) = payment {
+            match &mut held.0 {
+                Some(h) => h.merge(permit),
+                None => held.0 = Some(permit),
+            }
         }
         Ok(())
     }
@@ -266,6 +280,30 @@ pub fn decoded<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Payments over 4 GiB (the semaphore's largest single acquisition)
+    /// go through; one the budget cannot cover takes nothing.
+    #[test]
+    fn payments_past_u32_are_made_in_pieces() {
+        let budget = Budget::new(10 << 30);
+        let mut held = Held::default();
+        budget.pay(6 << 30, &mut held).expect("6 GiB of 10");
+        assert_eq!(budget.0.available_permits(), 4 << 30);
+        let mut more = Held::default();
+        assert!(
+            budget.pay(5 << 30, &mut more).is_err(),
+            "5 GiB of the 4 left"
+        );
+        assert_eq!(
+            budget.0.available_permits(),
+            4 << 30,
+            "a refused payment takes nothing"
+        );
+        held.give_back(1 << 30);
+        assert_eq!(budget.0.available_permits(), 5 << 30);
+        drop(held);
+        assert_eq!(budget.0.available_permits(), 10 << 30);
+    }
 
     #[test]
     fn a_large_declared_body_is_mapped_and_kept_whole_past_its_size() {
