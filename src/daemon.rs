@@ -172,6 +172,7 @@ async fn serve(path: &Path, started: Started) -> Result<(), String> {
     let mut watch = tokio::time::interval(WATCH_INTERVAL);
     watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut file = FileWatch::new(path);
+    let at_start = start_only(&proxy.loaded().config.warden);
     let account = &started.account;
     tracing::info!(
         "misp-warden ready: mode {}, listening on {}, running as {} ({}:{}) with no capabilities",
@@ -188,11 +189,11 @@ async fn serve(path: &Path, started: Started) -> Result<(), String> {
             _ = int.recv() => break,
             _ = hup.recv() => {
                 file.loaded();
-                reload(path, &proxy);
+                reload(path, &proxy, &at_start);
             }
             _ = watch.tick() => if file.settled_change() {
                 tracing::info!("{} changed", path.display());
-                reload(path, &proxy);
+                reload(path, &proxy, &at_start);
             }
         }
     }
@@ -223,29 +224,53 @@ async fn serve(path: &Path, started: Started) -> Result<(), String> {
     Ok(())
 }
 
+/// The settings read once, at start: what a reload changes in them waits
+/// for the next restart.
+fn start_only(w: &crate::config::Warden) -> [(&'static str, String); 12] {
+    let l = &w.limits;
+    [
+        ("warden.listen", format!("{:?}", w.listen)),
+        ("warden.metrics_listen", format!("{:?}", w.metrics_listen)),
+        ("warden.proxy_listen", format!("{:?}", w.proxy_listen)),
+        ("warden.log_format", format!("{:?}", w.log_format)),
+        ("warden.ca_cert", format!("{:?}", w.ca_cert)),
+        ("warden.ca_key", format!("{:?}", w.ca_key)),
+        ("warden.user", format!("{:?}", w.user)),
+        ("warden.group", format!("{:?}", w.group)),
+        ("warden.max_connections", l.max_connections.to_string()),
+        (
+            "warden.max_concurrent_inspections",
+            l.max_concurrent_inspections.to_string(),
+        ),
+        ("warden.body_budget_bytes", l.body_budget_bytes.to_string()),
+        (
+            "warden.header_timeout_seconds",
+            l.header_timeout.as_secs().to_string(),
+        ),
+    ]
+}
+
 /// Replaces the config in force with the file's, if — and only if — the
-/// file is valid and everything it names can be read.
-fn reload(path: &Path, proxy: &Proxy) {
+/// file is valid and everything it names can be read. A start-only setting
+/// that differs from the one the daemon started with is named in a warning
+/// at every reload until a restart (compared with the start, not with the
+/// config last in force, so a second reload does not hide it).
+fn reload(path: &Path, proxy: &Proxy, at_start: &[(&'static str, String)]) {
     let result = load(path).and_then(|(config, hash)| {
-            let old = &proxy.loaded().config.warden;
-            let new = &config.warden;
-            if new.listen != old.listen
-                || new.ca_cert != old.ca_cert
-                || new.ca_key != old.ca_key
-                || new.user != old.user
-                || new.group != old.group
-                || new.metrics_listen != old.metrics_listen
-                || new.proxy_listen != old.proxy_listen
-                || new.log_format != old.log_format
-                || new.limits.max_connections != old.limits.max_connections
-                || new.limits.max_concurrent_inspections != old.limits.max_concurrent_inspections
-                || new.limits.body_budget_bytes != old.limits.body_budget_bytes
-                || new.limits.header_timeout != old.limits.header_timeout
-            {
-                tracing::warn!("warden.listen, metrics_listen, proxy_listen, log_format, ca_cert, ca_key, user, group, max_connections, max_concurrent_inspections, body_budget_bytes and header_timeout_seconds take effect at the next restart only");
-            }
-            Loaded::new(config).map(|loaded| (loaded, hash))
-        });
+        let waiting: Vec<&str> = start_only(&config.warden)
+            .iter()
+            .zip(at_start)
+            .filter(|(new, old)| new.1 != old.1)
+            .map(|(new, _)| new.0)
+            .collect();
+        if !waiting.is_empty() {
+            tracing::warn!(
+                "{} changed: read at start only, in effect after the next restart",
+                waiting.join(", ")
+            );
+        }
+        Loaded::new(config).map(|loaded| (loaded, hash))
+    });
     match result {
         Ok((loaded, hash)) => {
             let instances = loaded.config.instances.len();

@@ -349,6 +349,25 @@ fn a_changed_config_file_reloads_safely_on_an_open_connection() {
     );
     assert!(log.contains("nowhere"), "{log}");
 
+    // A start-only setting is named at the reload that changes it, and at
+    // the next one too: it still waits for a restart.
+    let mut capped = stricter.clone();
+    capped["warden"]["max_connections"] = json!(1000);
+    rewrite(serde_json::to_string_pretty(&capped).unwrap());
+    wait_for_log(&lab, "reloaded", 2);
+    capped["instances"]["misp_internal"]["taxonomies_rules"]["blocked_tags"] =
+        json!(["tlp:red", "tlp:amber", "tlp:clear"]);
+    rewrite(serde_json::to_string_pretty(&capped).unwrap());
+    wait_for_log(&lab, "reloaded", 3);
+    let log = lab.warden_log();
+    assert_eq!(
+        log.matches("warden.max_connections changed: read at start only")
+            .count(),
+        2,
+        "{log}"
+    );
+    assert_eq!(client.push(&lab, &amber), (403, port.clone()));
+
     let (_, metrics) = scrape(&lab, "/metrics");
     assert_eq!(
         value(
@@ -363,7 +382,7 @@ fn a_changed_config_file_reloads_safely_on_an_open_connection() {
             &metrics,
             r#"misp_warden_config_reloads_total{result="applied"}"#
         ),
-        1.0
+        3.0
     );
     // Only the first amber push ever reached the partner.
     let records = lab.records(0);
