@@ -135,6 +135,14 @@ class Bench:
         self.daemon[path] = p.pid
         self.ca[path] = ca
 
+    def remote_protocols(self):
+        """The protocols each path's remote was spoken to in (its first-connection lines)."""
+        out = {}
+        for p in PATHS:
+            with open(os.path.join(self.dir[p], "remote.log"), errors="replace") as f:
+                out[p] = [line.split(" over ", 1)[1].strip() for line in f if "first connection over" in line]
+        return out
+
     def cleanup(self):
         for label, p in reversed(self.procs):
             if p.poll() is None:
@@ -261,6 +269,9 @@ def workloads(quick, data):
             for mode in ("keepalive", "newconn"):
                 w.append((f"{label} c={conc} {'keep-alive' if mode == 'keepalive' else 'new conn'}", "small",
                           ["small", "--req", req, "--conc", conc, "--mode", mode, "--secs", secs]))
+            if req == "get":  # MISP's curl offers h2: its twin over HTTP/2
+                w.append((f"{label} c={conc} keep-alive h2", "small",
+                          ["small", "--req", req, "--conc", conc, "--mode", "keepalive", "--secs", secs, "--h2"]))
     sizes = ((1, 5), (10, 2)) if quick else ((1, 30), (10, 6), (100, 3))
     for direction in ("push", "pull"):
         for mb, count in sizes:
@@ -271,6 +282,8 @@ def workloads(quick, data):
                     argv += ["--size", str(mb)]
                 label = f"{direction} {mb} MB {'plain' if enc == 'none' else enc} ×{count}"
                 w.append((label, "transfer", argv))
+                if direction == "push" and enc == "none" and mb >= 10:
+                    w.append((f"{label} h2", "transfer", argv + ["--h2"]))
     # The latency target "small calls' p99 under 5 ms while a 100 MB event is
     # inspected": getVersion at c=1 while the plain event is pushed back to
     # back (the 10 MB one with --quick: the 100 MB one is not generated).
@@ -440,6 +453,11 @@ def main():
                 f"{p} {fmt(res[p].get(METRICS[kind][0][1]))} {METRICS[kind][0][0]}" for p in PATHS))
             results.append({"workload": name, "kind": kind, "argv": argv, "order": order, "paths": res})
             rows += rows_for(name, kind, res)
+        # Which protocols reached the remotes (the upstream legs): with --h2
+        # the clients check their own leg themselves.
+        meta["remote_protocols"] = b.remote_protocols()
+        log("remotes spoken to in: " + "; ".join(f"{p} {', '.join(v) or '—'}"
+                                                 for p, v in meta["remote_protocols"].items()))
     except KeyboardInterrupt as e:
         log(f"interrupted ({e}); cleaning up")
         b.cleanup()

@@ -2,16 +2,19 @@
 //!
 //!   mwbench gen    --out DIR [--sizes 1,10,100]
 //!   mwbench remote --listen ADDR:PORT --cert PEM --key PEM --data DIR
-//!   mwbench small  --ca PEM --req get|head|index --conc N --mode keepalive|newconn --secs S
-//!   mwbench push   --ca PEM --file F [--encoding none|gzip|br] --count N
-//!   mwbench pull   --ca PEM --size MB [--encoding none|gzip|br] --count N
+//!   mwbench small  --ca PEM --req get|head|index --conc N --mode keepalive|newconn --secs S [--h2]
+//!   mwbench push   --ca PEM --file F [--encoding none|gzip|br] --count N [--h2]
+//!   mwbench pull   --ca PEM --size MB [--encoding none|gzip|br] --count N [--h2]
 //!   mwbench sync   --ca PEM --file F --jobs J --events E
 //!   mwbench small-during-push --ca PEM --req get|head|index --file F --secs S [--max-pushes N]
 //!
 //! The clients dial 203.0.113.20:443 (`--addr`) with SNI and Host
 //! misp.partner.example (`--host`), HTTP/1.1 over TLS (rustls, no session
 //! resumption: a new connection is a full handshake), and print one JSON
-//! object on stdout. Run by bench/run.py (scripts/bench.sh), not by hand.
+//! object on stdout. With `--h2` they offer only `h2` in ALPN, speak HTTP/2
+//! (one request at a time per connection, as over HTTP/1.1) and fail if a
+//! connection did not negotiate `h2`. The remote offers `h2` and `http/1.1`.
+//! Run by bench/run.py (scripts/bench.sh), not by hand.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -27,7 +30,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::json;
@@ -40,12 +43,19 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 struct Args(HashMap<String, String>);
 
+/// The arguments that take no value.
+const FLAGS: &[&str] = &["h2"];
+
 impl Args {
     fn parse(raw: &[String]) -> Args {
         let mut m = HashMap::new();
         let mut it = raw.iter();
         while let Some(k) = it.next() {
             let k = k.strip_prefix("--").unwrap_or_else(|| die(&format!("bad argument {k}")));
+            if FLAGS.contains(&k) {
+                m.insert(k.to_string(), String::new());
+                continue;
+            }
             let v = it.next().unwrap_or_else(|| die(&format!("--{k} needs a value")));
             m.insert(k.to_string(), v.clone());
         }
@@ -56,6 +66,9 @@ impl Args {
     }
     fn or(&self, k: &str, d: &str) -> String {
         self.0.get(k).cloned().unwrap_or_else(|| d.to_string())
+    }
+    fn flag(&self, k: &str) -> bool {
+        self.0.contains_key(k)
     }
     fn num(&self, k: &str, d: u64) -> u64 {
         self.0.get(k).map_or(d, |v| v.parse().unwrap_or_else(|_| die(&format!("--{k}: not a number"))))
@@ -367,8 +380,15 @@ async fn remote(a: &Args) -> Result<(), BoxError> {
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(certs, key)?;
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+    // The protocol is the one ALPN chose (HTTP/1.1 without ALPN), so no
+    // connection is sniffed for the HTTP/2 preface.
+    let mut h1 = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http1_only();
+    h1.http1().keep_alive(true);
+    let h1 = Arc::new(h1);
+    let h2 = Arc::new(hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http2_only());
+    let seen = Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
     // A minimal events/index answer: 100 entries, as MISP's pull and push list them.
     let mut r = Rng(42);
     let entries: Vec<String> = (0..100)
@@ -392,15 +412,18 @@ async fn remote(a: &Args) -> Result<(), BoxError> {
     loop {
         let (tcp, _) = listener.accept().await?;
         let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
-        let st = st.clone();
+        let (acceptor, st, h1, h2, seen) = (acceptor.clone(), st.clone(), h1.clone(), h2.clone(), seen.clone());
         tokio::spawn(async move {
             let Ok(tls) = acceptor.accept(tcp).await else { return };
+            let is_h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+            // One line per protocol, on its first connection: remote.log
+            // tells which ones the path's upstream leg used.
+            if !seen[is_h2 as usize].swap(true, Ordering::Relaxed) {
+                eprintln!("mwbench remote: first connection over {}", if is_h2 { "h2" } else { "http/1.1" });
+            }
             let svc = hyper::service::service_fn(move |req| handle(st.clone(), req));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(tls), svc)
-                .await;
+            let http = if is_h2 { h2 } else { h1 };
+            let _ = http.serve_connection(TokioIo::new(tls), svc).await;
         });
     }
 }
@@ -412,6 +435,8 @@ struct Target {
     addr: SocketAddr,
     host: String,
     tls: tokio_rustls::TlsConnector,
+    /// `--h2`: HTTP/2, ALPN `h2` only, and nothing else accepted.
+    h2: bool,
 }
 
 impl Target {
@@ -424,13 +449,20 @@ impl Target {
             .with_safe_default_protocol_versions()?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let h2 = a.flag("h2");
+        cfg.alpn_protocols = vec![if h2 { b"h2".to_vec() } else { b"http/1.1".to_vec() }];
         cfg.resumption = rustls::client::Resumption::disabled();
         Ok(Target {
             addr: a.or("addr", "203.0.113.20:443").parse()?,
             host: a.or("host", "misp.partner.example"),
             tls: tokio_rustls::TlsConnector::from(Arc::new(cfg)),
+            h2,
         })
+    }
+
+    /// The protocol every connection spoke, for the client's JSON.
+    fn protocol(&self) -> &'static str {
+        if self.h2 { "h2" } else { "http/1.1" }
     }
 
     async fn connect(&self) -> Result<Conn, BoxError> {
@@ -438,16 +470,35 @@ impl Target {
         tcp.set_nodelay(true)?;
         let name = ServerName::try_from(self.host.clone())?;
         let tls = self.tls.connect(name, tcp).await?;
-        let (send, conn) = hyper::client::conn::http1::handshake::<_, ReqBody>(TokioIo::new(tls)).await?;
+        if !self.h2 {
+            let (send, conn) = hyper::client::conn::http1::handshake::<_, ReqBody>(TokioIo::new(tls)).await?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            return Ok(Conn { send: Sender::H1(send), host: self.host.clone() });
+        }
+        // A path that fell back to HTTP/1.1 must not pass for HTTP/2.
+        let alpn = tls.get_ref().1.alpn_protocol();
+        if alpn != Some(b"h2") {
+            let got = alpn.map_or("none".to_string(), |p| String::from_utf8_lossy(p).into_owned());
+            return Err(format!("--h2: the server negotiated ALPN {got}, not h2").into());
+        }
+        let (send, conn) =
+            hyper::client::conn::http2::handshake::<_, _, ReqBody>(TokioExecutor::new(), TokioIo::new(tls)).await?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        Ok(Conn { send, host: self.host.clone() })
+        Ok(Conn { send: Sender::H2(send), host: self.host.clone() })
     }
 }
 
+enum Sender {
+    H1(hyper::client::conn::http1::SendRequest<ReqBody>),
+    H2(hyper::client::conn::http2::SendRequest<ReqBody>),
+}
+
 struct Conn {
-    send: hyper::client::conn::http1::SendRequest<ReqBody>,
+    send: Sender,
     host: String,
 }
 
@@ -511,10 +562,14 @@ impl Conn {
         headers: &[(&str, &str)],
         polled: Option<Arc<Notify>>,
     ) -> Result<Exchange, BoxError> {
-        let mut b = Request::builder()
+        let b = match self.send {
+            Sender::H1(_) => Request::builder().uri(path).header("Host", &self.host),
+            // HTTP/2: the host goes in :authority (as curl sends it), the
+            // scheme in :scheme, both from the absolute URI.
+            Sender::H2(_) => Request::builder().uri(format!("https://{}{path}", self.host)),
+        };
+        let mut b = b
             .method(method)
-            .uri(path)
-            .header("Host", &self.host)
             .header("Accept", "application/json")
             .header("Authorization", "bench0000000000000000000000000000000000000")
             .header("User-Agent", "MISP 2.5.21 - #mwbench");
@@ -524,8 +579,21 @@ impl Conn {
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
-        self.send.ready().await?;
-        let resp = self.send.send_request(b.body(ReqBody::new(body, polled))?).await?;
+        let req = b.body(ReqBody::new(body, polled))?;
+        let resp = match &mut self.send {
+            Sender::H1(s) => {
+                s.ready().await?;
+                s.send_request(req).await?
+            }
+            Sender::H2(s) => {
+                s.ready().await?;
+                let resp = s.send_request(req).await?;
+                if resp.version() != http::Version::HTTP_2 {
+                    return Err(format!("--h2: a response in {:?}", resp.version()).into());
+                }
+                resp
+            }
+        };
         let status = resp.status().as_u16();
         let mut body = resp.into_body();
         let mut n = 0u64;
@@ -642,7 +710,9 @@ async fn small(a: &Args) -> Result<serde_json::Value, BoxError> {
     }
     let elapsed = start.elapsed().as_secs_f64();
     all.sort_unstable();
-    Ok(small_result(&all, errors.load(Ordering::Relaxed), elapsed))
+    let mut out = small_result(&all, errors.load(Ordering::Relaxed), elapsed);
+    out["protocol"] = json!(target.protocol());
+    Ok(out)
 }
 
 fn encoding_header(enc: &str) -> Option<&'static str> {
@@ -705,7 +775,9 @@ async fn push(a: &Args) -> Result<serde_json::Value, BoxError> {
             }
         }
     }
-    Ok(transfer_result(&times, plain_len, wire, errors))
+    let mut out = transfer_result(&times, plain_len, wire, errors);
+    out["protocol"] = json!(target.protocol());
+    Ok(out)
 }
 
 /// `pull`: --count sequential GET /events/view/<uuid of the --size MB event>
@@ -742,7 +814,9 @@ async fn pull(a: &Args) -> Result<serde_json::Value, BoxError> {
             }
         }
     }
-    Ok(transfer_result(&times, plain_len, wire, errors))
+    let mut out = transfer_result(&times, plain_len, wire, errors);
+    out["protocol"] = json!(target.protocol());
+    Ok(out)
 }
 
 /// `sync`: --jobs parallel push jobs as MISP runs them, each on its own
