@@ -9,14 +9,18 @@
 //! call per step, so resident memory follows the bytes, and all of it goes
 //! back to the system the moment the buffer is dropped.
 //!
-//! Below [`LARGE`] bodies stay on the heap, where they are cheap.
+//! Below [`LARGE`] bodies stay on the heap: glibc serves allocations up
+//! to 32 MiB from memory it keeps and reuses (already resident, often in
+//! cache), which beats fresh pages however they are made resident; above
+//! that it maps fresh memory anyway.
 
 use bytes::Bytes;
 use memmap2::{Advice, MmapMut};
 use std::ops::Deref;
 
-/// From this size up a body is worth a mapping of its own.
-pub const LARGE: usize = 4 << 20;
+/// From this size up a body is worth a mapping of its own (glibc's
+/// largest mmap threshold).
+pub const LARGE: usize = 32 << 20;
 
 /// How much is made resident at once, ahead of the bytes.
 const RESIDENT_STEP: usize = 8 << 20;
