@@ -740,6 +740,43 @@ fn transfer_result(times: &[f64], event_bytes: u64, wire: u64, errors: u64) -> s
     })
 }
 
+/// `count` sequential calls over one kept-alive connection (warmed up with
+/// getVersion; a new one after a failure): the seconds of each answered
+/// 200, the failures, and the wire bytes of the last answer.
+async fn timed_calls(
+    target: &Target,
+    what: &str,
+    count: u64,
+    method: &str,
+    path: &str,
+    body: Bytes,
+    headers: &[(&str, &str)],
+) -> Result<(Vec<f64>, u64, u64), BoxError> {
+    let mut c = target.connect().await?;
+    c.call("GET", "/servers/getVersion", Bytes::new(), &[]).await?;
+    let (mut times, mut errors, mut wire) = (Vec::new(), 0, 0);
+    for _ in 0..count {
+        let t = Instant::now();
+        match c.call(method, path, body.clone(), headers).await {
+            Ok(x) if x.status == 200 => {
+                times.push(t.elapsed().as_secs_f64());
+                wire = x.wire_bytes;
+            }
+            Ok(x) => {
+                errors += 1;
+                eprintln!("mwbench {what}: status {}", x.status);
+                c = target.connect().await?;
+            }
+            Err(e) => {
+                errors += 1;
+                eprintln!("mwbench {what}: {e}");
+                c = target.connect().await?;
+            }
+        }
+    }
+    Ok((times, errors, wire))
+}
+
 /// `push`: --count sequential POST /events/add/metadata:1 of --file (the
 /// plain event; `--encoding` picks FILE.gz / FILE.br and its
 /// Content-Encoding) over one kept-alive connection.
@@ -755,26 +792,8 @@ async fn push(a: &Args) -> Result<serde_json::Value, BoxError> {
     });
     let wire = body.len() as u64;
     let headers: Vec<(&str, &str)> = encoding_header(&enc).map(|e| vec![("Content-Encoding", e)]).unwrap_or_default();
-    let mut c = target.connect().await?;
-    c.call("GET", "/servers/getVersion", Bytes::new(), &[]).await?;
-    let mut times = Vec::new();
-    let mut errors = 0;
-    for _ in 0..a.num("count", 3) {
-        let t = Instant::now();
-        match c.call("POST", "/events/add/metadata:1", body.clone(), &headers).await {
-            Ok(x) if x.status == 200 => times.push(t.elapsed().as_secs_f64()),
-            Ok(x) => {
-                errors += 1;
-                eprintln!("mwbench push: status {}", x.status);
-                c = target.connect().await?;
-            }
-            Err(e) => {
-                errors += 1;
-                eprintln!("mwbench push: {e}");
-                c = target.connect().await?;
-            }
-        }
-    }
+    let (times, errors, _) =
+        timed_calls(&target, "push", a.num("count", 3), "POST", "/events/add/metadata:1", body, &headers).await?;
     let mut out = transfer_result(&times, plain_len, wire, errors);
     out["protocol"] = json!(target.protocol());
     Ok(out)
@@ -790,30 +809,8 @@ async fn pull(a: &Args) -> Result<serde_json::Value, BoxError> {
     let enc = a.or("encoding", "none");
     let headers: Vec<(&str, &str)> = encoding_header(&enc).map(|e| vec![("Accept-Encoding", e)]).unwrap_or_default();
     let path = format!("/events/view/{}/deleted[]:0/deleted[]:1/excludeGalaxy:1", event_uuid(mb));
-    let mut c = target.connect().await?;
-    c.call("GET", "/servers/getVersion", Bytes::new(), &[]).await?;
-    let mut times = Vec::new();
-    let mut errors = 0;
-    let mut wire = 0;
-    for _ in 0..a.num("count", 3) {
-        let t = Instant::now();
-        match c.call("GET", &path, Bytes::new(), &headers).await {
-            Ok(x) if x.status == 200 => {
-                times.push(t.elapsed().as_secs_f64());
-                wire = x.wire_bytes;
-            }
-            Ok(x) => {
-                errors += 1;
-                eprintln!("mwbench pull: status {}", x.status);
-                c = target.connect().await?;
-            }
-            Err(e) => {
-                errors += 1;
-                eprintln!("mwbench pull: {e}");
-                c = target.connect().await?;
-            }
-        }
-    }
+    let (times, errors, wire) =
+        timed_calls(&target, "pull", a.num("count", 3), "GET", &path, Bytes::new(), &headers).await?;
     let mut out = transfer_result(&times, plain_len, wire, errors);
     out["protocol"] = json!(target.protocol());
     Ok(out)

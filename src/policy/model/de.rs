@@ -211,6 +211,22 @@ where
     d.deserialize_any(V(PhantomData))
 }
 
+/// [`opt_list`] as a type, for hand-written visitors.
+pub struct ObjectList<T>(pub Option<Vec<T>>);
+
+impl<T> ObjectList<T> {
+    /// [`list`]'s reading: absent is empty.
+    pub fn or_empty(self) -> Vec<T> {
+        self.0.unwrap_or_default()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectList<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        opt_list(d).map(ObjectList)
+    }
+}
+
 /// [`opt_object`] as a type, for hand-written visitors.
 pub struct OptObject<T>(pub Option<T>);
 

@@ -16,7 +16,7 @@
 //! did for the old struct: keys compared after unescaping, unknown keys
 //! skipped (with their syntax checked), `null` for an absent list.
 
-use super::de::{ObjectOnly, OptObject};
+use super::de::{ObjectList, ObjectOnly, OptObject};
 use super::{AnalystData, EventReport, Galaxy, SharingGroup, Tag, TagLink};
 use super::{Attribute, Distribution, Object};
 use crate::policy::Block;
@@ -231,24 +231,6 @@ impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for OptionSeed<S> {
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         self.0.deserialize(d).map(Some)
-    }
-}
-
-/// A list of objects, `null` for none (PHP's `isset` is false for null).
-struct ObjectList<T>(Option<Vec<T>>);
-
-impl<T> ObjectList<T> {
-    fn or_empty(self) -> Vec<T> {
-        self.0.unwrap_or_default()
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectList<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let list = Option::<Vec<ObjectOnly<T>>>::deserialize(d)?;
-        Ok(ObjectList(
-            list.map(|v| v.into_iter().map(|o| o.0).collect()),
-        ))
     }
 }
 
