@@ -338,6 +338,57 @@ fn encoded_pushes_are_inspected_decoded_and_forwarded_encoded() {
     assert_no_secret_anywhere(&lab);
 }
 
+/// Bodies large enough to be held in mapped memory (over 32 MiB received;
+/// over 4 MiB of compressed input decoded): judged the same, and an allowed
+/// one arrives byte for byte.
+#[test]
+fn large_bodies_are_judged_whole_and_forwarded_byte_for_byte() {
+    let Some(lab) = lab_with("large", &config()) else {
+        return;
+    };
+    // 4,000 attributes of ~10 KB of pseudo-random hex: ~40 MB of JSON that
+    // gzip brings down only to ~20 MB.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut hex = || {
+        (0..10_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(b"0123456789abcdef"[(state % 16) as usize])
+            })
+            .collect::<String>()
+    };
+    let attributes: Vec<Value> = (0..4_000)
+        .map(|_| json!({"type": "comment", "category": "Other", "value": hex(), "distribution": "5"}))
+        .collect();
+    let allowed = event(|e| e["Attribute"] = json!(attributes));
+    let mut last = attributes;
+    last.push(json!({"type": "passport-number", "category": "Person", "value": SECRET, "distribution": "5"}));
+    let blocked = event(|e| e["Attribute"] = json!(last));
+    assert!(allowed.len() > 32 << 20, "{} bytes", allowed.len());
+    let url = format!("{PARTNER}{PUSH}");
+
+    let c = push(&lab, &url, &write(&lab, "big.json", &allowed), &[]);
+    assert_eq!(c.status, 200, "{}{}", c.text(), c.stderr);
+    let c = push(&lab, &url, &write(&lab, "big-bad.json", &blocked), &[]);
+    assert_blocked(&c, "blocked_attribute_types");
+    let blocked_gz = gzip(&blocked);
+    assert!(blocked_gz.len() > 4 << 20, "{} bytes", blocked_gz.len());
+    let gz = ["-H", "Content-Encoding: gzip"];
+    let c = push(&lab, &url, &write(&lab, "big-bad.gz", &blocked_gz), &gz);
+    assert_blocked(&c, "blocked_attribute_types");
+    let allowed_gz = gzip(&allowed);
+    let c = push(&lab, &url, &write(&lab, "big.gz", &allowed_gz), &gz);
+    assert_eq!(c.status, 200, "{}{}", c.text(), c.stderr);
+
+    let records = lab.records(0);
+    let got: Vec<&Vec<u8>> = records.iter().map(|r| &r.body).collect();
+    assert_eq!(got.len(), 2, "only the two allowed bodies arrive");
+    assert!(got[0] == &allowed && got[1] == &allowed_gz, "byte for byte");
+    assert_no_secret_anywhere(&lab);
+}
+
 /// Runs curl in the lab with several transfers (each a list of arguments
 /// ending with its URL) that must share one connection; returns each
 /// transfer's status.
