@@ -41,7 +41,7 @@
 
 use misp_warden::body::{Coding, decode};
 use misp_warden::config::Config;
-use misp_warden::policy::{Case, Destination, SourceSpec, evaluate};
+use misp_warden::policy::{Case, Connection, EventVerdicts, Framing, SourceSpec, evaluate};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
@@ -108,26 +108,41 @@ fn build_config() -> Config {
     }
 }
 
-fn push_case(body: &[u8]) -> Case<'_> {
-    Case {
-        source: SourceSpec::Ip(SOURCE_IP.parse().expect("literal")),
-        destination: Destination {
-            ip: Some(DEST_IP.parse().expect("literal")),
-            name: Some(DEST_HOST),
+/// The head of a push as MISP sends it: TLS to the partner's name.
+fn push_head() -> http::request::Parts {
+    http::Request::builder()
+        .method("POST")
+        .uri(TARGET)
+        .header("host", DEST_HOST)
+        .header("content-type", "application/json")
+        .body(())
+        .expect("literal")
+        .into_parts()
+        .0
+}
+
+fn evaluate_push(config: &Config, body: &[u8]) -> Result<(), misp_warden::policy::Block> {
+    let head = push_head();
+    let case = Case {
+        connection: Connection {
+            source: SourceSpec::Ip(SOURCE_IP.parse().expect("literal")),
+            destination_ip: Some(DEST_IP.parse().expect("literal")),
             port: DEST_PORT,
+            tls: true,
+            sni: Some(DEST_HOST),
         },
-        method: "POST",
-        target: TARGET,
+        request: &head,
+        framing: Framing::default(),
         request_body: body,
-        request_content_type: Some("application/json"),
         response: None,
-    }
+    };
+    evaluate(config, &case, &EventVerdicts::default())
 }
 
 /// Evaluates a push and insists on "allow": a benchmark of the block path
 /// would measure an early exit, not the engine.
 fn evaluate_allowed(config: &Config, body: &[u8], what: &str) {
-    if let Err(block) = evaluate(config, &push_case(body)) {
+    if let Err(block) = evaluate_push(config, body) {
         die(&format!(
             "{what}: expected the push to be allowed, the engine refused it: {block}"
         ));
@@ -1586,7 +1601,7 @@ fn sanity_checks(config: &Config, body: &[u8]) {
             die(&format!("sanity check: the 1 MB event has no {from}"));
         };
         let poisoned = format!("{}{to}{}", &text[..at], &text[at + from.len()..]);
-        match evaluate(config, &push_case(poisoned.as_bytes())) {
+        match evaluate_push(config, poisoned.as_bytes()) {
             Err(b) if b.rule.id() == rule => {}
             other => die(&format!(
                 "sanity check: replacing the last {from} by {to} should be refused by {rule}, got {other:?}"

@@ -4,10 +4,10 @@
 //!
 //! Fail closed: an encoding not listed here, an empty token in the header, a
 //! body that does not decode as its header says, or a decoded size over the
-//! limit is a [`Block`]. The bytes forwarded are always the original ones.
+//! limit is a [`DecodeError`] (the policy turns each into a refusal). The
+//! bytes forwarded are always the original ones.
 
 use crate::buffer::{self, MappedBuffer};
-use crate::policy::{Block, Rule};
 use std::io::Read;
 use std::ops::Deref;
 
@@ -24,9 +24,26 @@ pub enum Coding {
     Zstd,
 }
 
+/// Why a body could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("empty token in Content-Encoding")]
+    EmptyToken,
+    /// The coding named, made printable.
+    #[error("unsupported content encoding {0}")]
+    Unsupported(String),
+    #[error("body does not decode as its Content-Encoding says ({0:?})")]
+    Undecodable(Coding),
+    /// More than the limit would come out (the limit is in the error).
+    #[error("decoded body is larger than {0} bytes")]
+    TooLarge(u64),
+}
+
 /// Parses every `Content-Encoding` header value (there may be several) into
 /// the list of codings applied, outermost last. `identity` is dropped.
-pub fn parse_codings<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Vec<Coding>, Block> {
+pub fn parse_codings<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<Coding>, DecodeError> {
     let mut out = Vec::new();
     for value in values {
         for token in value.split(',') {
@@ -37,20 +54,14 @@ pub fn parse_codings<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Ve
                 "deflate" => Coding::Deflate,
                 "br" => Coding::Brotli,
                 "zstd" => Coding::Zstd,
-                "" => {
-                    return Err(Block::new(
-                        Rule::ContentEncoding,
-                        "empty token in Content-Encoding",
-                    ));
-                }
+                "" => return Err(DecodeError::EmptyToken),
                 _ => {
-                    return Err(Block::new(
-                        Rule::ContentEncoding,
-                        format!(
-                            "unsupported content encoding {}",
-                            crate::policy::printable(token)
-                        ),
-                    ));
+                    let shown = token
+                        .chars()
+                        .filter(|c| c.is_ascii_graphic())
+                        .take(32)
+                        .collect();
+                    return Err(DecodeError::Unsupported(shown));
                 }
             };
             out.push(coding);
@@ -107,7 +118,11 @@ impl AsRef<[u8]> for Decoded<'_> {
 
 /// Undoes `codings` (applied first to last) on `body`, never producing more
 /// than `limit` bytes at any stage.
-pub fn decode<'a>(body: &'a [u8], codings: &[Coding], limit: u64) -> Result<Decoded<'a>, Block> {
+pub fn decode<'a>(
+    body: &'a [u8],
+    codings: &[Coding],
+    limit: u64,
+) -> Result<Decoded<'a>, DecodeError> {
     let mut current = Decoded::Same(body);
     for coding in codings.iter().rev() {
         let next = decode_one(&current, *coding, limit)?;
@@ -126,7 +141,7 @@ const MAPPED_INPUT: usize = buffer::LARGE / 8;
 /// What a decoder is asked for at once, into a mapped buffer.
 const READ_STEP: usize = 256 << 10;
 
-fn decode_one(input: &[u8], coding: Coding, limit: u64) -> Result<Decoded<'static>, Block> {
+fn decode_one(input: &[u8], coding: Coding, limit: u64) -> Result<Decoded<'static>, DecodeError> {
     let mut reader: Box<dyn Read + '_> = match coding {
         Coding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
         Coding::Deflate => Box::new(flate2::read::ZlibDecoder::new(input)),
@@ -183,18 +198,12 @@ fn decode_one(input: &[u8], coding: Coding, limit: u64) -> Result<Decoded<'stati
     Ok(out)
 }
 
-fn undecodable(coding: Coding) -> Block {
-    Block::new(
-        Rule::ContentEncoding,
-        format!("body does not decode as its Content-Encoding says ({coding:?})"),
-    )
+fn undecodable(coding: Coding) -> DecodeError {
+    DecodeError::Undecodable(coding)
 }
 
-fn too_large(limit: u64) -> Block {
-    Block::new(
-        Rule::BodyTooLarge,
-        format!("decoded body is larger than max_body_bytes ({limit})"),
-    )
+fn too_large(limit: u64) -> DecodeError {
+    DecodeError::TooLarge(limit)
 }
 
 #[cfg(test)]
@@ -266,7 +275,7 @@ mod tests {
         let plain = br#"{"Event":{}}"#;
         for coding in [Coding::Gzip, Coding::Deflate, Coding::Brotli, Coding::Zstd] {
             let err = decode(plain, &[coding], 1 << 20).unwrap_err();
-            assert_eq!(err.rule, Rule::ContentEncoding, "{coding:?}");
+            assert_eq!(err, DecodeError::Undecodable(coding));
         }
     }
 
@@ -276,7 +285,7 @@ mod tests {
         let bomb = gzip(&zeros);
         assert!(bomb.len() < 64 << 10);
         let err = decode(&bomb, &[Coding::Gzip], 1 << 20).unwrap_err();
-        assert_eq!(err.rule, Rule::BodyTooLarge);
+        assert_eq!(err, DecodeError::TooLarge(1 << 20));
         assert!(decode(&bomb, &[Coding::Gzip], 8 << 20).is_ok());
     }
 
@@ -300,7 +309,7 @@ mod tests {
         assert!(matches!(decoded, Decoded::Mapped(_)));
         assert_eq!(&decoded[..], &data[..]);
         let err = decode(&encoded, &[Coding::Gzip], 4 << 20).unwrap_err();
-        assert_eq!(err.rule, Rule::BodyTooLarge);
+        assert_eq!(err, DecodeError::TooLarge(4 << 20));
         let at_limit = decode(&encoded, &[Coding::Gzip], data.len() as u64).unwrap();
         assert_eq!(at_limit.len(), data.len());
     }
@@ -319,13 +328,13 @@ mod tests {
         std::io::copy(&mut &data[..], &mut large).unwrap();
         let large = large.finish().unwrap();
         let err = decode(&large, &[Coding::Zstd], 1 << 21).unwrap_err();
-        assert_eq!(err.rule, Rule::ContentEncoding);
+        assert_eq!(err, DecodeError::Undecodable(Coding::Zstd));
     }
 
     #[test]
     fn identity_is_borrowed_and_still_bounded() {
         let body = b"12345";
         assert!(decode(body, &[], 5).unwrap().is_same());
-        assert_eq!(decode(body, &[], 4).unwrap_err().rule, Rule::BodyTooLarge);
+        assert_eq!(decode(body, &[], 4).unwrap_err(), DecodeError::TooLarge(4));
     }
 }

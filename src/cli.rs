@@ -1,9 +1,8 @@
 //! The subcommands behind `src/main.rs`. Each prints what a person needs
 //! and returns the documented exit code; none panics on bad input.
 
-use crate::body;
 use crate::config::Config;
-use crate::policy::{self, Block, Case, Destination, ResponseContext, Rule, SourceSpec};
+use crate::policy::{self, Block, Case, Connection, EventVerdicts, Flow, Framing, SourceSpec};
 use std::net::IpAddr;
 use std::path::Path;
 use std::process::ExitCode;
@@ -98,6 +97,10 @@ pub struct EvalArgs<'a> {
     pub response_headers: &'a [String],
     /// The response's HTTP status (default 200).
     pub response_status: Option<u16>,
+    /// Plaintext HTTP: no TLS, so no server name either.
+    pub plaintext: bool,
+    /// Events the daemon would remember letting through (`--seen-event`).
+    pub seen_events: &'a [String],
 }
 
 /// `misp-warden eval`: prints `allow` or `block: <reason>`.
@@ -119,23 +122,24 @@ pub fn eval(args: &EvalArgs) -> ExitCode {
 }
 
 /// The outer `Err` is a usage or config error (exit 2); the inner result is
-/// the verdict.
+/// the verdict. The exchange is built as the daemon would see it — a
+/// connection (source, destination, TLS with the name as SNI unless
+/// `--plaintext`), a request head, the raw body — and judged by the same
+/// function the daemon calls, [`policy::evaluate`].
 fn run_eval(a: &EvalArgs) -> Result<Result<(), Block>, String> {
     let config = Config::load(a.config)
         .map_err(|e| format!("invalid config {}: {e}", a.config.display()))?;
     let headers = parse_headers(a.headers, "--header")?;
     let response_headers = parse_headers(a.response_headers, "--response-header")?;
-    let read = |p: Option<&Path>, what: &str| -> Result<Vec<u8>, String> {
-        match p {
-            Some(p) => {
-                std::fs::read(p).map_err(|e| format!("cannot read {what} {}: {e}", p.display()))
-            }
-            None => Ok(Vec::new()),
-        }
+    let read = |p: &Path, what: &str| -> Result<Vec<u8>, String> {
+        std::fs::read(p).map_err(|e| format!("cannot read {what} {}: {e}", p.display()))
     };
-    let request_raw = read(a.body, "--body")?;
-    let response_raw = match a.response {
-        Some(p) => Some(read(Some(p), "--response")?),
+    let request_body = match a.body {
+        Some(p) => read(p, "--body")?,
+        None => Vec::new(),
+    };
+    let response_body = match a.response {
+        Some(p) => Some(read(p, "--response")?),
         None => None,
     };
 
@@ -152,71 +156,111 @@ fn run_eval(a: &EvalArgs) -> Result<Result<(), Block>, String> {
         }
     };
     let (dest_ip, dest_name, dest_port) = resolve_to(&config, a.to)?;
-    let host_header = header(&headers, "host").map(|h| strip_port(h).to_string());
-    let name = match (&dest_name, &host_header) {
-        (Some(n), Some(h)) if !n.eq_ignore_ascii_case(h) => {
-            return Ok(Err(Block::new(
-                Rule::NameMismatch,
-                format!(
-                    "Host header {} does not name the destination {n}",
-                    policy::printable(h)
-                ),
-            )));
-        }
-        (Some(n), _) => Some(n.clone()),
-        (None, h) => h.clone(),
+    let tls = !a.plaintext;
+    let connection = Connection {
+        source,
+        destination_ip: dest_ip,
+        port: dest_port,
+        tls,
+        // A client dialling a name says it in the ClientHello.
+        sni: dest_name.as_deref().filter(|_| tls),
     };
 
-    let limit = config.warden.max_body_bytes;
-    let decoded = |raw: &[u8], hdrs: &[(String, String)]| -> Result<Vec<u8>, Block> {
-        if raw.len() as u64 > limit {
-            return Err(Block::new(
-                Rule::BodyTooLarge,
-                format!("body is larger than max_body_bytes ({limit})"),
-            ));
+    // The request head, with what a MISP client always sends unless given:
+    // `Host` (the name dialled) and `Content-Type: application/json`.
+    let mut request = http::Request::builder()
+        .method(a.method)
+        .uri(a.path)
+        .body(())
+        .map_err(|e| format!("--method/--path: not a request line: {e}"))?
+        .into_parts()
+        .0;
+    append_headers(&mut request.headers, &headers, "--header")?;
+    if let Some(name) = &dest_name
+        && !request.headers.contains_key(http::header::HOST)
+    {
+        let value = http::HeaderValue::from_str(name).map_err(|e| format!("--to: {e}"))?;
+        request.headers.insert(http::header::HOST, value);
+    }
+    if !request.headers.contains_key(http::header::CONTENT_TYPE) {
+        request.headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+    }
+
+    let response = match &response_body {
+        Some(_) => {
+            let status = a.response_status.unwrap_or(200);
+            let mut parts = http::Response::builder()
+                .status(status)
+                .body(())
+                .map_err(|e| format!("--response-status {status}: {e}"))?
+                .into_parts()
+                .0;
+            append_headers(&mut parts.headers, &response_headers, "--response-header")?;
+            Some(parts)
         }
-        let codings = body::parse_codings(
-            hdrs.iter()
-                .filter(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
-                .map(|(_, v)| v.as_str()),
-        )?;
-        Ok(body::decode(raw, &codings, limit)?.into_vec())
-    };
-    let request_body = match decoded(&request_raw, &headers) {
-        Ok(b) => b,
-        Err(block) => return Ok(Err(block)),
-    };
-    let response_body = match &response_raw {
-        Some(raw) => match decoded(raw, &response_headers) {
-            Ok(b) => Some(b),
-            Err(block) => return Ok(Err(block)),
-        },
         None => None,
     };
-    let user_org = header(&response_headers, "x-userorguuid");
+
+    let memory = EventVerdicts::default();
+    for uuid in a.seen_events {
+        let (owner, recipient) = match &response {
+            Some(_) => (a.to, a.from),
+            None => (a.from, a.to),
+        };
+        let flow = seen_flow(&config, owner, recipient)?;
+        memory.remember(
+            Flow {
+                owner: &flow.0,
+                recipient: &flow.1,
+            },
+            uuid,
+            true,
+        );
+    }
     let case = Case {
-        source,
-        destination: Destination {
-            ip: dest_ip,
-            name: name.as_deref(),
-            port: dest_port,
-        },
-        method: a.method,
-        target: a.path,
+        connection,
+        request: &request,
+        framing: Framing::default(),
         request_body: &request_body,
-        // What MISP's sync client always sends; a --header overrides it.
-        request_content_type: Some(header(&headers, "content-type").unwrap_or("application/json")),
-        response: response_body.as_deref().map(|b| {
-            (
-                b,
-                ResponseContext {
-                    user_org_uuid: user_org,
-                    status: a.response_status,
-                },
-            )
-        }),
+        response: response.as_ref().zip(response_body.as_deref()),
     };
-    Ok(policy::evaluate(&config, &case))
+    Ok(policy::evaluate(&config, &case, &memory))
+}
+
+/// The instance ids of `--from` and `--to`, for `--seen-event`: who owned
+/// the event and who received it.
+fn seen_flow(config: &Config, owner: &str, recipient: &str) -> Result<(String, String), String> {
+    let id = |spec: &str| -> Result<String, String> {
+        if let Some(i) = config.instance(spec) {
+            return Ok(i.id.clone());
+        }
+        let host = split_host_port(spec).map_or(spec, |(h, _)| h);
+        let found = match host.parse::<IpAddr>() {
+            Ok(ip) => config.instances_at(ip).next(),
+            Err(_) => config.instance_by_host(host),
+        };
+        found.map(|i| i.id.clone()).ok_or_else(|| {
+            format!("--seen-event: {spec:?} is no instance, so it cannot have synced an event")
+        })
+    };
+    Ok((id(owner)?, id(recipient)?))
+}
+
+fn append_headers(
+    map: &mut http::HeaderMap,
+    headers: &[(String, String)],
+    flag: &str,
+) -> Result<(), String> {
+    for (k, v) in headers {
+        let name =
+            http::HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("{flag} {k:?}: {e}"))?;
+        let value = http::HeaderValue::from_str(v).map_err(|e| format!("{flag} {k:?}: {e}"))?;
+        map.append(name, value);
+    }
+    Ok(())
 }
 
 /// `--to`: an instance id, or a host name or IP with an optional `:PORT`
@@ -284,10 +328,6 @@ fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
     }
 }
 
-fn strip_port(host: &str) -> &str {
-    split_host_port(host).map(|(h, _)| h).unwrap_or(host)
-}
-
 fn parse_headers(raw: &[String], flag: &str) -> Result<Vec<(String, String)>, String> {
     raw.iter()
         .map(|h| match h.split_once(':') {
@@ -297,13 +337,6 @@ fn parse_headers(raw: &[String], flag: &str) -> Result<Vec<(String, String)>, St
             _ => Err(format!("{flag} {h:?}: expected 'Name: value'")),
         })
         .collect()
-}
-
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
 }
 
 /// `misp-warden ca init --dir DIR [--force]`.

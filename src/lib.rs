@@ -18,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod metrics;
+pub mod misp;
 pub mod net;
 pub mod nftables;
 pub mod policy;

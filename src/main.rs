@@ -32,8 +32,10 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
-    /// Run the rule engine alone on one exchange, no network. Prints `allow`
-    /// (exit 0) or `block: <reason>` (exit 3); exit 2 on a usage or config error.
+    /// Judge one exchange with the daemon's own judge, no network: the same
+    /// head, body, decoding and response stages the daemon applies, on a
+    /// connection and request built from these flags. Prints `allow` (exit 0)
+    /// or `block: <reason>` (exit 3); exit 2 on a usage or config error.
     Eval {
         /// The config file whose rules decide.
         #[arg(long, value_name = "FILE")]
@@ -55,10 +57,19 @@ enum Command {
         /// The request body (a push).
         #[arg(long, value_name = "FILE")]
         body: Option<PathBuf>,
-        /// A request header, 'Name: value' (Content-Encoding, Content-Type and Host
-        /// are read; Content-Type defaults to application/json).
+        /// A request header, 'Name: value', as the client sends it (Host
+        /// defaults to the name in --to, Content-Type to application/json).
         #[arg(long = "header", value_name = "'K: V'")]
         headers: Vec<String>,
+        /// The client speaks plaintext HTTP (default: TLS, with the name in
+        /// --to as its server name).
+        #[arg(long)]
+        plaintext: bool,
+        /// An event UUID the daemon would remember having let through between
+        /// --from and --to (push) or --to and --from (pull): sightings and
+        /// proposals of an event are judged by that memory.
+        #[arg(long = "seen-event", value_name = "UUID")]
+        seen_events: Vec<String>,
         /// The response body (a pull); without it only the request is judged.
         #[arg(long, value_name = "FILE")]
         response: Option<PathBuf>,
@@ -134,6 +145,8 @@ fn main() -> ExitCode {
             response,
             response_headers,
             response_status,
+            plaintext,
+            seen_events,
         } => cli::eval(&cli::EvalArgs {
             config: &config,
             from: &from,
@@ -145,6 +158,8 @@ fn main() -> ExitCode {
             response: response.as_deref(),
             response_headers: &response_headers,
             response_status,
+            plaintext,
+            seen_events: &seen_events,
         }),
         Command::Nft { config, mode, nat } => cli::nft(&config, &mode, nat),
         Command::Ca {

@@ -2,7 +2,8 @@
 //! parsing (duplicate keys refused), and accessors that know where they are,
 //! so every error says which key is wrong and what was expected.
 
-use super::{ConfigError, canonical_ip};
+use super::ConfigError;
+use crate::net::canonical_ip;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -133,7 +134,7 @@ impl<'a> Field<'a> {
         Ok(self
             .str_list()?
             .iter()
-            .map(|s| crate::policy::normalise(s).into_owned())
+            .map(|s| crate::misp::normalise(s).into_owned())
             .collect())
     }
 

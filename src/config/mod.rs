@@ -20,6 +20,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
+use crate::net::canonical_ip;
+
 pub use parse::ConfigError;
 
 #[derive(Debug, Clone)]
@@ -296,17 +298,5 @@ impl Config {
             .get(compartment)
             .map(Vec::as_slice)
             .unwrap_or(&[])
-    }
-}
-
-/// IPv4-mapped IPv6 addresses (`::ffff:192.0.2.1`, as a dual-stack socket
-/// reports IPv4 peers) are the IPv4 address they map.
-pub fn canonical_ip(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
     }
 }

@@ -4,7 +4,7 @@
 
 use super::json::{Field, Obj, StrictValue, describe, valid_hostname};
 use super::*;
-use crate::policy::is_uuid;
+use crate::misp::is_uuid;
 use serde_json::Value;
 use std::fmt;
 
@@ -235,7 +235,7 @@ fn parse_rules(o: &mut Obj) -> R<Rules> {
     rules.blocked_object_templates = rules
         .blocked_object_types
         .iter()
-        .filter_map(|name| crate::policy::object_templates::template_uuid(name))
+        .filter_map(|name| crate::misp::object_templates::template_uuid(name))
         .map(str::to_string)
         .collect();
     Ok(rules)

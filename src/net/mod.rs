@@ -9,3 +9,17 @@
 
 pub mod listener;
 pub mod privilege;
+
+use std::net::IpAddr;
+
+/// IPv4-mapped IPv6 addresses (`::ffff:192.0.2.1`, as a dual-stack socket
+/// reports IPv4 peers) are the IPv4 address they map.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    }
+}

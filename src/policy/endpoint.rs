@@ -15,6 +15,7 @@
 //! "unknown but harmless".
 
 use super::{Block, Rule};
+use crate::misp::is_uuid;
 
 /// Which side's data an endpoint carries, and so whose rules apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -544,16 +545,6 @@ fn named_param(seg: &str) -> Option<(&str, &str)> {
     let key_ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     let value_ok = !value.contains(':') && !value.contains('[') && !value.contains(']');
     (key_ok && value_ok).then_some((key, value))
-}
-
-/// `8-4-4-4-12` hexadecimal digits, either case.
-pub fn is_uuid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
 }
 
 fn is_decimal_id(s: &str) -> bool {

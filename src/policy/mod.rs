@@ -22,20 +22,28 @@
 //! Messages never contain attribute values or bodies: only rule values from
 //! the config, instance ids, endpoint names and UUIDs.
 
+mod content;
 pub mod endpoint;
 mod feed;
+mod head;
+mod memory;
 pub mod model;
-pub mod object_templates;
 mod read;
 mod rules;
-mod text;
 
-pub use text::{PHP_TRIM, normalise};
+pub use crate::misp::{PHP_TRIM, is_uuid, normalise};
 
-pub use endpoint::{Direction, Endpoint, RequestBody, ResponseBody, classify, is_uuid};
+pub use content::{
+    DecodePlan, RATIO_FLOOR, ResponseContext, decode_plan, judge_request_body, judge_response,
+    request_is_judged, response_is_judged,
+};
+pub use endpoint::{Direction, Endpoint, RequestBody, ResponseBody, classify};
 pub use feed::FeedFile;
+pub use head::{Admitted, Connection, Framing, host_name, judge_head, single};
+pub use memory::{EventVerdicts, Flow};
 
-use crate::config::{Config, Feed, Instance, canonical_ip};
+use crate::config::{Config, Feed, Instance};
+use crate::net::canonical_ip;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -50,7 +58,11 @@ pub enum Rule {
     Endpoint,
     AuthKeyRefresh,
     MinimalPublished,
+    MalformedHead,
+    AmbiguousFraming,
     MalformedBody,
+    UnknownKey,
+    UnjudgedEvent,
     BlockedTag,
     RequiredTaxonomy,
     BlockedDistribution,
@@ -76,7 +88,11 @@ impl Rule {
             Rule::Endpoint => "endpoint",
             Rule::AuthKeyRefresh => "allow_sync_auth_key_refresh",
             Rule::MinimalPublished => "minimal_published",
+            Rule::MalformedHead => "malformed_head",
+            Rule::AmbiguousFraming => "ambiguous_framing",
             Rule::MalformedBody => "malformed_body",
+            Rule::UnknownKey => "unknown_key",
+            Rule::UnjudgedEvent => "unjudged_event",
             Rule::BlockedTag => "blocked_tags",
             Rule::RequiredTaxonomy => "required_taxonomies",
             Rule::BlockedDistribution => "blocked_distribution_levels",
@@ -115,12 +131,12 @@ impl Block {
         }
     }
 
-    fn by(mut self, instance: &Instance) -> Self {
+    pub(crate) fn by(mut self, instance: &Instance) -> Self {
         self.owner = Some(format!("instances.{}", instance.id));
         self
     }
 
-    fn by_feed(mut self, feed: &Feed) -> Self {
+    pub(crate) fn by_feed(mut self, feed: &Feed) -> Self {
         self.owner = Some(format!("feeds.{}", feed.id));
         self
     }
@@ -402,150 +418,41 @@ impl<'c> Route<'c> {
     }
 }
 
-/// The response header fields the rules read.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ResponseContext<'a> {
-    /// `X-UserOrgUUID`: the organisation of the user the remote
-    /// authenticated; pulled elements in sharing groups without it are
-    /// refused.
-    pub user_org_uuid: Option<&'a str>,
-    /// The HTTP status, when known (`None` is taken as 200).
-    pub status: Option<u16>,
-}
-
-impl ResponseContext<'_> {
-    /// Statuses whose responses have no content by definition (1xx, 204,
-    /// 304): there is nothing to judge.
-    fn carries_no_content(&self) -> bool {
-        matches!(self.status, Some(100..=199 | 204 | 304))
-    }
-}
-
-/// Stage 3a: a decoded request body and its `Content-Type`.
-///
-/// A body must be declared `application/json`: MISP (CakePHP) also parses
-/// XML and form-encoded bodies into the same arrays, which a JSON reader
-/// would not see.
-pub fn check_request_body(
-    exchange: &Exchange,
-    content_type: Option<&str>,
-    body: &[u8],
-) -> Result<(), Block> {
-    let (source, endpoint) = match exchange {
-        Exchange::Sync {
-            source, endpoint, ..
-        } => (source, endpoint),
-        Exchange::Allowlisted => return Ok(()),
-        // Feed files are fetched with GET: nothing goes out.
-        Exchange::Feed { .. } if body.is_empty() => return Ok(()),
-        Exchange::Feed { .. } => {
-            return Err(Block::new(Rule::MalformedBody, "a body on a feed request"));
-        }
-    };
-    if !body.is_empty() && !is_json_media_type(content_type) {
-        return Err(Block::new(
-            Rule::MalformedBody,
-            format!(
-                "request body declared as {}, only application/json is inspected",
-                content_type
-                    .map(printable)
-                    .unwrap_or_else(|| "nothing".into())
-            ),
-        ));
-    }
-    // Push data belongs to the source; for control endpoints the source's
-    // rules are as good as any (they read no content).
-    rules::check_request(source, endpoint, body).map_err(|b| b.by(source))
-}
-
-/// `application/json`, any case, with optional parameters (`; charset=UTF-8`).
-fn is_json_media_type(content_type: Option<&str>) -> bool {
-    content_type
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-}
-
-/// Stage 3b: a decoded response body of a pull.
-pub fn check_response_body(
-    exchange: &Exchange,
-    ctx: &ResponseContext,
-    body: &[u8],
-) -> Result<(), Block> {
-    if ctx.carries_no_content() && body.is_empty() {
-        return Ok(());
-    }
-    match exchange {
-        Exchange::Sync {
-            destination,
-            endpoint,
-            ..
-        } => rules::check_response(destination, endpoint.response, ctx, body)
-            .map_err(|b| b.by(destination)),
-        // misp-guard passes a feed's non-200 answers (a 304 for an
-        // unchanged manifest, a 404) as they are: they carry no event.
-        Exchange::Feed { .. } if ctx.status.is_some_and(|s| s != 200) => Ok(()),
-        Exchange::Feed { feed, file } => {
-            rules::check_feed_response(&feed.rules, *file, body).map_err(|b| b.by_feed(feed))
-        }
-        Exchange::Allowlisted => Ok(()),
-    }
-}
-
-/// Whether stage 3a reads the request body at all. When it does not, the
-/// body need not even be decoded (an allowlisted destination is passed
-/// without inspection, as in misp-guard).
-pub fn request_is_judged(exchange: &Exchange) -> bool {
-    !matches!(exchange, Exchange::Allowlisted)
-}
-
-/// Whether stage 3b reads the response body at all (push answers, versions
-/// and minimal indexes are not judged; see [`endpoint::ResponseBody`]).
-pub fn response_is_judged(exchange: &Exchange) -> bool {
-    match exchange {
-        Exchange::Sync { endpoint, .. } => endpoint.response != endpoint::ResponseBody::Unchecked,
-        Exchange::Feed { .. } => true,
-        Exchange::Allowlisted => false,
-    }
-}
-
-/// The source of an exchange given by hand (`eval`): an instance id or IP.
+/// The source of an exchange: a client's address (the daemon), or an
+/// instance id given by hand (`eval --from ID`).
 #[derive(Debug, Clone, Copy)]
 pub enum SourceSpec<'a> {
     Instance(&'a str),
     Ip(IpAddr),
 }
 
-/// One whole exchange, for [`evaluate`].
+/// One whole exchange, for [`evaluate`]: what the connection said, the
+/// request head and body as received, and optionally the response.
 #[derive(Debug, Clone, Copy)]
 pub struct Case<'a> {
-    pub source: SourceSpec<'a>,
-    pub destination: Destination<'a>,
-    pub method: &'a str,
-    pub target: &'a str,
-    /// The decoded request body (empty when there is none).
+    pub connection: Connection<'a>,
+    pub request: &'a http::request::Parts,
+    pub framing: Framing,
+    /// The request body as received (still encoded; empty when none).
     pub request_body: &'a [u8],
-    /// The request's `Content-Type`.
-    pub request_content_type: Option<&'a str>,
-    /// The decoded response body, when the response is to be judged too.
-    pub response: Option<(&'a [u8], ResponseContext<'a>)>,
+    /// The response head and body as received, when it is to be judged.
+    pub response: Option<(&'a http::response::Parts, &'a [u8])>,
 }
 
-/// Runs every stage on one exchange.
-pub fn evaluate(config: &Config, case: &Case) -> Result<(), Block> {
-    let source = match case.source {
-        SourceSpec::Ip(ip) => source_instance(config, ip)?,
-        SourceSpec::Instance(id) => config.instance(id).ok_or_else(|| {
-            Block::new(
-                Rule::UnknownSource,
-                format!("source instance {} is not configured", printable(id)),
-            )
-        })?,
-    };
-    let route = route(config, source, &case.destination)?;
-    let exchange = route.check_request_head(config, case.method, case.target)?;
-    check_request_body(&exchange, case.request_content_type, case.request_body)?;
-    if let Some((body, ctx)) = &case.response {
-        check_response_body(&exchange, ctx, body)?;
+/// Runs every stage on one exchange, in the daemon's order: the head, the
+/// request body, the response. `misp-warden eval` is this function.
+pub fn evaluate(config: &Config, case: &Case, memory: &EventVerdicts) -> Result<(), Block> {
+    let admitted = judge_head(config, &case.connection, case.request, case.framing)?;
+    let exchange = admitted.exchange;
+    judge_request_body(
+        config,
+        &exchange,
+        &case.request.headers,
+        case.request_body,
+        memory,
+    )?;
+    if let Some((response, body)) = case.response {
+        judge_response(config, &exchange, response, body, memory)?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! event level (tags, required taxonomies, distribution, event reports,
 //! sharing group, analyst data), then attributes, then objects.
 
+use super::memory::{EventVerdicts, Flow};
 use super::model::*;
 use super::read::{expect_key, malformed, parse, parse_object, parse_seed};
 use super::{Block, Endpoint, FeedFile, RequestBody, ResponseBody, ResponseContext, Rule, is_uuid};
@@ -17,7 +18,13 @@ use std::collections::HashSet;
 
 type Outcome = Result<(), Block>;
 
-pub(super) fn check_request(owner: &Instance, endpoint: &Endpoint, body: &[u8]) -> Outcome {
+pub(super) fn check_request(
+    owner: &Instance,
+    endpoint: &Endpoint,
+    body: &[u8],
+    flow: Flow,
+    memory: &EventVerdicts,
+) -> Outcome {
     let checker = Checker {
         rules: &owner.rules,
         user_org: None,
@@ -48,7 +55,7 @@ pub(super) fn check_request(owner: &Instance, endpoint: &Endpoint, body: &[u8]) 
                 ))
             }
         }
-        RequestBody::Event => checker.pushed_event(body),
+        RequestBody::Event => remembered(checker.pushed_event(body), flow, memory),
         RequestBody::GalaxyClusters => {
             let clusters: Vec<ObjectOnly<GalaxyClusterEnvelope>> = parse(body)?;
             clusters
@@ -62,10 +69,13 @@ pub(super) fn check_request(owner: &Instance, endpoint: &Endpoint, body: &[u8]) 
 
 pub(super) fn check_response(
     owner: &Instance,
-    kind: ResponseBody,
+    endpoint: &Endpoint,
     ctx: &ResponseContext,
     body: &[u8],
+    flow: Flow,
+    memory: &EventVerdicts,
 ) -> Outcome {
+    let kind = endpoint.response;
     let checker = Checker {
         rules: &owner.rules,
         user_org: ctx.user_org_uuid,
@@ -75,7 +85,7 @@ pub(super) fn check_response(
     match kind {
         ResponseBody::Unchecked => Ok(()),
         ResponseBody::Json => parse::<IgnoredAny>(body).map(|_| ()),
-        ResponseBody::Event => checker.pulled_event(body),
+        ResponseBody::Event => remembered(checker.pulled_event(body), flow, memory),
         ResponseBody::ShadowAttributes => checker.shadow_attributes(body),
         ResponseBody::GalaxyCluster => {
             let env: GalaxyClusterEnvelope = parse_object(body)?;
@@ -87,6 +97,30 @@ pub(super) fn check_response(
             items
                 .iter()
                 .try_for_each(|e| checker.analyst_envelope(&e.0))
+        }
+    }
+}
+
+/// Records the verdict on a whole event for its flow: its sightings and
+/// proposals are later judged by it (see `memory.rs`). The event's UUID
+/// comes with the verdict.
+fn remembered(
+    judged: Result<Option<String>, Block>,
+    flow: Flow,
+    memory: &EventVerdicts,
+) -> Outcome {
+    match judged {
+        Ok(uuid) => {
+            if let Some(uuid) = uuid {
+                memory.remember(flow, &uuid, true);
+            }
+            Ok(())
+        }
+        Err(block) => {
+            if let Some(uuid) = &block.event_uuid {
+                memory.remember(flow, uuid, false);
+            }
+            Err(block)
         }
     }
 }
@@ -156,7 +190,7 @@ impl Checker<'_> {
     /// A pulled event: MISP answers `{"Event": {...}}` and the puller reads
     /// the event from there. A `response` or `request` member beside it is
     /// refused as on a push: nothing MISP sends has one.
-    fn pulled_event(&self, body: &[u8]) -> Outcome {
+    fn pulled_event(&self, body: &[u8]) -> Result<Option<String>, Block> {
         let top = parse_seed(body, EventSeed(self))?;
         let Some(event) = &top.wrapped else {
             return Err(malformed("no `Event` property in response body"));
@@ -166,7 +200,8 @@ impl Checker<'_> {
                 "a `response` or `request` member beside the event; MISP never sends one",
             ));
         }
-        self.event(event)
+        self.event(event)?;
+        Ok(event_uuid(event))
     }
 
     /// A pushed event, read the way MISP's `events/add` reads it: the event
@@ -174,14 +209,16 @@ impl Checker<'_> {
     /// body. MISP would first swap the body for its `response` or `request`
     /// member; sync never sends those, so a body with one is refused rather
     /// than second-guessed.
-    fn pushed_event(&self, body: &[u8]) -> Outcome {
+    fn pushed_event(&self, body: &[u8]) -> Result<Option<String>, Block> {
         let top = parse_seed(body, EventSeed(self))?;
         if top.export_response || top.export_request {
             return Err(malformed(
                 "a `response` or `request` member, which MISP would read as the event; sync never sends one",
             ));
         }
-        self.event(top.wrapped.as_deref().unwrap_or(&top))
+        let event = top.wrapped.as_deref().unwrap_or(&top);
+        self.event(event)?;
+        Ok(event_uuid(event))
     }
 
     /// Proposals: `[{...}]` as pushed, `[{"ShadowAttribute": {...}}]` as
@@ -206,11 +243,7 @@ impl Checker<'_> {
     fn event(&self, e: &Event) -> Outcome {
         self.event_inner(e).map_err(|mut b| {
             if b.event_uuid.is_none() {
-                b.event_uuid = e
-                    .uuid
-                    .as_deref()
-                    .filter(|u| is_uuid(u))
-                    .map(str::to_ascii_lowercase);
+                b.event_uuid = event_uuid(e);
             }
             b
         })
@@ -702,4 +735,13 @@ fn shown_rule_value(rule_value: &str, as_sent: &str) -> String {
     } else {
         rule_value.to_string()
     }
+}
+
+/// An event's UUID as logs and the memory carry it: lower case, and only
+/// when it is one.
+fn event_uuid(e: &Event) -> Option<String> {
+    e.uuid
+        .as_deref()
+        .filter(|u| is_uuid(u))
+        .map(str::to_ascii_lowercase)
 }

@@ -63,6 +63,78 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
+/// One exchange as these tests describe it: the fields a test cares about,
+/// turned by [`evaluate`] into the connection and request head the daemon
+/// would see (TLS with the destination name as SNI and `Host`, the body's
+/// `Content-Type`) and judged by the daemon's judge, [`super::evaluate`].
+#[derive(Clone, Copy)]
+struct Case<'a> {
+    source: SourceSpec<'a>,
+    destination: Destination<'a>,
+    method: &'a str,
+    target: &'a str,
+    request_body: &'a [u8],
+    request_content_type: Option<&'a str>,
+    response: Option<(&'a [u8], ResponseContext<'a>)>,
+}
+
+/// The response fields these tests set; `status: None` is a 200.
+#[derive(Clone, Copy, Default)]
+struct ResponseContext<'a> {
+    user_org_uuid: Option<&'a str>,
+    status: Option<u16>,
+}
+
+fn evaluate(cfg: &Config, case: &Case) -> Result<(), Block> {
+    evaluate_with(cfg, case, &EventVerdicts::default())
+}
+
+fn evaluate_with(cfg: &Config, case: &Case, memory: &EventVerdicts) -> Result<(), Block> {
+    let mut request = http::Request::builder()
+        .method(case.method)
+        .uri(case.target)
+        .body(())
+        .expect("a request line")
+        .into_parts()
+        .0;
+    if let Some(name) = case.destination.name {
+        request.headers.insert("host", name.parse().unwrap());
+    }
+    if let Some(ct) = case.request_content_type {
+        request.headers.insert("content-type", ct.parse().unwrap());
+    }
+    let response = case.response.map(|(_, ctx)| {
+        let mut parts = http::Response::builder()
+            .status(ctx.status.unwrap_or(200))
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0;
+        if let Some(org) = ctx.user_org_uuid {
+            parts.headers.insert("x-userorguuid", org.parse().unwrap());
+        }
+        parts
+    });
+    let connection = Connection {
+        source: case.source,
+        destination_ip: case.destination.ip,
+        port: case.destination.port,
+        tls: true,
+        sni: case.destination.name,
+    };
+    super::evaluate(
+        cfg,
+        &super::Case {
+            connection,
+            request: &request,
+            framing: Framing::default(),
+            request_body: case.request_body,
+            response: response.as_ref().zip(case.response.map(|(b, _)| b)),
+        },
+        memory,
+    )
+}
+
 /// One exchange from `from` to the host `to` on port 443, its body declared
 /// JSON and no response; callers change what they need with `..exchange(…)`.
 fn exchange<'a>(
@@ -1247,8 +1319,8 @@ fn json_escapes_are_read_as_the_receiver_reads_them() {
 fn shapes_misp_reads_beyond_the_canonical_keys() {
     let cfg = config();
     let p = |e: &Value| push(&cfg, "192.0.2.10", "misp-partner.example", "/events/add", e);
-    let person = crate::policy::object_templates::template_uuid("person").unwrap();
-    let domain_ip = crate::policy::object_templates::template_uuid("domain-ip").unwrap();
+    let person = crate::misp::object_templates::template_uuid("person").unwrap();
+    let domain_ip = crate::misp::object_templates::template_uuid("domain-ip").unwrap();
     type Case = (
         &'static str,
         Box<dyn Fn(&mut Value)>,

@@ -8,11 +8,10 @@
 //! When the budget is spent the request is answered 503 at once (MISP
 //! retries), instead of the box running out of memory for everybody.
 //!
-//! A compressed body may decode to at most `max_decompression_ratio` times
-//! its size (and never more than `max_body_bytes`): a few kilobytes of
-//! gzip cannot claim gigabytes.
+//! What a compressed body may decode to is the policy's to say
+//! ([`crate::policy::DecodePlan`]); that much is paid for here before the
+//! decoder runs, and given back once the body is judged.
 
-use crate::body;
 use crate::buffer::{self, MappedBuffer};
 use crate::policy::{Block, Rule};
 use bytes::{Bytes, BytesMut};
@@ -21,10 +20,6 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-/// The least a decoder is allowed to produce, whatever the ratio: small
-/// bodies compress unevenly.
-const MIN_DECODE_ALLOWANCE: u64 = 64 * 1024;
 
 /// How long a refused request's body is read for, at most.
 pub const DISCARD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -73,15 +68,6 @@ impl Budget {
 /// What one exchange has taken from the budget; given back when dropped.
 #[derive(Default)]
 pub struct Held(Option<OwnedSemaphorePermit>);
-
-impl Held {
-    /// Gives `surplus` bytes back to the budget.
-    fn give_back(&mut self, surplus: usize) {
-        if let Some(h) = &mut self.0 {
-            drop(h.split(surplus));
-        }
-    }
-}
 
 /// The budget is spent.
 #[derive(Debug)]
@@ -230,51 +216,12 @@ fn too_large(what: &str, limit: u64) -> Block {
     )
 }
 
-/// The body as the receiver will read it. A compressed body's decoded size
-/// is paid for (an allowance of `ratio` times its size, at most `limit`,
-/// paid before decoding; the unused rest given back after).
-pub fn decoded<'a>(
-    headers: &HeaderMap,
-    raw: &'a [u8],
-    limit: u64,
-    ratio: u64,
-    budget: &Budget,
-    held: &mut Held,
-) -> Result<body::Decoded<'a>, BodyError> {
-    let mut values = Vec::new();
-    for v in headers.get_all(header::CONTENT_ENCODING) {
-        values.push(
-            v.to_str()
-                .map_err(|_| Block::new(Rule::ContentEncoding, "Content-Encoding is not ASCII"))?,
-        );
-    }
-    let codings = body::parse_codings(values)?;
-    if codings.is_empty() {
-        return Ok(body::decode(raw, &codings, limit)?);
-    }
-    let allowance = ratio
-        .saturating_mul(raw.len() as u64)
-        .max(MIN_DECODE_ALLOWANCE)
-        .min(limit);
-    // Stacked codings hold two stages at once.
-    let stages = codings.len().min(2) as u64;
-    budget.pay(allowance * stages, held)?;
-    let decoded = match body::decode(raw, &codings, allowance) {
-        Err(b) if b.rule == Rule::BodyTooLarge && allowance < limit => {
-            return Err(Block::new(
-                Rule::BodyTooLarge,
-                format!(
-                    "body decodes to more than {ratio} times its size (warden.max_decompression_ratio)"
-                ),
-            )
-            .into());
-        }
-        other => other?,
-    };
-    if !decoded.is_same() {
-        held.give_back((allowance * stages).saturating_sub(decoded.len() as u64) as usize);
-    }
-    Ok(decoded)
+/// Takes `bytes` from the budget for as long as the returned [`Held`]
+/// lives (a decoder's output, while it is judged).
+pub fn hold(budget: &Budget, bytes: u64) -> Result<Held, BodyError> {
+    let mut held = Held::default();
+    budget.pay(bytes, &mut held)?;
+    Ok(held)
 }
 
 #[cfg(test)]
@@ -299,8 +246,6 @@ mod tests {
             4 << 30,
             "a refused payment takes nothing"
         );
-        held.give_back(1 << 30);
-        assert_eq!(budget.0.available_permits(), 5 << 30);
         drop(held);
         assert_eq!(budget.0.available_permits(), 10 << 30);
     }

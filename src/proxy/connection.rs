@@ -10,9 +10,10 @@
 
 use super::Proxy;
 use super::exchange;
+use super::framing::{Facts, Watch};
 use super::idle::Idle;
 use super::read_ahead::ReadAhead;
-use crate::config::canonical_ip;
+use crate::net::canonical_ip;
 use crate::tls::leaf::LeafName;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -34,6 +35,8 @@ pub struct Conn {
     pub sni: Option<String>,
     /// Whether the client spoke TLS: the upstream leg speaks what it spoke.
     pub tls: bool,
+    /// What the framing watch saw of each HTTP/1.1 request head.
+    pub framing: Facts,
 }
 
 /// The first byte of a TLS handshake record.
@@ -109,14 +112,17 @@ pub async fn handle(
         .await;
     } else if sniffed == Sniffed::Http {
         // An HTTP method: plaintext sync (an instance at http://).
+        let framing = Facts::default();
         let conn = Arc::new(Conn {
             id,
             peer,
             destination,
             sni: None,
             tls: false,
+            framing: framing.clone(),
         });
-        serve(proxy, conn, TokioIo::new(Idle::new(stream)), graceful).await;
+        let io = Idle::new(Watch::new(stream, framing));
+        serve(proxy, conn, TokioIo::new(io), graceful).await;
     } else {
         tracing::warn!(
             conn = id, %peer, %destination, verdict = "block", rule = "protocol",
@@ -144,14 +150,18 @@ pub async fn intercept_tls<IO>(
     );
     match handshake.await {
         Ok(Ok((tls, sni))) => {
+            let framing = Facts::default();
             let conn = Arc::new(Conn {
                 id,
                 peer,
                 destination,
                 sni,
                 tls: true,
+                framing: framing.clone(),
             });
-            serve(proxy, conn, TokioIo::new(Idle::new(tls)), graceful).await;
+            // (Over HTTP/2 the watch stands aside at the preface.)
+            let io = Idle::new(Watch::new(tls, framing));
+            serve(proxy, conn, TokioIo::new(io), graceful).await;
         }
         Ok(Err((cause, e))) => {
             proxy.metrics.handshake_failed(cause);

@@ -15,15 +15,12 @@
 use super::bodies::{self, BodyError, Held};
 use super::connection::Conn;
 use super::forward::{Outgoing, Upstreamed, declared_length, send, upstream_target};
-use super::message::{
-    client_response, host_name, refuse_connection_options, refuse_method_override, request_target,
-    single,
-};
+use super::message::client_response;
 use super::reply::{self, Body};
 use super::upstream::{Streamed, UpstreamError};
 use super::{Loaded, Proxy};
-use crate::config::{Config, Mode};
-use crate::policy::{self, Block, Destination, Exchange, ResponseContext, Rule, printable};
+use crate::config::Mode;
+use crate::policy::{self, Block, Connection, Exchange, Rule, SourceSpec, printable};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Either;
 use hyper::body::Incoming;
@@ -144,6 +141,20 @@ pub async fn handle(
     let monitor = loaded.config.warden.mode == Mode::Monitor;
     let response = match exchange(&proxy, &loaded, &conn, request, &mut audit, monitor).await {
         Ok(response) => response,
+        Err(Refusal::Blocked(block)) if block.rule == Rule::AmbiguousFraming => {
+            // Not a verdict on the content: the message itself cannot be
+            // read one way only. 400, and the connection is closed after
+            // the answer (RFC 9112 §6.3).
+            let message = format!("Refused by misp-warden: {block}");
+            audit.block = Some(block);
+            audit.would_block = false;
+            let mut reply = reply::json_error(StatusCode::BAD_REQUEST, &message, &path);
+            reply.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+            reply.map(Either::Left)
+        }
         Err(Refusal::Blocked(block)) => {
             let message = format!("Blocked by misp-warden: {block}");
             audit.block = Some(block);
@@ -254,13 +265,23 @@ async fn exchange(
     let (parts, incoming) = request.into_parts();
 
     // The head: who, where, which endpoint.
-    let host = host_name(&parts);
-    let head = judge_head(config, conn, &parts, host.clone());
-    if let Ok((_, ref source, ref destination)) = head {
-        audit.source = source.clone();
-        audit.destination = destination.clone();
+    let connection = Connection {
+        source: SourceSpec::Ip(conn.peer.ip()),
+        destination_ip: Some(conn.destination.ip()),
+        port: conn.destination.port(),
+        tls: conn.tls,
+        sni: conn.sni.as_deref(),
+    };
+    let framing = conn.framing.take(&parts);
+    let head = policy::judge_head(config, &connection, &parts, framing);
+    if let Ok(admitted) = &head {
+        audit.source = admitted.source.id.clone();
+        audit.destination = admitted.destination.clone();
     }
-    let exchange = match judged(head.map(|(e, ..)| e), audit, monitor) {
+    // An ambiguous length is refused in monitor mode too: there is no one
+    // message to forward.
+    let ambiguous = matches!(&head, Err(b) if b.rule == Rule::AmbiguousFraming);
+    let exchange = match judged(head.map(|a| a.exchange), audit, monitor && !ambiguous) {
         Ok(exchange) => exchange,
         Err(refusal) => {
             bodies::discard(incoming, &parts.headers, config.warden.max_body_bytes).await;
@@ -316,22 +337,24 @@ async fn exchange(
     if let Some(exchange) = exchange.as_ref().filter(|e| policy::request_is_judged(e)) {
         let _slot = proxy.inspections.acquire().await;
         let verdict = audit.inspect(raw.len(), || {
-            let body = bodies::decoded(
+            // Decoding takes memory of its own, paid for first and given
+            // back once judged (the decoded copy is never forwarded).
+            let plan = policy::decode_plan(&parts.headers, raw.len(), &config.warden)?;
+            let _decoding = bodies::hold(&proxy.budget, plan.memory())?;
+            Ok(policy::judge_request_body(
+                config,
+                exchange,
                 &parts.headers,
                 &raw,
-                config.warden.max_body_bytes,
-                limits.max_decompression_ratio,
-                &proxy.budget,
-                &mut held,
-            )?;
-            let content_type = single(&parts.headers, "Content-Type")?;
-            Ok(policy::check_request_body(exchange, content_type, &body)?)
+                &proxy.verdicts,
+            )?)
         });
         judged(verdict_of(verdict)?, audit, monitor)?;
     }
 
     // Forward the original bytes.
-    let upstream = upstream_target(loaded, conn, host.ok().flatten());
+    let host = policy::host_name(&parts).ok().flatten();
+    let upstream = upstream_target(loaded, conn, host);
     let is_head = parts.method == Method::HEAD;
     let outgoing = Outgoing {
         parts: &parts,
@@ -370,20 +393,16 @@ async fn exchange(
     if let Some(exchange) = exchange.as_ref().filter(|_| judge_response) {
         let _slot = proxy.inspections.acquire().await;
         let verdict = audit.inspect(response_raw.len(), || {
-            let headers = &response_parts.headers;
-            let body = bodies::decoded(
-                headers,
+            let plan =
+                policy::decode_plan(&response_parts.headers, response_raw.len(), &config.warden)?;
+            let _decoding = bodies::hold(&proxy.budget, plan.memory())?;
+            Ok(policy::judge_response(
+                config,
+                exchange,
+                &response_parts,
                 &response_raw,
-                config.warden.max_body_bytes,
-                limits.max_decompression_ratio,
-                &proxy.budget,
-                &mut held,
-            )?;
-            let ctx = ResponseContext {
-                user_org_uuid: single(headers, "X-UserOrgUUID")?,
-                status: Some(response_parts.status.as_u16()),
-            };
-            Ok(policy::check_response_body(exchange, &ctx, &body)?)
+                &proxy.verdicts,
+            )?)
         });
         judged(verdict_of(verdict)?, audit, monitor)?;
     }
@@ -392,63 +411,6 @@ async fn exchange(
         Either::Left(Body::new(response_raw)),
         is_head,
     ))
-}
-
-/// Routing and endpoint classification from the request head alone.
-/// Returns the exchange and, for the log, the source and destination
-/// instance ids.
-fn judge_head<'c>(
-    config: &'c Config,
-    conn: &Conn,
-    parts: &http::request::Parts,
-    host: Result<Option<String>, Block>,
-) -> Result<(Exchange<'c>, String, String), Block> {
-    let source = policy::source_instance(config, conn.peer.ip())?;
-    let host = host?;
-    let name = match (&conn.sni, &host) {
-        (Some(sni), Some(host)) if !sni.eq_ignore_ascii_case(host) => {
-            return Err(Block::new(
-                Rule::NameMismatch,
-                format!(
-                    "the Host header names {} but the TLS server name is {}",
-                    printable(host),
-                    printable(sni)
-                ),
-            ));
-        }
-        (Some(sni), _) => Some(sni.as_str()),
-        (None, host) => host.as_deref(),
-    };
-    let destination = Destination {
-        ip: Some(conn.destination.ip()),
-        name,
-        port: conn.destination.port(),
-    };
-    let route = policy::route(config, source, &destination)?;
-    if !conn.tls && !matches!(route, policy::Route::Sync { .. }) {
-        // Without TLS nothing binds the name to the address dialled: a
-        // Host header naming an allowlisted domain would open a path to any
-        // address. Only instances (known by address) may be plaintext.
-        return Err(Block::new(
-            Rule::UnknownDestination,
-            format!(
-                "{}: a destination that is no instance is reachable only over TLS, whose certificate proves the name",
-                name.map(printable)
-                    .unwrap_or_else(|| conn.destination.to_string())
-            ),
-        ));
-    }
-    let target = request_target(parts)?;
-    refuse_method_override(&parts.headers)?;
-    refuse_connection_options(&parts.headers)?;
-    let exchange = route.check_request_head(config, parts.method.as_str(), target)?;
-    let dest_id = match &exchange {
-        Exchange::Sync { destination, .. } => destination.id.clone(),
-        _ => name
-            .map(printable)
-            .unwrap_or_else(|| conn.destination.to_string()),
-    };
-    Ok((exchange, source.id.clone(), dest_id))
 }
 
 /// A body's verdict, apart from what is no verdict at all (the budget

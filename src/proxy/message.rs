@@ -1,11 +1,7 @@
-//! The HTTP messages themselves, apart from any judgement: what names a
-//! request carries, and building the message that goes on — the same
-//! method, target, fields and body bytes, with framing of our own. (Bodies
-//! are read and decoded in [`super::bodies`].)
-//!
-//! Anything ambiguous (two `Host` or `Content-Type` headers, an
-//! absolute-form target, a method override) is a [`Block`]: the guard and
-//! the receiver must not be able to read one message two ways.
+//! The HTTP messages themselves, apart from any judgement: the message
+//! that goes on — the same method, target, fields and body bytes, with
+//! framing of our own. (What a head may carry is the head judge's to say,
+//! [`crate::policy::judge_head`]; bodies are read in [`super::bodies`].)
 
 use super::reply::Body;
 use crate::policy::{Block, Rule};
@@ -13,112 +9,6 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, Version};
 use http_body_util::Full;
-
-/// The host name the request names: `:authority` (HTTP/2) or the single
-/// `Host` header (HTTP/1.1), without a port, lower-cased.
-pub fn host_name(parts: &http::request::Parts) -> Result<Option<String>, Block> {
-    let raw = if parts.version == Version::HTTP_2 {
-        parts.uri.authority().map(|a| a.host().to_string())
-    } else {
-        match single(&parts.headers, "Host")? {
-            None => None,
-            Some(v) => {
-                let authority: http::uri::Authority = v.parse().map_err(|_| {
-                    Block::new(Rule::MalformedBody, "Host header is not a host name")
-                })?;
-                Some(authority.host().to_string())
-            }
-        }
-    };
-    Ok(raw.map(|h| {
-        h.trim_start_matches('[')
-            .trim_end_matches(']')
-            .trim_end_matches('.')
-            .to_ascii_lowercase()
-    }))
-}
-
-/// The value of a field that must appear at most once; two are refused
-/// (which one would the receiver believe?), and so is one that is not ASCII.
-pub fn single<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, Block> {
-    let mut all = headers.get_all(name).iter();
-    match (all.next(), all.next()) {
-        (Some(_), Some(_)) => Err(Block::new(
-            Rule::MalformedBody,
-            format!("more than one {name} header"),
-        )),
-        (Some(v), None) => v
-            .to_str()
-            .map(Some)
-            .map_err(|_| Block::new(Rule::MalformedBody, format!("{name} header is not ASCII"))),
-        (None, _) => Ok(None),
-    }
-}
-
-/// The request target as sent, in origin form. An absolute-form target
-/// (`POST https://host/path`) names its destination in a second place; it
-/// is refused rather than reconciled.
-pub fn request_target(parts: &http::request::Parts) -> Result<&str, Block> {
-    if parts.version != Version::HTTP_2
-        && (parts.uri.scheme().is_some() || parts.uri.authority().is_some())
-    {
-        return Err(Block::new(
-            Rule::Endpoint,
-            "request target in absolute or authority form; only origin-form paths are accepted",
-        ));
-    }
-    Ok(parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/"))
-}
-
-/// CakePHP lets a header override the method; the endpoint table judged
-/// the method on the request line, so such headers are refused.
-pub fn refuse_method_override(headers: &HeaderMap) -> Result<(), Block> {
-    for name in [
-        "x-http-method-override",
-        "x-http-method",
-        "x-method-override",
-    ] {
-        if headers.contains_key(name) {
-            return Err(Block::new(
-                Rule::Endpoint,
-                format!("method override header {name} is not accepted"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// A `Connection` header may list only `close` or `keep-alive`. Any other
-/// field it names would be dropped on the way on (hop by hop) — and the
-/// guard must not judge a message with `Content-Encoding` or `Content-Type`
-/// that the receiver never sees.
-pub fn refuse_connection_options(headers: &HeaderMap) -> Result<(), Block> {
-    for value in headers.get_all(header::CONNECTION) {
-        let listed = value
-            .to_str()
-            .map_err(|_| Block::new(Rule::MalformedBody, "Connection header is not ASCII"))?;
-        for token in listed
-            .split(',')
-            .map(|t| t.trim())
-            .filter(|t| !t.is_empty())
-        {
-            if !token.eq_ignore_ascii_case("close") && !token.eq_ignore_ascii_case("keep-alive") {
-                return Err(Block::new(
-                    Rule::MalformedBody,
-                    format!(
-                        "the Connection header lists {}: only close and keep-alive are accepted",
-                        crate::policy::printable(token)
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
 
 /// Hop-by-hop fields: about one connection, not the message. Never
 /// forwarded, in either direction (RFC 9110 §7.6.1), nor are the fields the
@@ -230,10 +120,6 @@ mod tests {
                 .body(())
                 .unwrap(),
         );
-        assert_eq!(
-            host_name(&p).unwrap().as_deref(),
-            Some("misp.partner.example")
-        );
         let out = upstream_request(&p, "/events/add", Bytes::from_static(b"{}")).unwrap();
         let hosts: Vec<_> = out.headers().get_all(header::HOST).iter().collect();
         assert_eq!(hosts, ["misp.partner.example"]);
@@ -258,25 +144,5 @@ mod tests {
         let out = upstream_request(&p, "/events/add", Bytes::from_static(b"{}")).unwrap();
         let names: Vec<_> = out.headers().keys().map(|k| k.as_str()).collect();
         assert_eq!(names, ["host", "authorization", "content-length"]);
-    }
-
-    #[test]
-    fn two_host_headers_and_absolute_targets_are_refused() {
-        let p = parts(
-            Request::builder()
-                .uri("/x")
-                .header("host", "a.example")
-                .header("host", "b.example")
-                .body(())
-                .unwrap(),
-        );
-        assert!(host_name(&p).is_err());
-        let p = parts(
-            Request::builder()
-                .uri("https://a.example/x")
-                .body(())
-                .unwrap(),
-        );
-        assert!(request_target(&p).is_err());
     }
 }

@@ -30,6 +30,7 @@ mod connect;
 pub mod connection;
 mod exchange;
 mod forward;
+mod framing;
 mod idle;
 mod message;
 mod read_ahead;
@@ -106,6 +107,9 @@ pub struct Proxy {
     pub metrics: Arc<Metrics>,
     /// Memory for bodies (`warden.body_budget_bytes`).
     budget: bodies::Budget,
+    /// The verdicts on events judged so far, by which their sightings and
+    /// proposals are judged (see [`crate::policy::EventVerdicts`]).
+    verdicts: crate::policy::EventVerdicts,
     /// Inspections running at once (`warden.max_concurrent_inspections`).
     inspections: tokio::sync::Semaphore,
     /// Connections open at once (`warden.max_connections`), over every
@@ -142,6 +146,7 @@ impl Proxy {
             http,
             metrics,
             budget: bodies::Budget::new(limits.body_budget_bytes),
+            verdicts: crate::policy::EventVerdicts::default(),
             inspections: tokio::sync::Semaphore::new(limits.max_concurrent_inspections),
             connections: Arc::new(tokio::sync::Semaphore::new(limits.max_connections)),
             per_source: Default::default(),
@@ -155,10 +160,11 @@ impl Proxy {
 
     /// Puts a new, fully validated config in force for the next request.
     /// Pooled upstream connections were verified under the old trust, so
-    /// they go.
+    /// they go; so do the verdicts on events, given under the old rules.
     pub fn replace(&self, loaded: Loaded) {
         self.loaded.store(Arc::new(loaded));
         self.pool.clear();
+        self.verdicts.clear();
     }
 
     /// Accepts connections on `listener` until `stop` fires; each one is
@@ -191,7 +197,7 @@ impl Proxy {
             match accepted {
                 Ok((stream, peer)) => {
                     // Dual-stack sockets report IPv4 peers as ::ffff:a.b.c.d.
-                    let peer = SocketAddr::new(crate::config::canonical_ip(peer.ip()), peer.port());
+                    let peer = SocketAddr::new(crate::net::canonical_ip(peer.ip()), peer.port());
                     let Some(source) = SourceSlot::take(&self, peer.ip()) else {
                         self.metrics.connection_refused("per_source");
                         refused_per_source(peer.ip(), &self);

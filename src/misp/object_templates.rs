@@ -35,7 +35,7 @@ mod tests {
         for row in rows {
             let (name, uuid) = row.split_once('\t').expect("name<TAB>uuid");
             assert_eq!(name, name.to_lowercase());
-            assert!(crate::policy::is_uuid(uuid), "{row}");
+            assert!(crate::misp::is_uuid(uuid), "{row}");
         }
     }
 }
