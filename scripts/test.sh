@@ -11,9 +11,11 @@ venv=.venv
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-# h2: the HTTP/2 frame-level client of the bypass corpus (tests/e2e_bypass.rs).
-if ! "$venv/bin/python" -c 'import jsonschema, pymisp, h2' 2>/dev/null; then
-    "$venv/bin/pip" install --quiet --disable-pip-version-check 'jsonschema>=4.18' pymisp 'h2>=4.1'
+# h2: the HTTP/2 frame-level client of the bypass corpus (tests/e2e_bypass.rs);
+# brotli, zstandard: its marker search decodes what the remote received with
+# decoders of its own (scripts/lab/find_markers.py), not with the product's.
+if ! "$venv/bin/python" -c 'import jsonschema, pymisp, h2, brotli, zstandard' 2>/dev/null; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'jsonschema>=4.18' pymisp 'h2>=4.1' brotli zstandard
 fi
 
 cargo fmt --all -- --check

@@ -5,9 +5,13 @@
 //! are not readable as text live in `tests/fixtures/fuzz/<target>/`.
 //!
 //! The committed seed inputs of the targets (`fuzz/seeds/<target>/`) are
-//! replayed too, through the same public API and the same promises the
-//! targets check, so a change that breaks a promise on an ordinary input is
-//! caught without nightly.
+//! replayed too, so a change that breaks a promise on an ordinary input is
+//! caught without nightly: every seed folder through its target's own code
+//! (each `fuzz/fuzz_targets/<target>.rs` is compiled here as a module, its
+//! `fuzz_target!` body becoming a function, so the promises exist once),
+//! and a few folders through checks of their own below. A seed folder that
+//! is missing or empty fails, and so does a target without a seed folder or
+//! a seed folder without a target.
 
 use misp_warden::body::{decode, parse_codings};
 use misp_warden::config::Config;
@@ -17,6 +21,73 @@ use misp_warden::tls::leaf::{LeafMinter, LeafName};
 use std::path::{Path, PathBuf};
 
 const LIMIT: u64 = 1 << 20;
+
+// ---------------------------------------------------------------------------
+// The fuzz targets themselves, compiled for stable
+//
+// Each target says `use libfuzzer_sys::fuzz_target;` and then
+// `fuzz_target!(|data: &[u8]| { … });`. Here `libfuzzer_sys` is this test
+// crate (`extern crate self`), whose `fuzz_target!` (at the end of this file)
+// turns that body into `pub fn fuzz_one(data: &[u8])` of the target's module.
+// `#![no_main]`, the target's crate-level attribute, means nothing in a
+// module.
+
+extern crate self as libfuzzer_sys;
+
+macro_rules! targets {
+    ($($name:ident = $path:literal),* $(,)?) => {
+        $(
+            #[allow(unused_attributes)]
+            #[path = $path]
+            mod $name;
+        )*
+        /// Every fuzz target: (name, its body).
+        const TARGETS: &[(&str, fn(&[u8]))] = &[$((stringify!($name), $name::fuzz_one)),*];
+    };
+}
+
+targets!(
+    policy = "../fuzz/fuzz_targets/policy.rs",
+    decode = "../fuzz/fuzz_targets/decode.rs",
+    classify = "../fuzz/fuzz_targets/classify.rs",
+    sniff = "../fuzz/fuzz_targets/sniff.rs",
+    config = "../fuzz/fuzz_targets/config.rs",
+);
+
+/// The seed files of `target` (`fuzz/seeds/<target>/`), sorted; panics when
+/// the folder is missing or holds no file: a replay of nothing proves
+/// nothing.
+fn seeds(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = format!("fuzz/seeds/{target}");
+    assert!(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(&dir).is_dir(),
+        "{dir} is missing"
+    );
+    let seeds = files(&dir);
+    assert!(!seeds.is_empty(), "{dir} holds no seed");
+    seeds
+}
+
+/// The names of the entries of `dir` under the crate root (with `ext`
+/// removed, keeping only those that have it when given), sorted.
+fn names(dir: &str, ext: Option<&str>) -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut out: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| {
+            e.expect("directory entry")
+                .file_name()
+                .into_string()
+                .unwrap()
+        })
+        .filter_map(|n| match ext {
+            Some(ext) => n.strip_suffix(ext).map(str::to_string),
+            None => Some(n),
+        })
+        .collect();
+    out.sort();
+    out
+}
 
 /// The files of `dir` under the crate root, sorted; none when it is absent.
 fn files(dir: &str) -> Vec<(PathBuf, Vec<u8>)> {
@@ -128,9 +199,47 @@ fn client_hello_sni(runtime: &tokio::runtime::Runtime, hello: &[u8]) -> Option<O
 // Seed replays
 
 #[test]
+fn every_seed_folder_replays_through_its_fuzz_target() {
+    let mut targets: Vec<String> = TARGETS.iter().map(|(n, _)| n.to_string()).collect();
+    targets.sort();
+    assert_eq!(
+        names("fuzz/fuzz_targets", Some(".rs")),
+        targets,
+        "every fuzz target is replayed here"
+    );
+    assert_eq!(
+        names("fuzz/seeds", None),
+        targets,
+        "one seed folder per fuzz target, no other"
+    );
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for (target, fuzz_one) in TARGETS {
+        for (path, data) in seeds(target) {
+            count += 1;
+            let run = std::panic::catch_unwind(|| fuzz_one(&data));
+            if let Err(panic) = run {
+                let why = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                failures.push(format!("{target}: {}: {why}", path.display()));
+            }
+        }
+    }
+    eprintln!("{count} seeds replayed through {} targets", TARGETS.len());
+    assert!(
+        failures.is_empty(),
+        "{} seeds break their target's promises:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
 fn decode_seeds_keep_the_limit() {
-    let seeds = files("fuzz/seeds/decode");
-    assert!(!seeds.is_empty());
+    let seeds = seeds("decode");
     for (path, data) in seeds.iter().chain(&files("tests/fixtures/fuzz/decode")) {
         eprintln!("{}", path.display());
         decode_input(data);
@@ -139,8 +248,7 @@ fn decode_seeds_keep_the_limit() {
 
 #[test]
 fn classify_seeds_keep_the_path_promises() {
-    let seeds = files("fuzz/seeds/classify");
-    assert!(!seeds.is_empty());
+    let seeds = seeds("classify");
     for (_, data) in seeds.iter().chain(&files("tests/fixtures/fuzz/classify")) {
         let text = String::from_utf8_lossy(data);
         if let Some((method, target)) = text.split_once('\n') {
@@ -151,7 +259,7 @@ fn classify_seeds_keep_the_path_promises() {
 
 #[test]
 fn config_seeds_parse() {
-    for (path, data) in files("fuzz/seeds/config") {
+    for (path, data) in seeds("config") {
         let text = std::str::from_utf8(&data).unwrap();
         if let Err(e) = Config::from_json(text) {
             panic!("{}: {e}", path.display());
@@ -166,7 +274,7 @@ fn seed_client_hellos_give_a_name_and_a_leaf() {
         .unwrap();
     let (_dir, minter) = minter();
     let mut named = 0;
-    for (path, data) in files("fuzz/seeds/sniff") {
+    for (path, data) in seeds("sniff") {
         let sniffed = sniff(data[0]);
         if !path.to_string_lossy().contains("hello") {
             assert_eq!(sniffed, Sniffed::Http, "{}", path.display());
@@ -192,3 +300,12 @@ fn seed_client_hellos_give_a_name_and_a_leaf() {
 // named after the target and the cause, with the minimised input embedded
 // (or in tests/fixtures/fuzz/<target>/; the decode and classify replays
 // above read those directories too).
+
+/// `libfuzzer_sys::fuzz_target!` for the targets compiled above: the body
+/// becomes `pub fn fuzz_one(data: &[u8])` of the target's module.
+#[macro_export]
+macro_rules! fuzz_target {
+    (|$data:ident: &[u8]| $body:block) => {
+        pub fn fuzz_one($data: &[u8]) $body
+    };
+}

@@ -3,7 +3,8 @@
 
     h2_client.py CA.pem streams ALLOWED.json BLOCKED.json
         three POST streams on one connection — allowed, blocked, allowed —
-        their DATA frames interleaved; prints {"statuses": [s1, s2, s3]}
+        their DATA frames interleaved; prints {"statuses": [s1, s2, s3],
+        "streams": [{"status", "content_type", "body_b64"}, ...]}
     h2_client.py CA.pem continuation-flood
         a HEADERS frame without END_HEADERS followed by up to 2000
         CONTINUATION frames of 16 KiB; prints what stopped it
@@ -15,6 +16,7 @@ Target: misp.partner.example (203.0.113.20:443); the certificate must chain
 to CA.pem. Every wait is bounded.
 """
 
+import base64
 import json
 import socket
 import ssl
@@ -74,6 +76,17 @@ def pump(s, conn, until, limit=15):
     return events
 
 
+def header_of(events, stream, name):
+    for e in events:
+        if isinstance(e, h2.events.ResponseReceived) and e.stream_id == stream:
+            return dict(e.headers).get(name)
+    return None
+
+
+def body_of(events, stream):
+    return b"".join(e.data for e in events if isinstance(e, h2.events.DataReceived) and e.stream_id == stream)
+
+
 def status_of(events, stream):
     for e in events:
         if isinstance(e, h2.events.ResponseReceived) and e.stream_id == stream:
@@ -98,7 +111,17 @@ def streams(ca, allowed, blocked):
         s.sendall(conn.data_to_send())
     ended = lambda ev: sum(isinstance(e, h2.events.StreamEnded) for e in ev) >= 3
     events = pump(s, conn, ended)
-    return {"statuses": [status_of(events, sid) for sid in bodies]}
+    return {
+        "statuses": [status_of(events, sid) for sid in bodies],
+        "streams": [
+            {
+                "status": status_of(events, sid),
+                "content_type": header_of(events, sid, "content-type"),
+                "body_b64": base64.b64encode(body_of(events, sid)).decode(),
+            }
+            for sid in bodies
+        ],
+    }
 
 
 def continuation_flood(ca):

@@ -3,18 +3,32 @@
 
 Records every request it receives, one JSON line each, in the --record file:
     {"method", "path", "headers": [[k, v], ...], "body_b64", "body_sha256",
-     "peer", "peer_port", "tls": {"sni", "alpn", "version"} | null}
-and answers well enough for MISP's server sync and PyMISP: canned responses
+     "peer", "peer_port", "tls": {"sni", "alpn", "version"} | null,
+     "error": null | why it could not be parsed}
+A request it cannot parse (request line, headers, framing) is recorded too,
+before the 400 goes out, with what was read of it and "error" set.
+
+With --capture DIR, it also keeps every byte it receives, parsed or not, per
+connection: DIR/NNNNNN.json ({"peer", "peer_port", "tls"}, written when the
+connection opens) and DIR/NNNNNN.bin (the bytes as they were read from the
+socket, after TLS, appended as they come). When it stops reading a
+connection (an error, `Connection: close`), it drains what the peer still
+sends (until EOF, or 0.25 s of silence) into the capture before it closes.
+
+It answers well enough for MISP's server sync and PyMISP: canned responses
 from the --routes file (re-read on every request), else the defaults below.
 
     remote_misp.py --listen 203.0.113.20:443 --listen [2001:db8:2::20]:443 \
-        --cert partner.pem --key partner.key --record rec.jsonl --ready ready
+        --cert partner.pem --key partner.key --record rec.jsonl --ready ready \
+        --capture conns/
 """
 
 import argparse
 import base64
 import hashlib
 import http.server
+import io
+import itertools
 import json
 import os
 import signal
@@ -106,6 +120,28 @@ ME = {
 }
 
 RECORD_LOCK = threading.Lock()
+CONNECTION_IDS = itertools.count(1)
+
+# The drain after the handler stops reading: silence that ends it, and bounds.
+DRAIN_SILENCE = 0.25
+DRAIN_MAX_SECONDS = 3
+DRAIN_MAX_BYTES = 256 << 20
+
+
+class CapturingIO(socket.SocketIO):
+    """The socket's reading side, appending every byte it reads to `sink`
+    (a file opened unbuffered) before anything parses it."""
+
+    def __init__(self, sock, sink):
+        super().__init__(sock, "rb")
+        sock._io_refs += 1  # as socket.makefile does; SocketIO.close undoes it
+        self.sink = sink
+
+    def readinto(self, b):
+        n = super().readinto(b)
+        if n:
+            self.sink.write(bytes(memoryview(b)[:n]))
+        return n
 
 
 class BadRequest(Exception):
@@ -122,9 +158,49 @@ class Handler(http.server.BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
 
     def setup(self):
+        self.capture = None
+        self.recorded = False
         super().setup()  # sets the socket timeout
         if isinstance(self.connection, ssl.SSLSocket):
             self.connection.do_handshake()  # deferred from accept(), see main()
+        directory = self.server.lab.capture
+        if directory:
+            n = next(CONNECTION_IDS)
+            meta = {"peer": self.client_address[0], "peer_port": self.client_address[1], "tls": self.tls_info()}
+            with open(os.path.join(directory, f"{n:06}.json"), "w") as f:
+                json.dump(meta, f)
+            self.capture = open(os.path.join(directory, f"{n:06}.bin"), "ab", buffering=0)
+            # Replaces the reader StreamRequestHandler made: every byte read
+            # from here on passes through the capture first.
+            self.rfile.close()
+            self.rfile = io.BufferedReader(CapturingIO(self.connection, self.capture))
+
+    def finish(self):
+        try:
+            if self.capture:
+                self.drain()
+        finally:
+            try:
+                super().finish()
+            finally:
+                if self.capture:
+                    self.capture.close()
+
+    def drain(self):
+        """Whatever the peer sent that the handler did not read (what the
+        reader buffered is in the capture already): the socket until EOF,
+        a short silence, or the bounds."""
+        try:
+            self.connection.settimeout(DRAIN_SILENCE)
+            deadline, total = time.monotonic() + DRAIN_MAX_SECONDS, 0
+            while time.monotonic() < deadline and total < DRAIN_MAX_BYTES:
+                b = self.connection.recv(65536)
+                if not b:
+                    break
+                self.capture.write(b)
+                total += len(b)
+        except (OSError, ValueError):
+            pass  # a timeout, a reset, an unclean TLS end: done
 
     def __getattr__(self, name):
         # Every method (GET, POST, HEAD, PUT, DELETE, anything) goes to one place.
@@ -148,6 +224,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise BadRequest("bad Content-Length")
         body = self.rfile.read(int(length))
         if len(body) != int(length):
+            self.partial_body = body
             raise BadRequest("short body")
         return body
 
@@ -159,13 +236,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             try:
                 n = int(size, 16)
             except ValueError:
+                self.partial_body = b"".join(chunks)
                 raise BadRequest("bad chunk size")
             if n == 0:
                 break
             chunk = self.rfile.read(n)
-            if len(chunk) != n or self.rfile.read(2) != b"\r\n":
-                raise BadRequest("bad chunk")
             chunks.append(chunk)
+            if len(chunk) != n or self.rfile.read(2) != b"\r\n":
+                self.partial_body = b"".join(chunks)
+                raise BadRequest("bad chunk")
         while True:  # trailers, up to the empty line
             line = self.rfile.readline(65537)
             if line in (b"\r\n", b"\n", b""):
@@ -182,17 +261,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "version": conn.version(),
         }
 
-    def record(self, body):
+    def record(self, body, error=None):
+        self.recorded = True
+        headers = getattr(self, "headers", None)
         line = json.dumps(
             {
-                "method": self.command,
-                "path": self.path,
-                "headers": [[k, v] for k, v in self.headers.items()],
+                "method": getattr(self, "command", None),
+                "path": getattr(self, "path", None),
+                "headers": [[k, v] for k, v in headers.items()] if headers else [],
                 "body_b64": base64.b64encode(body).decode(),
                 "body_sha256": hashlib.sha256(body).hexdigest(),
                 "peer": self.client_address[0],
                 "peer_port": self.client_address[1],
                 "tls": self.tls_info(),
+                "error": error,
             }
         )
         with RECORD_LOCK, open(self.server.lab.record, "a") as f:
@@ -223,6 +305,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
         ok = {"saved": True, "success": True, "name": "ok", "message": "ok", "url": p}
         return 200, {}, json.dumps(ok).encode()
 
+    def send_error(self, code, message=None, explain=None):
+        # Every error the remote answers itself (a request line or headers
+        # http.server cannot parse, bad framing) is a request it received:
+        # recorded before the answer, with what was read of it.
+        if not self.recorded:
+            self.record(getattr(self, "partial_body", b""), error=f"{code} {message or ''}".strip())
+        super().send_error(code, message, explain)
+
+    def handle_one_request(self):
+        # Nothing of the previous request on this connection may stand in
+        # for this one's when it fails to parse.
+        self.recorded = False
+        self.partial_body = b""
+        self.command = self.path = self.headers = None
+        super().handle_one_request()
+
     def handle_any(self):
         try:
             body = self.read_body()
@@ -246,11 +344,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 class Lab:
-    """What every listener shares: the record and routes files."""
+    """What every listener shares: the record and routes files, the capture
+    directory."""
 
-    def __init__(self, record, routes):
+    def __init__(self, record, routes, capture):
         self.record = record
         self.routes_file = routes
+        self.capture = capture
 
     def routes(self):
         if not self.routes_file or not os.path.exists(self.routes_file):
@@ -309,12 +409,15 @@ def main():
     ap.add_argument("--routes", help="JSON list of canned responses, re-read on every request")
     ap.add_argument("--ready", help="touch this file once every socket listens")
     ap.add_argument("--client-ca", help="require a client certificate issued by this CA (PEM)")
+    ap.add_argument("--capture", help="keep every byte received, per connection, in this directory")
     a = ap.parse_args()
     if bool(a.cert) != bool(a.key):
         ap.error("--cert and --key go together")
 
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    lab = Lab(a.record, a.routes)
+    if a.capture:
+        os.makedirs(a.capture, exist_ok=True)
+    lab = Lab(a.record, a.routes, a.capture)
     ctx = tls_context(a.cert, a.key, a.client_ca) if a.cert else None
     servers = []
     for spec in a.listen:

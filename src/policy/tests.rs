@@ -259,13 +259,6 @@ fn content_cases() -> Vec<(&'static str, Mutation, Mutation, Rule, &'static str)
             "attribute with a blocked tag: TLP:RED",
         ),
         (
-            "event tag, unicode escape",
-            |e| e["Event"]["Tag"][0]["name"] = json!("tlp:\u{72}ed"),
-            |e| e["Event"]["Tag"][0]["name"] = json!("tlp:re"),
-            Rule::BlockedTag,
-            "blocked tag",
-        ),
-        (
             "attribute tag",
             |e| e["Event"]["Attribute"][0]["Tag"] = json!([{"name": "tlp:red"}]),
             |e| e["Event"]["Attribute"][0]["Tag"] = json!([{"name": "tlp:green"}]),
@@ -1309,6 +1302,93 @@ fn json_escapes_are_read_as_the_receiver_reads_them() {
         r#"{"\u0045vent":{"distribution":"0"}}"#,
     ] {
         assert!(raw(body).is_err(), "{body}");
+    }
+}
+
+/// JSON escapes in the body's text (`\u0072`, not Rust's `\u{72}`, which
+/// never reaches the engine as an escape): a tag value and the keys around
+/// it are read as MISP's `json_decode` reads them, so the refusal is the
+/// blocked tag the escapes spell — a guard that skipped an escaped key it
+/// does not know would let it through, one that refused it unread would
+/// name another rule. Each with an allowed twin, pushed and pulled.
+#[test]
+fn json_unicode_escapes_in_tags_and_keys_are_judged_as_decoded() {
+    let cfg = config();
+    let plain = event().to_string();
+    let tag = r#""Tag":[{"name":"tlp:green"}]"#;
+    assert!(plain.contains(tag), "{plain}");
+    let red = r#""Tag":[{"name":"tlp:red"}]"#;
+    // (what, replacements in the plain event's text for the blocked body,
+    // then for its allowed twin)
+    type Edits<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(&str, Edits, Edits); 4] = [
+        (
+            "escaped tag value",
+            &[(tag, r#""Tag":[{"name":"tlp:\u0072ed"}]"#)],
+            &[(tag, r#""Tag":[{"name":"tlp:\u0067reen"}]"#)],
+        ),
+        (
+            "escaped key Tag",
+            &[(tag, r#""T\u0061g":[{"name":"tlp:red"}]"#)],
+            &[(tag, r#""T\u0061g":[{"name":"tlp:green"}]"#)],
+        ),
+        (
+            "escaped key name, escaped value",
+            &[(tag, r#""Tag":[{"n\u0061me":"tlp:\u0072ed"}]"#)],
+            &[(tag, r#""Tag":[{"n\u0061me":"tlp:green"}]"#)],
+        ),
+        (
+            "escaped key Event",
+            &[(r#"{"Event":"#, r#"{"\u0045vent":"#), (tag, red)],
+            &[(r#"{"Event":"#, r#"{"\u0045vent":"#)],
+        ),
+    ];
+    let edit = |edits: Edits| {
+        edits.iter().fold(plain.clone(), |text, (from, to)| {
+            assert!(text.contains(from), "{from} not in {text}");
+            text.replacen(from, to, 1)
+        })
+    };
+    let pull_raw = |body: &str| {
+        evaluate(
+            &cfg,
+            &Case {
+                response: Some((
+                    body.as_bytes(),
+                    ResponseContext {
+                        user_org_uuid: None,
+                        status: None,
+                    },
+                )),
+                ..exchange("198.51.100.20", "misp-inside.example", "GET", VIEW, b"")
+            },
+        )
+    };
+    for (what, blocked, allowed) in cases {
+        let (bad, good) = (edit(blocked), edit(allowed));
+        assert!(
+            bad.contains("\\u00") && good.contains("\\u00"),
+            "{what}: no escape sent"
+        );
+        for (how, result) in [
+            (
+                "push",
+                push_raw(&cfg, "/events/add/metadata:1", bad.as_bytes()),
+            ),
+            ("pull", pull_raw(&bad)),
+        ] {
+            let b = result.expect_err(&format!("{what} ({how}) allowed"));
+            assert_eq!(b.rule, Rule::BlockedTag, "{what} ({how}): {b}");
+            assert!(
+                b.message.contains("event has blocked tag: tlp:red"),
+                "{what} ({how}): {:?}",
+                b.message
+            );
+            assert_eq!(b.owner.as_deref(), Some("instances.inside"), "{what}");
+        }
+        push_raw(&cfg, "/events/add/metadata:1", good.as_bytes())
+            .unwrap_or_else(|b| panic!("{what} twin (push) blocked: {b}"));
+        pull_raw(&good).unwrap_or_else(|b| panic!("{what} twin (pull) blocked: {b}"));
     }
 }
 

@@ -55,6 +55,22 @@ pub struct Record {
     pub peer_port: u64,
     /// The SNI the client sent, for TLS connections.
     pub sni: Option<String>,
+    /// Why the remote could not parse the request (it answered 400 and
+    /// recorded what it had read of it), or `None`.
+    pub error: Option<String>,
+}
+
+/// One connection as the remote MISP received it: every byte, parsed or not.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Which connection, in the order they were opened (across listeners).
+    pub id: u64,
+    pub peer: String,
+    pub peer_port: u64,
+    /// The SNI the client sent, for TLS connections.
+    pub sni: Option<String>,
+    /// Everything read from the connection (after TLS), in order.
+    pub bytes: Vec<u8>,
 }
 
 impl Record {
@@ -107,6 +123,8 @@ struct Remote {
     record: PathBuf,
     routes: PathBuf,
     log: PathBuf,
+    /// Every byte received, per connection (`remote_misp.py --capture`).
+    capture: PathBuf,
 }
 
 /// A process the lab started and must stop.
@@ -274,6 +292,7 @@ impl Lab {
             record: file(".jsonl"),
             routes: file("-routes.json"),
             log: file(".log"),
+            capture: file("-capture"),
         };
         let ready = file(".ready");
         let script = format!("{MANIFEST}/scripts/lab/remote_misp.py");
@@ -297,6 +316,7 @@ impl Lab {
             ("--record", &remote.record),
             ("--routes", &remote.routes),
             ("--ready", &ready),
+            ("--capture", &remote.capture),
         ] {
             args.extend([flag.to_string(), path_str(path)]);
         }
@@ -348,6 +368,48 @@ impl Lab {
                     peer: s("peer"),
                     peer_port: v["peer_port"].as_u64().unwrap_or(0),
                     sni: v["tls"]["sni"].as_str().map(str::to_string),
+                    error: v["error"].as_str().map(str::to_string),
+                }
+            })
+            .collect()
+    }
+
+    /// The file where remote `remote` records each request (one JSON line).
+    pub fn record_file(&self, remote: usize) -> &Path {
+        &self.remote(remote).record
+    }
+
+    /// The directory where remote `remote` keeps every byte it received,
+    /// per connection: `NNNNNN.json` (peer, port, TLS) and `NNNNNN.bin`.
+    pub fn capture_dir(&self, remote: usize) -> &Path {
+        &self.remote(remote).capture
+    }
+
+    /// Every connection remote `remote` accepted so far (past the TLS
+    /// handshake), with every byte read from it, parsed or not, in order.
+    pub fn received(&self, remote: usize) -> Vec<Received> {
+        let dir = self.capture_dir(remote);
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .filter(|n| n.ends_with(".json"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+            .iter()
+            .map(|name| {
+                let stem = name.trim_end_matches(".json");
+                let meta: Value =
+                    serde_json::from_slice(&fs::read(dir.join(name)).unwrap_or_default())
+                        .unwrap_or(Value::Null);
+                Received {
+                    id: stem.parse().unwrap_or(0),
+                    peer: meta["peer"].as_str().unwrap_or_default().to_string(),
+                    peer_port: meta["peer_port"].as_u64().unwrap_or(0),
+                    sni: meta["tls"]["sni"].as_str().map(str::to_string),
+                    bytes: fs::read(dir.join(format!("{stem}.bin"))).unwrap_or_default(),
                 }
             })
             .collect()
@@ -803,7 +865,7 @@ fn show(out: &Output) -> String {
 }
 
 /// Standard base64 with padding (what Python's b64encode writes).
-fn base64_decode(s: &str) -> Vec<u8> {
+pub fn base64_decode(s: &str) -> Vec<u8> {
     fn value(c: u8) -> u32 {
         match c {
             b'A'..=b'Z' => u32::from(c - b'A'),

@@ -82,6 +82,33 @@ pub fn block(reason: &'static str) -> Expect {
     Expect::Block(vec![reason])
 }
 
+/// misp-guard's reason text → ours, where only the wording differs. The
+/// verdict (block) is the same in each case.
+pub const WORDING_GAPS: &[(&str, &str)] = &[(
+    "destination host lists.zone-x.test does not exist in instances hosts mapping",
+    "lists.zone-x.test:443: only the exact URLs of allowlist.urls may be fetched on this host",
+)];
+
+/// Whether our `reason` for a block says what misp-guard's does: it
+/// contains every text of `wanted`, or ours for it in [`WORDING_GAPS`].
+/// `Ok(Some(note))` when it does only through a wording gap.
+pub fn reason_matches(wanted: &[&str], reason: &str) -> Result<Option<String>, String> {
+    let mut notes = Vec::new();
+    for want in wanted {
+        if reason.contains(want) {
+            continue;
+        }
+        let gap = WORDING_GAPS
+            .iter()
+            .find(|(mg, ours)| want.contains(mg) && reason.contains(&*want.replace(mg, ours)));
+        match gap {
+            Some((mg, ours)) => notes.push(format!("misp-guard says {mg:?}, we say {ours:?}")),
+            None => return Err(format!("reason {reason:?} does not contain {want:?}")),
+        }
+    }
+    Ok((!notes.is_empty()).then(|| notes.join("; ")))
+}
+
 /// A change to a JSON payload, by JSON pointer.
 #[derive(Clone, Debug)]
 pub enum Edit {
