@@ -28,7 +28,8 @@
 use libfuzzer_sys::fuzz_target;
 use misp_warden::config::Config;
 use misp_warden::policy::{
-    Case, Destination, RequestBody, ResponseBody, ResponseContext, SourceSpec, classify, evaluate,
+    Case, Connection, EventVerdicts, Framing, RequestBody, ResponseBody, SourceSpec, classify,
+    evaluate,
 };
 use std::net::IpAddr;
 use std::sync::OnceLock;
@@ -228,42 +229,48 @@ fuzz_target!(|data: &[u8]| {
     let content_type = CONTENT_TYPES[(*flags as usize >> 1) & 3];
     let status = STATUSES[(*flags as usize >> 3) & 7];
     let user_org = (flags & 0x40 != 0).then_some("55f6ea5e-2c60-40e5-964f-47a8950d210f");
-    let ctx = ResponseContext {
-        user_org_uuid: user_org,
-        status,
+    let (destination_ip, name) = match s.kind {
+        Kind::Sync if delta => (
+            Some("2001:db8::41".parse::<IpAddr>().unwrap()),
+            "delta1.zone-d.example",
+        ),
+        Kind::Sync => (
+            Some("192.0.2.12".parse::<IpAddr>().unwrap()),
+            "alpha2.zone-a.example",
+        ),
+        Kind::Feed(host, _) => (None, host),
     };
-
-    let destination = match s.kind {
-        Kind::Sync if delta => Destination {
-            ip: Some("2001:db8::41".parse::<IpAddr>().unwrap()),
-            name: Some("delta1.zone-d.example"),
-            port: 443,
-        },
-        Kind::Sync => Destination {
-            ip: Some("192.0.2.12".parse::<IpAddr>().unwrap()),
-            name: Some("alpha2.zone-a.example"),
-            port: 443,
-        },
-        Kind::Feed(host, _) => Destination {
-            ip: None,
-            name: Some(host),
-            port: 443,
-        },
-    };
+    let mut request = http::Request::builder()
+        .method(s.method)
+        .uri(s.target)
+        .header("host", name);
+    if let Some(ct) = content_type {
+        request = request.header("content-type", ct);
+    }
+    let request = request.body(()).expect("scenario heads build").into_parts().0;
+    let mut response = http::Response::builder().status(status.unwrap_or(200));
+    if let Some(org) = user_org {
+        response = response.header("x-userorguuid", org);
+    }
+    let response = response.body(()).expect("statuses build").into_parts().0;
     let (request_body, response): (&[u8], _) = match s.mode {
         Request => (body, None),
-        Response => (&[], Some((body, ctx))),
+        Response => (&[], Some((&response, body))),
     };
     let case = Case {
-        source: SourceSpec::Instance("alpha_1"),
-        destination,
-        method: s.method,
-        target: s.target,
+        connection: Connection {
+            source: SourceSpec::Instance("alpha_1"),
+            destination_ip,
+            port: 443,
+            tls: true,
+            sni: Some(name),
+        },
+        request: &request,
+        framing: Framing::default(),
         request_body,
-        request_content_type: content_type,
         response,
     };
-    let verdict = evaluate(config(), &case);
+    let verdict = evaluate(config(), &case, &EventVerdicts::default());
 
     // The block message is what reaches the log: it must render.
     if let Err(block) = &verdict {
