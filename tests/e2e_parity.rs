@@ -583,19 +583,73 @@ fn replay(
             (k.trim().to_string(), json!(v.trim()))
         })
         .collect();
-    lab.set_routes(
-        0,
-        &json!([{"method": s.method, "path": s.path, "status": status,
-                 "headers": headers, "body_b64": lab::base64(&served)}]),
-    );
-
-    let records_before = lab.records(0).len();
-    let log_before = lab.warden_log().len();
     let resolve = if is_v6(dest) {
         format!("{host}:{port}:[{dest}]")
     } else {
         format!("{host}:{port}:{dest}")
     };
+    // The events this scenario's proposals, sightings or analyst data belong
+    // to: a guard that has been running let each through before (the table
+    // gives misp-guard's verdicts, which know no memory). Synced first, the
+    // way MISP would have: pushed, or pulled through the same path.
+    let seen = parity_scenarios::seen_events(s);
+    let warm_event = |uuid: &str| {
+        serde_json::to_vec(&json!({"Event": {"uuid": uuid, "info": "synced before",
+            "distribution": "1", "published": true, "Tag": [{"name": "tlp:clear"}],
+            "Attribute": [], "Object": []}}))
+        .unwrap()
+    };
+    let view = |uuid: &str| format!("/events/view/{uuid}/deleted[]:0/deleted[]:1/excludeGalaxy:1");
+    let mut routes = vec![json!({"method": s.method, "path": s.path, "status": status,
+                 "headers": headers, "body_b64": lab::base64(&served)})];
+    for uuid in &seen {
+        routes.push(json!({"method": "GET", "path": view(uuid), "status": 200,
+            "body_b64": lab::base64(&warm_event(uuid))}));
+    }
+    lab.set_routes(0, &Value::Array(routes));
+    for uuid in &seen {
+        let base = format!("https://{host}:{port}");
+        let common = [
+            "--http1.1",
+            "--globoff",
+            "--path-as-is",
+            "--interface",
+            run.client.address(),
+            "--resolve",
+            &resolve,
+        ];
+        let warm = if s.response.is_some() {
+            lab.curl(&[&common[..], &[&format!("{base}{}", view(uuid))]].concat())
+        } else {
+            let file = tmp.join(format!("warm-{uuid}.json"));
+            std::fs::write(&file, warm_event(uuid)).unwrap();
+            let data = format!("@{}", file.display());
+            let url = format!("{base}/events/add");
+            lab.curl(
+                &[
+                    &common[..],
+                    &[
+                        "-H",
+                        "Content-Type: application/json",
+                        "--data-binary",
+                        &data,
+                        &url,
+                    ],
+                ]
+                .concat(),
+            )
+        };
+        if warm.status != 200 {
+            return Err(format!(
+                "warming the guard with event {uuid} failed: {} {}",
+                warm.status,
+                warm.text()
+            ));
+        }
+    }
+
+    let records_before = lab.records(0).len();
+    let log_before = lab.warden_log().len();
     let url = format!("https://{host}:{port}{}", s.path);
     let body_file = s.body.as_ref().map(|b| payload_file(b, tmp));
     let data = body_file

@@ -289,7 +289,7 @@ fuzz_target!(|data: &[u8]| {
                         assert!(
                             matches!(
                                 endpoint.request,
-                                RequestBody::Empty | RequestBody::OptionalJson
+                                RequestBody::Empty | RequestBody::Nothing
                             ),
                             "empty body allowed for {} which requires one",
                             endpoint.name

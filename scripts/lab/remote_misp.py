@@ -300,8 +300,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return 200, {}, json.dumps(VERSION).encode()
         if m == "GET" and p in ("/users/view/me", "/users/view/me.json"):
             return 200, {}, json.dumps(ME).encode()
-        if m == "POST" and p.startswith("/events/add"):
-            return 200, {}, body  # echo the event, as MISP answers with the saved event
+        if m == "POST" and (p.startswith("/events/add") or p.startswith("/events/edit/")):
+            # MISP answers a push with the event it saved: the body echoed,
+            # in the coding it came in.
+            coding = self.headers.get("Content-Encoding")
+            if coding:
+                return 200, {"Content-Encoding": coding}, body
+            try:
+                event = json.loads(body)
+            except ValueError:
+                return 200, {}, body
+            if isinstance(event, dict) and "Event" not in event:
+                event = {"Event": event}  # a bare event (PyMISP) comes back wrapped
+            return 200, {}, json.dumps(event).encode()
         ok = {"saved": True, "success": True, "name": "ok", "message": "ok", "url": p}
         return 200, {}, json.dumps(ok).encode()
 

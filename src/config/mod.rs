@@ -76,6 +76,24 @@ pub struct Rules {
     pub blocked_object_templates: HashSet<String>,
 }
 
+impl Rules {
+    /// No rule at all: nothing this owner shares could be refused.
+    pub fn is_empty(&self) -> bool {
+        !self.tags_matter()
+            && !self.blocked_distribution_levels.contains(&true)
+            && self.blocked_sharing_groups_uuids.is_empty()
+            && self.blocked_attribute_types.is_empty()
+            && self.blocked_attribute_categories.is_empty()
+            && self.blocked_object_types.is_empty()
+    }
+
+    /// Whether a verdict can depend on tags: an element shown without its
+    /// tags cannot be judged by these rules.
+    pub fn tags_matter(&self) -> bool {
+        !self.blocked_tags.is_empty() || !self.required_taxonomies.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct InstanceTls {
     /// Verify the upstream certificate. Off only per instance, never globally.

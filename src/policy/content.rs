@@ -127,6 +127,14 @@ pub fn response_is_judged(exchange: &Exchange) -> bool {
     }
 }
 
+/// What the request stage learnt that the response stage needs: the event
+/// a push carried (its answer must show that event, not another).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestFacts {
+    /// The UUID of the event the request pushed, lower-cased.
+    pub pushed_event: Option<String>,
+}
+
 /// The request stage: the body as received (`raw`, still encoded), its
 /// header fields, judged by the source instance's rules (push data belongs
 /// to the source; control endpoints read no content, so any rules do).
@@ -140,9 +148,9 @@ pub fn judge_request_body(
     headers: &HeaderMap,
     raw: &[u8],
     memory: &EventVerdicts,
-) -> Result<(), Block> {
+) -> Result<RequestFacts, Block> {
     if !request_is_judged(exchange) {
-        return Ok(());
+        return Ok(RequestFacts::default());
     }
     let plan = decode_plan(headers, raw.len(), &config.warden)?;
     let (source, destination, endpoint) = match exchange {
@@ -151,9 +159,9 @@ pub fn judge_request_body(
             destination,
             endpoint,
         } => (source, destination, endpoint),
-        Exchange::Allowlisted => return Ok(()),
+        Exchange::Allowlisted => return Ok(RequestFacts::default()),
         // Feed files are fetched with GET: nothing goes out.
-        Exchange::Feed { .. } if raw.is_empty() => return Ok(()),
+        Exchange::Feed { .. } if raw.is_empty() => return Ok(RequestFacts::default()),
         Exchange::Feed { .. } => {
             return Err(Block::new(Rule::MalformedBody, "a body on a feed request"));
         }
@@ -175,7 +183,9 @@ pub fn judge_request_body(
         owner: &source.id,
         recipient: &destination.id,
     };
-    rules::check_request(source, endpoint, &body, flow, memory).map_err(|b| b.by(source))
+    let pushed_event =
+        rules::check_request(source, endpoint, &body, flow, memory).map_err(|b| b.by(source))?;
+    Ok(RequestFacts { pushed_event })
 }
 
 /// `application/json`, any case, with optional parameters (`; charset=UTF-8`).
@@ -210,6 +220,7 @@ impl ResponseContext<'_> {
 pub fn judge_response(
     config: &Config,
     exchange: &Exchange,
+    request: &RequestFacts,
     response: &http::response::Parts,
     raw: &[u8],
     memory: &EventVerdicts,
@@ -236,7 +247,7 @@ pub fn judge_response(
                 owner: &destination.id,
                 recipient: &source.id,
             };
-            rules::check_response(destination, endpoint, &ctx, &body, flow, memory)
+            rules::check_response(destination, endpoint, &ctx, request, &body, flow, memory)
                 .map_err(|b| b.by(destination))
         }
         // misp-guard passes a feed's non-200 answers (a 304 for an

@@ -3,7 +3,11 @@
 //!
 //! Everything that is not in this table is refused. The table is the single
 //! place that knows MISP's URL shapes; the daemon, `eval` and the tests all
-//! classify through [`classify`].
+//! classify through [`classify`]. Named parameters (`/key:value`) are
+//! closed too: each endpoint takes exactly those MISP's own sync sends
+//! (`events/view` would otherwise add other events' titles and values with
+//! `includeGranularCorrelations:1`, or merge other events in with
+//! `extended:1`); any other is refused by name.
 //!
 //! Matching is done on *decoded* path segments, but anything whose meaning a
 //! web framework could read differently from us is refused rather than
@@ -29,21 +33,38 @@ pub enum Direction {
 }
 
 /// What the guard must find in a request body before it may be forwarded.
+/// Every body is closed to the keys MISP's own sync sends (see
+/// `model/control.rs` for the small ones).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestBody {
     /// No body at all (GET, HEAD).
     Empty,
-    /// Empty, or one well-formed JSON document (filters, tests, id lists:
-    /// they carry no content a rule reads).
-    OptionalJson,
-    /// A search filter that must say `minimal: 1` and `published: 1`.
-    MinimalPublishedFilter,
-    /// `{"Event": {...}}`, checked against every rule.
+    /// Empty, `[]` or `{}`: MISP sends `[]` and the receiver reads nothing.
+    Nothing,
+    /// `{"testString": …}`.
+    PostTest,
+    /// `events/index`: `minimal: 1`, `published: 1`, the pull rules' filters.
+    EventIndexFilter,
+    /// `galaxy_clusters/restSearch`: `minimal: 1`, `published: 1`, uuids.
+    ClusterSearchFilter,
+    /// `sightings/restSearch`: without `includeAttribute`/`includeEvent`.
+    SightingSearch,
+    /// `analyst_data/indexMinimal`: `{"orgc_name": …}`.
+    AnalystIndexFilter,
+    /// `[{"Event": {"uuid", "timestamp"}}]`.
+    EventIdsForPush,
+    /// A list of sighting UUIDs.
+    SightingUuids,
+    /// `{"Note"|"Opinion"|"Relationship": {uuid: modified}}`.
+    AnalystCandidates,
+    /// `{"Event": {...}}` (or the bare event), checked against every rule.
     Event,
     /// `[{"GalaxyCluster": {...}}, ...]`.
     GalaxyClusters,
-    /// `[{...shadow attribute...}, ...]` (or wrapped in `ShadowAttribute`).
+    /// `[{...proposal...}, ...]` for the event in the path.
     ShadowAttributes,
+    /// `[{...sighting...}, ...]` for the event in the path.
+    Sightings,
     /// `{"Note"|"Opinion"|"Relationship": {...}}`.
     AnalystData,
 }
@@ -51,17 +72,28 @@ pub enum RequestBody {
 /// What the guard must find in a response body before the client may see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseBody {
-    /// Not inspected: the response carries no data of the data owner's that
-    /// the rules speak about (versions, minimal indexes, push answers).
+    /// Not inspected: the response carries nothing of the data owner's
+    /// (versions, the caller's own account, the pusher's own body echoed,
+    /// counts of what was saved).
     Unchecked,
+    /// The minimal event index: uuids, timestamps, nothing else.
+    MinimalIndex,
+    /// The minimal cluster index: uuids and versions.
+    ClusterIndex,
+    /// A list of UUIDs (which of the offered ones the receiver wants).
+    Uuids,
+    /// Analyst-data uuids and dates.
+    AnalystCandidates,
     /// `{"Event": {...}}`.
     Event,
+    /// The receiver's answer to a pushed event: the event as it saved it.
+    PushAnswer,
     /// `[{"ShadowAttribute": {...}}, ...]`.
     ShadowAttributes,
     /// `{"GalaxyCluster": {...}}`.
     GalaxyCluster,
-    /// Any well-formed JSON (sightings carry no field the rules read).
-    Json,
+    /// `{"response": [{"Sighting": {...}}]}`.
+    Sightings,
     /// `[{"Note"|"Opinion"|"Relationship": {...}}, ...]`.
     AnalystData,
 }
@@ -77,6 +109,31 @@ pub struct Endpoint {
     /// Allowed only when the destination instance sets
     /// `allow_sync_auth_key_refresh` (misp-guard's option of that name).
     pub needs_auth_key_refresh: bool,
+    /// The UUID in the path (`events/edit/{uuid}`, `pushProposals/{uuid}`…):
+    /// the event the body must be about.
+    pub subject: Option<PathUuid>,
+}
+
+/// A UUID taken from a request path, lower-cased.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PathUuid([u8; 36]);
+
+impl PathUuid {
+    fn new(s: &str) -> Option<PathUuid> {
+        let bytes: [u8; 36] = s.as_bytes().try_into().ok()?;
+        is_uuid(s).then(|| PathUuid(bytes.map(|b| b.to_ascii_lowercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Built from ASCII hex digits and dashes only.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for PathUuid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A path segment pattern.
@@ -96,13 +153,67 @@ enum Seg {
 enum Tail {
     /// Nothing.
     None,
-    /// Named parameters `key:value` / `key[]:value` with any key.
-    NamedParams,
-    /// Only `metadata:0|1`, as MISP's push uses.
-    Metadata,
+    /// Named parameters from this list, each at most once.
+    Params(&'static [Param]),
     /// 1..=100 `uuid[]:<uuid>` segments (MISP batches analyst data by 100).
     UuidList,
 }
+
+/// A named parameter MISP's own sync sends, and the values it sends.
+#[derive(Debug, Clone, Copy)]
+struct Param {
+    key: &'static str,
+    value: Value,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Value {
+    Is(&'static str),
+    Number,
+}
+
+const fn is(key: &'static str, v: &'static str) -> Param {
+    Param {
+        key,
+        value: Value::Is(v),
+    }
+}
+
+const fn number(key: &'static str) -> Param {
+    Param {
+        key,
+        value: Value::Number,
+    }
+}
+
+/// `events/add` and `events/edit`: MISP's push always says `metadata:1`.
+const METADATA: &[Param] = &[is("metadata", "0"), is("metadata", "1")];
+
+/// `events/view` as MISP's pull asks for it (and the older sightings pull,
+/// which adds the last three): everything that would add other events'
+/// data switched off.
+const VIEW: &[Param] = &[
+    is("deleted[]", "0"),
+    is("deleted[]", "1"),
+    is("excludeGalaxy", "1"),
+    is("includeEventCorrelations", "0"),
+    is("includeFeedCorrelations", "0"),
+    is("includeWarninglistHits", "0"),
+    is("excludeLocalTags", "1"),
+    is("includeAttachments", "0"),
+    is("noEventReports", "1"),
+    is("noShadowAttributes", "1"),
+];
+
+/// `shadow_attributes/index` as MISP's proposal pull pages through it.
+const PROPOSALS: &[Param] = &[
+    is("all", "1"),
+    number("timestamp"),
+    number("limit"),
+    number("page"),
+    is("deleted[]", "0"),
+    is("deleted[]", "1"),
+];
 
 struct Row {
     method: &'static str,
@@ -123,6 +234,7 @@ const fn ep(
         request,
         response,
         needs_auth_key_refresh: false,
+        subject: None,
     }
 }
 
@@ -149,7 +261,7 @@ const TABLE: &[Row] = &[
         endpoint: ep(
             "servers/postTest",
             Control,
-            RequestBody::OptionalJson,
+            RequestBody::PostTest,
             ResponseBody::Unchecked,
         ),
     },
@@ -165,25 +277,14 @@ const TABLE: &[Row] = &[
         ),
     },
     Row {
-        method: "GET",
-        segs: &[Lit("servers"), Lit("getAvailableSyncFilteringRules")],
-        tail: Tail::None,
-        endpoint: ep(
-            "servers/getAvailableSyncFilteringRules",
-            Control,
-            RequestBody::Empty,
-            ResponseBody::Unchecked,
-        ),
-    },
-    Row {
         method: "POST",
         segs: &[Lit("events"), Lit("index")],
         tail: Tail::None,
         endpoint: ep(
             "events/index",
             Control,
-            RequestBody::MinimalPublishedFilter,
-            ResponseBody::Unchecked,
+            RequestBody::EventIndexFilter,
+            ResponseBody::MinimalIndex,
         ),
     },
     Row {
@@ -193,9 +294,10 @@ const TABLE: &[Row] = &[
         endpoint: Endpoint {
             name: "users/resetauthkey/me",
             direction: Control,
-            request: RequestBody::OptionalJson,
+            request: RequestBody::Nothing,
             response: ResponseBody::Unchecked,
             needs_auth_key_refresh: true,
+            subject: None,
         },
     },
     // Push.
@@ -206,8 +308,8 @@ const TABLE: &[Row] = &[
         endpoint: ep(
             "events/filterEventIdsForPush",
             Control,
-            RequestBody::OptionalJson,
-            ResponseBody::Unchecked,
+            RequestBody::EventIdsForPush,
+            ResponseBody::Uuids,
         ),
     },
     Row {
@@ -224,23 +326,23 @@ const TABLE: &[Row] = &[
     Row {
         method: "POST",
         segs: &[Lit("events"), Lit("add")],
-        tail: Tail::Metadata,
+        tail: Tail::Params(METADATA),
         endpoint: ep(
             "events/add",
             Push,
             RequestBody::Event,
-            ResponseBody::Unchecked,
+            ResponseBody::PushAnswer,
         ),
     },
     Row {
         method: "POST",
         segs: &[Lit("events"), Lit("edit"), UuidOrId],
-        tail: Tail::Metadata,
+        tail: Tail::Params(METADATA),
         endpoint: ep(
             "events/edit",
             Push,
             RequestBody::Event,
-            ResponseBody::Unchecked,
+            ResponseBody::PushAnswer,
         ),
     },
     Row {
@@ -261,8 +363,8 @@ const TABLE: &[Row] = &[
         endpoint: ep(
             "galaxy_clusters/restSearch",
             Control,
-            RequestBody::MinimalPublishedFilter,
-            ResponseBody::Unchecked,
+            RequestBody::ClusterSearchFilter,
+            ResponseBody::ClusterIndex,
         ),
     },
     Row {
@@ -294,8 +396,8 @@ const TABLE: &[Row] = &[
         endpoint: ep(
             "sightings/filterSightingUuidsForPush",
             Control,
-            RequestBody::OptionalJson,
-            ResponseBody::Unchecked,
+            RequestBody::SightingUuids,
+            ResponseBody::Uuids,
         ),
     },
     Row {
@@ -305,9 +407,8 @@ const TABLE: &[Row] = &[
         endpoint: ep(
             "sightings/bulkSaveSightings",
             Push,
-            // Sightings carry no field a rule reads (misp-guard has no rule
-            // for them either).
-            RequestBody::OptionalJson,
+            // Judged by their event (they carry nothing a rule reads).
+            RequestBody::Sightings,
             ResponseBody::Unchecked,
         ),
     },
@@ -318,8 +419,8 @@ const TABLE: &[Row] = &[
         endpoint: ep(
             "analyst_data/filterAnalystDataForPush",
             Control,
-            RequestBody::OptionalJson,
-            ResponseBody::Unchecked,
+            RequestBody::AnalystCandidates,
+            ResponseBody::AnalystCandidates,
         ),
     },
     Row {
@@ -337,13 +438,13 @@ const TABLE: &[Row] = &[
     Row {
         method: "GET",
         segs: &[Lit("events"), Lit("view"), UuidOrId],
-        tail: Tail::NamedParams,
+        tail: Tail::Params(VIEW),
         endpoint: ep("events/view", Pull, RequestBody::Empty, ResponseBody::Event),
     },
     Row {
         method: "GET",
         segs: &[Lit("shadow_attributes"), Lit("index")],
-        tail: Tail::NamedParams,
+        tail: Tail::Params(PROPOSALS),
         endpoint: ep(
             "shadow_attributes/index",
             Pull,
@@ -369,8 +470,8 @@ const TABLE: &[Row] = &[
         endpoint: ep(
             "sightings/restSearch/event",
             Pull,
-            RequestBody::OptionalJson,
-            ResponseBody::Json,
+            RequestBody::SightingSearch,
+            ResponseBody::Sightings,
         ),
     },
     Row {
@@ -380,8 +481,8 @@ const TABLE: &[Row] = &[
         endpoint: ep(
             "analyst_data/indexMinimal",
             Control,
-            RequestBody::OptionalJson,
-            ResponseBody::Unchecked,
+            RequestBody::AnalystIndexFilter,
+            ResponseBody::AnalystCandidates,
         ),
     },
     Row {
@@ -406,15 +507,23 @@ pub fn classify(method: &str, target: &str) -> Result<Endpoint, Block> {
     let segments = decode_target(target)?;
     let (segments, _json_suffix) = strip_json_suffix(segments);
     let mut path_known = false;
+    let mut bad_param = None;
     for row in TABLE {
-        if matches_row(row, &segments) {
-            if row.method == method {
-                return Ok(row.endpoint);
+        match matches_row(row, &segments) {
+            Match::Yes(subject) if row.method == method => {
+                return Ok(Endpoint {
+                    subject,
+                    ..row.endpoint
+                });
             }
-            path_known = true;
+            Match::Yes(_) => path_known = true,
+            Match::Param(why) if row.method == method => bad_param = Some(why),
+            Match::Param(_) | Match::No => {}
         }
     }
-    if path_known {
+    if let Some(why) = bad_param {
+        Err(Block::new(Rule::UnknownKey, why))
+    } else if path_known {
         Err(Block::new(
             Rule::Endpoint,
             format!(
@@ -425,6 +534,15 @@ pub fn classify(method: &str, target: &str) -> Result<Endpoint, Block> {
     } else {
         Err(Block::new(Rule::Endpoint, "endpoint not allowed"))
     }
+}
+
+/// How a path compares with a row of the table.
+enum Match {
+    No,
+    /// The row, with the UUID its path names (if any).
+    Yes(Option<PathUuid>),
+    /// The row's path, with a named parameter it does not take.
+    Param(String),
 }
 
 /// Splits an origin-form target into percent-decoded segments, refusing
@@ -504,37 +622,84 @@ fn strip_json_suffix(mut segments: Vec<String>) -> (Vec<String>, bool) {
     (segments, false)
 }
 
-fn matches_row(row: &Row, segments: &[String]) -> bool {
+fn matches_row(row: &Row, segments: &[String]) -> Match {
     if segments.len() < row.segs.len() {
-        return false;
+        return Match::No;
     }
     let (head, tail) = segments.split_at(row.segs.len());
-    let head_ok = row.segs.iter().zip(head).all(|(pat, seg)| match pat {
-        Lit(lit) => seg == lit,
-        Uuid => is_uuid(seg),
-        UuidOrId => is_uuid(seg) || is_decimal_id(seg),
-        AnalystType => matches!(seg.as_str(), "Note" | "Opinion" | "Relationship"),
-    });
-    head_ok && tail_ok(row.tail, tail)
-}
-
-fn tail_ok(tail: Tail, segs: &[String]) -> bool {
-    match tail {
-        Tail::None => segs.is_empty(),
-        Tail::NamedParams => segs.iter().all(|s| named_param(s).is_some()),
-        Tail::Metadata => {
-            segs.len() <= 1
-                && segs
-                    .iter()
-                    .all(|s| matches!(named_param(s), Some(("metadata", "0" | "1"))))
+    let mut subject = None;
+    for (pat, seg) in row.segs.iter().zip(head) {
+        let ok = match pat {
+            Lit(lit) => seg == lit,
+            Uuid => is_uuid(seg),
+            UuidOrId => is_uuid(seg) || is_decimal_id(seg),
+            AnalystType => matches!(seg.as_str(), "Note" | "Opinion" | "Relationship"),
+        };
+        if !ok {
+            return Match::No;
         }
-        Tail::UuidList => {
-            (1..=MAX_UUID_LIST).contains(&segs.len())
-                && segs
-                    .iter()
-                    .all(|s| matches!(named_param(s), Some(("uuid[]", v)) if is_uuid(v)))
+        if matches!(pat, Uuid | UuidOrId) {
+            subject = PathUuid::new(seg);
         }
     }
+    match tail_check(row.tail, tail) {
+        Ok(true) => Match::Yes(subject),
+        Ok(false) => Match::No,
+        Err(why) => Match::Param(why),
+    }
+}
+
+/// Whether `segs` is a tail the row takes; `Err` names a parameter of the
+/// right syntax that the row does not take (or takes twice).
+fn tail_check(tail: Tail, segs: &[String]) -> Result<bool, String> {
+    match tail {
+        Tail::None => Ok(segs.is_empty()),
+        Tail::Params(allowed) => {
+            let mut seen: Vec<(&str, &str)> = Vec::new();
+            for seg in segs {
+                let Some((key, value)) = named_param(seg) else {
+                    return Ok(false);
+                };
+                let known = allowed.iter().any(|p| {
+                    p.key == key
+                        && match p.value {
+                            Value::Is(v) => v == value,
+                            Value::Number => is_decimal_id(value),
+                        }
+                });
+                if !known {
+                    return Err(format!(
+                        "named parameter {}:{} is not one MISP's sync sends on this endpoint",
+                        printable_param(key),
+                        printable_param(value)
+                    ));
+                }
+                // `deleted[]` comes twice (0 and 1); nothing comes twice
+                // with the same value, and a scalar key comes once.
+                let repeated = seen
+                    .iter()
+                    .any(|(k, v)| *k == key && (*v == value || !key.ends_with("[]")));
+                if repeated {
+                    return Err(format!(
+                        "named parameter {} given twice",
+                        printable_param(key)
+                    ));
+                }
+                seen.push((key, value));
+            }
+            Ok(true)
+        }
+        Tail::UuidList => Ok((1..=MAX_UUID_LIST).contains(&segs.len())
+            && segs
+                .iter()
+                .all(|s| matches!(named_param(s), Some(("uuid[]", v)) if is_uuid(v)))),
+    }
+}
+
+/// A parameter's key or value as a message shows it: what the path
+/// allows (letters, digits, `_[]-.`), bounded.
+fn printable_param(s: &str) -> String {
+    s.chars().take(64).collect()
 }
 
 /// Splits `key:value` / `key[]:value`. The key is letters, digits and `_`

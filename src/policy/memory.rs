@@ -111,20 +111,10 @@ impl EventVerdicts {
 }
 
 fn key(flow: Flow, uuid: &str) -> Option<Key> {
-    let uuid = parse_uuid(uuid)?;
+    let uuid = crate::misp::uuid_number(uuid.trim_matches(super::PHP_TRIM))?;
     let mut h = DefaultHasher::new();
     (flow.owner, flow.recipient).hash(&mut h);
     Some((h.finish(), uuid))
-}
-
-/// `8-4-4-4-12` hex digits, either case, as a number.
-fn parse_uuid(s: &str) -> Option<u128> {
-    let s = s.trim_matches(super::PHP_TRIM);
-    if !crate::misp::is_uuid(s) {
-        return None;
-    }
-    let hex: String = s.chars().filter(|c| *c != '-').collect();
-    u128::from_str_radix(&hex, 16).ok()
 }
 
 #[cfg(test)]

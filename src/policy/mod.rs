@@ -34,8 +34,8 @@ mod rules;
 pub use crate::misp::{PHP_TRIM, is_uuid, normalise};
 
 pub use content::{
-    DecodePlan, RATIO_FLOOR, ResponseContext, decode_plan, judge_request_body, judge_response,
-    request_is_judged, response_is_judged,
+    DecodePlan, RATIO_FLOOR, RequestFacts, ResponseContext, decode_plan, judge_request_body,
+    judge_response, request_is_judged, response_is_judged,
 };
 pub use endpoint::{Direction, Endpoint, RequestBody, ResponseBody, classify};
 pub use feed::FeedFile;
@@ -444,7 +444,7 @@ pub struct Case<'a> {
 pub fn evaluate(config: &Config, case: &Case, memory: &EventVerdicts) -> Result<(), Block> {
     let admitted = judge_head(config, &case.connection, case.request, case.framing)?;
     let exchange = admitted.exchange;
-    judge_request_body(
+    let facts = judge_request_body(
         config,
         &exchange,
         &case.request.headers,
@@ -452,7 +452,7 @@ pub fn evaluate(config: &Config, case: &Case, memory: &EventVerdicts) -> Result<
         memory,
     )?;
     if let Some((response, body)) = case.response {
-        judge_response(config, &exchange, response, body, memory)?;
+        judge_response(config, &exchange, &facts, response, body, memory)?;
     }
     Ok(())
 }

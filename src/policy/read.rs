@@ -14,7 +14,10 @@ pub(super) fn parse<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, 
 }
 
 /// [`parse`] with a seed: a reader that carries state (the event's judge).
-pub(super) fn parse_seed<'a, S: serde::de::DeserializeSeed<'a>>(
+/// A body refused for its shape is read a second time, slowly, to say
+/// where in it the fault is (`Event.Attribute[3].AttributeTag`): the first
+/// reading, the one every body gets, keeps no path.
+pub(super) fn parse_seed<'a, S: serde::de::DeserializeSeed<'a> + Clone>(
     body: &'a [u8],
     seed: S,
 ) -> Result<S::Value, Block> {
@@ -30,9 +33,55 @@ pub(super) fn parse_seed<'a, S: serde::de::DeserializeSeed<'a>>(
         ))
     })?;
     let mut reader = serde_json::Deserializer::from_str(text);
-    let value = seed.deserialize(&mut reader).map_err(|e| json_error(&e))?;
+    let value = match seed.clone().deserialize(&mut reader) {
+        Ok(v) => v,
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
+            return Err(shape_error(text, seed, &e));
+        }
+        Err(e) => return Err(json_error(&e)),
+    };
     reader.end().map_err(|e| json_error(&e))?;
     Ok(value)
+}
+
+/// A body whose JSON is fine but whose shape is not MISP's: where, and
+/// whether it is a key MISP's sync never sends (the closed model's
+/// refusal) or something else out of place.
+fn shape_error<'a, S: serde::de::DeserializeSeed<'a>>(
+    text: &'a str,
+    seed: S,
+    first: &serde_json::Error,
+) -> Block {
+    let mut track = serde_path_to_error::Track::new();
+    let mut reader = serde_json::Deserializer::from_str(text);
+    let traced = seed.deserialize(serde_path_to_error::Deserializer::new(
+        &mut reader,
+        &mut track,
+    ));
+    let path = match traced {
+        Err(_) => track.path().to_string(),
+        Ok(_) => String::from("?"),
+    };
+    let path = super::printable(&path);
+    let message = first.to_string();
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let key = rest.split('`').next().unwrap_or_default();
+        // The path ends with the key itself; the root is written ".".
+        let place = match path.rsplit_once('.') {
+            Some((parent, _)) if !parent.is_empty() => parent.to_string(),
+            _ => "the top level".to_string(),
+        };
+        return Block::new(
+            Rule::UnknownKey,
+            format!(
+                "a key MISP's sync never sends here: `{}` in {place}",
+                super::printable(key)
+            ),
+        );
+    }
+    let mut b = json_error(first);
+    b.message = format!("{} (at {path})", b.message);
+    b
 }
 
 /// A body that must be a JSON object (serde's derived structs would also

@@ -9,6 +9,10 @@ const SG_OTHER: &str = "e5d5a2a7-d659-4022-8b59-6afa4b658fd5";
 const ORG_MEMBER: &str = "87c33ffe-f83c-4eb1-be09-51f767f6fd5a";
 const ORG_OUTSIDER: &str = "8b9661a3-8544-4f8d-94be-cd7ebe87e922";
 const EVENT_UUID: &str = "5f1c0e2a-9b7d-4c3e-8a61-2d4f6b8c0e11";
+/// An event every instance has let through to every other before: rows of
+/// it (a relationship's target, the parent of a related attribute) are
+/// judged by that memory, since they show no tags.
+const SEEN_EVENT: &str = "8d4e3b5a-2f1c-4b6d-9e87-5a4b3c2d1e0f";
 const VIEW: &str =
     "/events/view/5f1c0e2a-9b7d-4c3e-8a61-2d4f6b8c0e11/deleted[]:0/deleted[]:1/excludeGalaxy:1";
 
@@ -86,7 +90,17 @@ struct ResponseContext<'a> {
 }
 
 fn evaluate(cfg: &Config, case: &Case) -> Result<(), Block> {
-    evaluate_with(cfg, case, &EventVerdicts::default())
+    let memory = EventVerdicts::default();
+    for owner in &cfg.instances {
+        for recipient in &cfg.instances {
+            let flow = Flow {
+                owner: &owner.id,
+                recipient: &recipient.id,
+            };
+            memory.remember(flow, SEEN_EVENT, true);
+        }
+    }
+    evaluate_with(cfg, case, &memory)
 }
 
 fn evaluate_with(cfg: &Config, case: &Case, memory: &EventVerdicts) -> Result<(), Block> {
@@ -173,6 +187,34 @@ fn push(cfg: &Config, from: &str, to: &str, path: &str, body: &Value) -> Result<
     evaluate(cfg, &exchange(from, to, "POST", path, body.as_bytes()))
 }
 
+/// A push from the inside instance to the partner by a guard that has let
+/// the events `seen` through that way before.
+fn push_seen(cfg: &Config, path: &str, body: &Value, seen: &[&str]) -> Result<(), Block> {
+    let memory = EventVerdicts::default();
+    for uuid in seen {
+        memory.remember(
+            Flow {
+                owner: "inside",
+                recipient: "partner",
+            },
+            uuid,
+            true,
+        );
+    }
+    let body = body.to_string();
+    evaluate_with(
+        cfg,
+        &exchange(
+            "192.0.2.10",
+            "misp-partner.example",
+            "POST",
+            path,
+            body.as_bytes(),
+        ),
+        &memory,
+    )
+}
+
 /// A pull: `from` GETs `path` at `to`, which answers `body`.
 fn pull(
     cfg: &Config,
@@ -201,6 +243,15 @@ fn pull(
 fn attribute(kind: &str, category: &str) -> Value {
     json!({"uuid": "0d1e2f30-4152-6374-8596-a7b8c9d0e1f2", "type": kind, "category": category,
            "value": "SECRET-VALUE-DO-NOT-LOG", "distribution": "5", "to_ids": true})
+}
+
+/// An attribute as MISP shows it as a relationship's target: with the row
+/// of its event (one every instance has seen) and of its object (none).
+fn related_attribute(kind: &str, category: &str) -> Value {
+    let mut a = attribute(kind, category);
+    a["Event"] = json!({"uuid": SEEN_EVENT, "distribution": "1", "info": "x"});
+    a["Object"] = json!({"id": null, "name": null, "distribution": null});
+    a
 }
 
 fn event() -> Value {
@@ -237,26 +288,6 @@ fn content_cases() -> Vec<(&'static str, Mutation, Mutation, Rule, &'static str)
             |e| e["Event"]["Tag"][0]["name"] = json!("TLP:Redx"),
             Rule::BlockedTag,
             "event has blocked tag: TLP:Red",
-        ),
-        (
-            "event tag as MISP's EventTag (beyond misp-guard)",
-            |e| e["Event"]["EventTag"] = json!([{"Tag": {"name": "tlp:red"}}]),
-            |e| e["Event"]["EventTag"] = json!([{"Tag": {"name": "tlp:green"}}]),
-            Rule::BlockedTag,
-            "event has blocked tag: tlp:red",
-        ),
-        (
-            "attribute tag as MISP's AttributeTag (beyond misp-guard)",
-            |e| {
-                e["Event"]["Object"][0]["Attribute"][0]["AttributeTag"] =
-                    json!([{"Tag": {"name": "TLP:RED"}}])
-            },
-            |e| {
-                e["Event"]["Object"][0]["Attribute"][0]["AttributeTag"] =
-                    json!([{"Tag": {"name": "tlp:green"}}])
-            },
-            Rule::BlockedTag,
-            "attribute with a blocked tag: TLP:RED",
         ),
         (
             "attribute tag",
@@ -449,8 +480,8 @@ fn content_cases() -> Vec<(&'static str, Mutation, Mutation, Rule, &'static str)
         ),
         (
             "object relationship",
-            |e| e["Event"]["Object"][0]["Relationship"] = json!([{"distribution": "0", "related_object_type": "Event", "related_object": {"Event": {"distribution": "3"}}}]),
-            |e| e["Event"]["Object"][0]["Relationship"] = json!([{"distribution": "1", "related_object_type": "Event", "related_object": {"Event": {"distribution": "3"}}}]),
+            |e| e["Event"]["Object"][0]["Relationship"] = json!([{"distribution": "0", "related_object_type": "Event", "related_object": {"Event": {"uuid": SEEN_EVENT, "distribution": "3"}}}]),
+            |e| e["Event"]["Object"][0]["Relationship"] = json!([{"distribution": "1", "related_object_type": "Event", "related_object": {"Event": {"uuid": SEEN_EVENT, "distribution": "3"}}}]),
             Rule::BlockedDistribution,
             "analyst data",
         ),
@@ -467,8 +498,8 @@ fn content_cases() -> Vec<(&'static str, Mutation, Mutation, Rule, &'static str)
         ),
         (
             "relationship to a blocked attribute",
-            |e| e["Event"]["Relationship"] = json!([{"distribution": "1", "related_object_type": "Attribute", "related_object": {"Attribute": attribute("email", "Other")}}]),
-            |e| e["Event"]["Relationship"] = json!([{"distribution": "1", "related_object_type": "Attribute", "related_object": {"Attribute": attribute("ip-dst", "Other")}}]),
+            |e| e["Event"]["Relationship"] = json!([{"distribution": "1", "related_object_type": "Attribute", "related_object": {"Attribute": related_attribute("email", "Other")}}]),
+            |e| e["Event"]["Relationship"] = json!([{"distribution": "1", "related_object_type": "Attribute", "related_object": {"Attribute": related_attribute("ip-dst", "Other")}}]),
             Rule::BlockedAttributeType,
             "blocked type: email",
         ),
@@ -786,7 +817,10 @@ fn malformed_bodies_are_blocked() {
     for (name, body) in cases {
         let b = raw(&body).expect_err(name);
         assert!(
-            matches!(b.rule, Rule::MalformedBody | Rule::UninspectableRelation),
+            matches!(
+                b.rule,
+                Rule::MalformedBody | Rule::UninspectableRelation | Rule::UnknownKey
+            ),
             "{name}: {b}"
         );
     }
@@ -889,22 +923,26 @@ fn other_endpoint_bodies() {
         json!([{"GalaxyCluster": {"tag_name": "x"}}]),
     )
     .expect_err("no distribution");
-    // Proposals, bare or wrapped.
-    p(
-        &format!("/events/pushProposals/{u}"),
+    // Proposals, bare (MISP's pushProposals reads no wrapper), for an
+    // event this guard let through before.
+    let seen = |path: &str, body: Value| push_seen(&cfg, path, &body, &[u]);
+    let proposals = format!("/events/pushProposals/{u}");
+    seen(
+        &proposals,
         json!([attribute("ip-src", "Other"), attribute("email", "Other")]),
     )
     .expect_err("proposal type");
-    p(
-        &format!("/events/pushProposals/{u}"),
+    seen(
+        &proposals,
         json!([{"ShadowAttribute": attribute("ip-src", "Person")}]),
     )
-    .expect_err("proposal category");
-    p(
-        &format!("/events/pushProposals/{u}"),
-        json!([attribute("ip-src", "Other")]),
-    )
-    .expect("proposal");
+    .expect_err("wrapped proposal");
+    seen(&proposals, json!([attribute("ip-src", "Other")])).expect("proposal");
+    let b = p(&proposals, json!([attribute("ip-src", "Other")])).unwrap_err();
+    assert_eq!(b.rule, Rule::UnjudgedEvent, "{b}");
+    let mut other = attribute("ip-src", "Other");
+    other["event_uuid"] = json!("6a2d1f3b-0c8e-4d4f-9b72-3e5a7c9d1f22");
+    seen(&proposals, json!([other])).expect_err("a proposal for another event");
     // Analyst data.
     p(
         "/analyst_data/pushAnalystData",
@@ -951,15 +989,15 @@ fn other_endpoint_bodies() {
         json!({"Comment": {"distribution": "1"}}),
     )
     .expect_err("unknown kind");
-    // Sightings carry nothing the rules read, but must be JSON.
-    p(
-        &format!("/sightings/bulkSaveSightings/{u}"),
-        json!([{"uuid": u, "type": "0"}]),
-    )
-    .expect("sightings");
+    // Sightings carry nothing the rules read: they go where their event
+    // went.
+    let sightings = format!("/sightings/bulkSaveSightings/{u}");
+    seen(&sightings, json!([{"uuid": u, "type": "0"}])).expect("sightings");
+    let b = p(&sightings, json!([{"uuid": u, "type": "0"}])).unwrap_err();
+    assert_eq!(b.rule, Rule::UnjudgedEvent, "{b}");
     // Index filters.
     for (body, ok) in [
-        (json!({"minimal": 1, "published": 1, "eventid": [1]}), true),
+        (json!({"minimal": 1, "published": 1}), true),
         (json!({"minimal": true, "published": 1.0}), true),
         (json!({"minimal": 0, "published": 1}), false),
         (json!({"minimal": "1", "published": 1}), false),
@@ -1257,11 +1295,12 @@ fn wrapped_elements_must_be_what_their_key_says() {
     let u = "4c2d2f0e-7a1b-4e8c-9d3f-1a2b3c4d5e6f";
     let p = |path: &str, body: Value| push(&cfg, "192.0.2.10", "misp-partner.example", path, &body);
     let proposals = format!("/events/pushProposals/{u}");
+    // MISP's pushProposals iterates the list as it is: no wrapper.
     p(
         &proposals,
         json!([{"ShadowAttribute": attribute("ip-src", "Other")}]),
     )
-    .expect("wrapped");
+    .expect_err("wrapped");
     p(
         &proposals,
         json!([{"Attribute": attribute("ip-src", "Other")}]),
@@ -1283,7 +1322,7 @@ fn wrapped_elements_must_be_what_their_key_says() {
         "/analyst_data/pushAnalystData",
         rel(
             "Attribute",
-            json!({"Attribute": attribute("ip-src", "Other")}),
+            json!({"Attribute": related_attribute("ip-src", "Other")}),
         ),
     )
     .expect("attribute relation");
@@ -1430,7 +1469,7 @@ fn shapes_misp_reads_beyond_the_canonical_keys() {
         (
             "attribute tags by local id",
             Box::new(|e| e["Event"]["Attribute"][0]["tag_ids"] = json!([3])),
-            Box::new(|e| e["Event"]["Attribute"][0]["tag_ids"] = json!([])),
+            Box::new(|e| e["Event"]["Attribute"][0]["comment"] = json!("c")),
         ),
         (
             "object wrapped as {\"Object\": …} (MISP reads the inner one)",
@@ -1438,7 +1477,7 @@ fn shapes_misp_reads_beyond_the_canonical_keys() {
                 e["Event"]["Object"][0]["Object"] =
                     json!({"name": "person", "distribution": "1", "Attribute": []})
             }),
-            Box::new(|e| e["Event"]["Object"][0]["Object"] = json!(null)),
+            Box::new(|e| e["Event"]["Object"][0]["comment"] = json!("c")),
         ),
         (
             "object with the person template under another name",
@@ -1474,16 +1513,16 @@ fn shapes_misp_reads_beyond_the_canonical_keys() {
             Box::new(|e| e["Event"]["Tag"] = json!([{"name": "tlp:green"}])),
         ),
         (
-            "EventTag given as one object",
-            Box::new(|e| e["Event"]["EventTag"] = json!({"id": "1", "Tag": {"name": "tlp:green"}})),
+            "EventTag (MISP's internal list; its sync sends Tag)",
             Box::new(|e| {
                 e["Event"]["EventTag"] = json!([{"id": "1", "Tag": {"name": "tlp:green"}}])
             }),
+            Box::new(|e| e["Event"]["Tag"] = json!([{"id": "1", "name": "tlp:green"}])),
         ),
         (
             "EventTag by tag id only",
             Box::new(|e| e["Event"]["EventTag"] = json!([{"tag_id": "3"}])),
-            Box::new(|e| e["Event"]["EventTag"] = json!([])),
+            Box::new(|e| e["Event"]["info"] = json!("x")),
         ),
     ];
     for (name, blocked, allowed) in cases {
@@ -1913,12 +1952,20 @@ fn response_statuses_without_content() {
     pull_status("", None).expect_err("unknown status is 200");
     // A 304 that does carry a body is judged like any other.
     pull_status(r#"{"Event":{"distribution":"0"}}"#, Some(304)).expect_err("body on a 304");
-    // Error answers of a pull endpoint are judged too (misp-guard does).
+    // MISP's own JSON error carries no data: it passes (misp-guard refuses
+    // it, and MISP then logs a refusal instead of "not found"). Anything
+    // else in an error is judged as the endpoint's body.
     pull_status(
         r#"{"name":"Not Found","message":"x","url":"/events/view"}"#,
         Some(404),
     )
-    .expect_err("no Event");
+    .expect("MISP's error");
+    pull_status(r#"{"Event":{"distribution":"0"}}"#, Some(404)).expect_err("an event in a 404");
+    pull_status(
+        r#"{"name":"Not Found","message":"x","url":"/events/view"}"#,
+        Some(200),
+    )
+    .expect_err("no Event in a 200");
 }
 
 /// MISP's feed import reads `response`, then `[0]` (a `"0"` key), before
@@ -1958,6 +2005,6 @@ fn feed_event_files_are_exactly_one_event() {
     for extra in ["0", "\\u0030", "response", "request", "other"] {
         let body = format!(r#"{{"Event":{clean},"{extra}":{{"Event":{red}}}}}"#);
         let b = fetch(&body).unwrap_err();
-        assert_eq!(b.rule, Rule::MalformedBody, "{extra}: {b}");
+        assert_eq!(b.rule, Rule::UnknownKey, "{extra}: {b}");
     }
 }

@@ -334,6 +334,9 @@ async fn exchange(
         }
     };
     audit.bytes_in = raw.len();
+    // What the response stage needs to know of the request (in monitor
+    // mode, after a would-be refusal, nothing).
+    let mut facts = policy::RequestFacts::default();
     if let Some(exchange) = exchange.as_ref().filter(|e| policy::request_is_judged(e)) {
         let _slot = proxy.inspections.acquire().await;
         let verdict = audit.inspect(raw.len(), || {
@@ -349,7 +352,9 @@ async fn exchange(
                 &proxy.verdicts,
             )?)
         });
-        judged(verdict_of(verdict)?, audit, monitor)?;
+        if let Some(judged) = judged(verdict_of(verdict)?, audit, monitor)? {
+            facts = judged;
+        }
     }
 
     // Forward the original bytes.
@@ -399,6 +404,7 @@ async fn exchange(
             Ok(policy::judge_response(
                 config,
                 exchange,
+                &facts,
                 &response_parts,
                 &response_raw,
                 &proxy.verdicts,
@@ -415,9 +421,9 @@ async fn exchange(
 
 /// A body's verdict, apart from what is no verdict at all (the budget
 /// spent: refused in both modes).
-fn verdict_of(result: Result<(), BodyError>) -> Result<Result<(), Block>, Refusal> {
+fn verdict_of<T>(result: Result<T, BodyError>) -> Result<Result<T, Block>, Refusal> {
     match result {
-        Ok(()) => Ok(Ok(())),
+        Ok(v) => Ok(Ok(v)),
         Err(BodyError::Blocked(block)) => Ok(Err(block)),
         Err(BodyError::Busy) => Err(Refusal::Busy),
     }

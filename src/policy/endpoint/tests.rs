@@ -18,11 +18,6 @@ fn every_sync_endpoint_is_known() {
         ("GET", "/servers/getVersion.json".into(), "servers/getVersion"),
         ("POST", "/servers/postTest".into(), "servers/postTest"),
         ("GET", "/users/view/me.json".into(), "users/view/me"),
-        (
-            "GET",
-            "/servers/getAvailableSyncFilteringRules".into(),
-            "servers/getAvailableSyncFilteringRules",
-        ),
         ("POST", "/events/index".into(), "events/index"),
         (
             "POST",
@@ -194,6 +189,9 @@ fn unknown_endpoints_are_refused() {
         ("POST", "/users/resetauthkey/1"),
         ("POST", "/admin/users/add"),
         ("GET", "/attributes/restSearch"),
+        // Every tag and organisation name of the instance, unfiltered: the
+        // server-edit page's picker, not sync.
+        ("GET", "/servers/getAvailableSyncFilteringRules"),
     ] {
         assert_eq!(
             name(m, t),
@@ -202,4 +200,64 @@ fn unknown_endpoints_are_refused() {
         );
     }
     assert!(classify("GET", "/").is_err());
+}
+
+/// Named parameters are closed: exactly those MISP's own sync sends, each
+/// once; any other is refused by name (`events/view` would otherwise add
+/// other events' titles and values, or merge other events in).
+#[test]
+fn named_parameters_are_the_ones_misp_sends() {
+    let view = |tail: &str| classify("GET", &format!("/events/view/{U}{tail}"));
+    for tail in [
+        "/deleted[]:0/deleted[]:1/excludeGalaxy:1/includeEventCorrelations:0/includeFeedCorrelations:0/includeWarninglistHits:0",
+        "/deleted[]:0/deleted[]:1/excludeGalaxy:1/includeEventCorrelations:0/includeFeedCorrelations:0/includeWarninglistHits:0/excludeLocalTags:1",
+        "/deleted[]:0/deleted[]:1/excludeGalaxy:1/excludeLocalTags:1/includeAttachments:0/includeEventCorrelations:0/includeFeedCorrelations:0/includeWarninglistHits:0/noEventReports:1/noShadowAttributes:1",
+        ".json",
+    ] {
+        view(tail).unwrap_or_else(|b| panic!("{tail}: {b}"));
+    }
+    for (tail, key) in [
+        (
+            "/includeGranularCorrelations:1",
+            "includeGranularCorrelations",
+        ),
+        ("/includeEventCorrelations:1", "includeEventCorrelations"),
+        ("/extended:1", "extended"),
+        ("/includeRelatedTags:1", "includeRelatedTags"),
+        ("/excludeGalaxy:1/excludeGalaxy:1", "excludeGalaxy"),
+        ("/deleted[]:0/deleted[]:0", "deleted[]"),
+        ("/sql:1", "sql"),
+    ] {
+        let b = view(tail).unwrap_err();
+        assert_eq!(b.rule, Rule::UnknownKey, "{tail}: {b}");
+        assert!(b.message.contains(key), "{tail}: {b}");
+    }
+    let proposals = |tail: &str| classify("GET", &format!("/shadow_attributes/index{tail}"));
+    proposals("/all:1/timestamp:1700000000/limit:1000/page:2/deleted[]:0/deleted[]:1.json")
+        .unwrap();
+    for tail in ["/searchall:x", "/all:0", "/sort:value", "/limit:x"] {
+        assert_eq!(
+            proposals(tail).unwrap_err().rule,
+            Rule::UnknownKey,
+            "{tail}"
+        );
+    }
+    for tail in [
+        "/metadata:2",
+        "/fast_update:1",
+        "/disable_background_processing:1",
+    ] {
+        let b = classify("POST", &format!("/events/edit/{U}{tail}")).unwrap_err();
+        assert_eq!(b.rule, Rule::UnknownKey, "{tail}");
+    }
+    // The path's UUID is kept, lower-cased: the body must be about it.
+    let e = classify(
+        "POST",
+        &format!("/events/edit/{}/metadata:1", U.to_uppercase()),
+    )
+    .unwrap();
+    assert_eq!(
+        e.subject.map(|s| s.as_str().to_string()).as_deref(),
+        Some(U)
+    );
 }

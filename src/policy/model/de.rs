@@ -236,16 +236,55 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OptObject<T> {
     }
 }
 
-/// Whether a value is set in PHP's sense (`!empty($v)`): not null, false,
-/// 0, "", "0", [] or {}.
-pub(super) fn php_non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    use serde_json::Value;
-    Ok(match Value::deserialize(d)? {
-        Value::Null => false,
-        Value::Bool(b) => b,
-        Value::Number(n) => n.as_f64() != Some(0.0),
-        Value::String(s) => !(s.is_empty() || s == "0"),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    })
+/// A struct MISP's sync sends, **closed**: the fields written out are the
+/// keys the rules judge; the keys after `harmless` are known to MISP and
+/// read by no rule (their values are skipped, syntax checked); any other
+/// key is an error naming it (`unknown field`), and so is a second copy of
+/// any key. A harmless key whose JSON name is no Rust identifier is
+/// written `ident as "json-name"`. `with analyst data` adds the `Note`,
+/// `Opinion` and `Relationship` lists MISP attaches to most elements (as
+/// `notes`, `opinions`, `relationships`).
+macro_rules! closed_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident<$lt:lifetime> with analyst data {
+            $($fields:tt)*
+        }
+        harmless { $($harmless:tt)* }
+    ) => {
+        closed_struct! {
+            $(#[$meta])*
+            pub struct $name<$lt> {
+                $($fields)*
+                #[serde(rename = "Note", borrow, default, deserialize_with = "crate::policy::model::de::list")]
+                pub notes: Vec<AnalystData<$lt>>,
+                #[serde(rename = "Opinion", borrow, default, deserialize_with = "crate::policy::model::de::list")]
+                pub opinions: Vec<AnalystData<$lt>>,
+                #[serde(rename = "Relationship", borrow, default, deserialize_with = "crate::policy::model::de::list")]
+                pub relationships: Vec<AnalystData<$lt>>,
+            }
+            harmless { $($harmless)* }
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident $(<$lt:lifetime>)? {
+            $($fields:tt)*
+        }
+        harmless { $($key:ident $(as $json:literal)?),* $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(non_snake_case)]
+        pub struct $name $(<$lt>)? {
+            $($fields)*
+            $(
+                #[allow(dead_code)]
+                #[serde(default $(, rename = $json)?)]
+                $key: serde::de::IgnoredAny,
+            )*
+        }
+    };
 }
+pub(crate) use closed_struct;

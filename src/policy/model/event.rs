@@ -7,25 +7,22 @@
 //! element is parsed on its own, handed to an [`ElementJudge`] and dropped;
 //! the event keeps only the first refusal of each list ([`Verdict`]).
 //!
-//! Nothing about what is accepted changes: every element is still parsed
-//! into its typed form (so a malformed one late in the list is a malformed
-//! body, as before), duplicate keys are still an error, and the engine reads
-//! the verdicts in misp-guard's order after the event's own fields, so the
-//! reason given for a body with several problems does not depend on the
-//! order of its keys. The hand-written visitors mirror what serde's derive
-//! did for the old struct: keys compared after unescaping, unknown keys
-//! skipped (with their syntax checked), `null` for an absent list.
+//! Every element is still parsed into its typed form (so a malformed one
+//! late in the list is a malformed body), duplicate keys are an error, and
+//! the engine reads the verdicts in misp-guard's order after the event's
+//! own fields, so the reason given for a body with several problems does
+//! not depend on the order of its keys. The hand-written visitor does what
+//! serde's derive does for the other closed structs: keys compared after
+//! unescaping, harmless keys skipped (with their syntax checked), an
+//! unknown key refused by name, `null` for an absent list.
 
-use super::de::{ObjectList, ObjectOnly, OptObject};
-use super::{AnalystData, EventReport, Galaxy, SharingGroup, Tag, TagLink};
+use super::de::{ObjectList, ObjectOnly, OptObject, closed_struct};
+use super::{AnalystData, EventReport, Galaxy, SharingGroup, Str, Tag};
 use super::{Attribute, Distribution, Object};
 use crate::policy::Block;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use std::borrow::Cow;
 use std::fmt;
-
-type Str<'a> = Cow<'a, str>;
 
 /// The first refusal among a list's elements, in list order.
 pub type Verdict = Result<(), Block>;
@@ -54,8 +51,6 @@ pub struct Event<'a> {
     /// `None` when the key is absent: misp-guard words that case differently
     /// ("missing required taxonomies") from a list without the taxonomy.
     pub tags: Option<Vec<Tag<'a>>>,
-    /// MISP's `_add` also attaches `EventTag[].Tag` (its internal shape).
-    pub tag_links: Option<Vec<TagLink<'a>>>,
     pub reports: Vec<EventReport<'a>>,
     pub galaxies: Vec<Galaxy<'a>>,
     pub notes: Vec<AnalystData<'a>>,
@@ -67,11 +62,49 @@ pub struct Event<'a> {
     pub objects: Verdict,
     /// `ShadowAttribute[]` (proposals), judged as read.
     pub shadow_attributes: Verdict,
+    /// Other events correlating with this one (`RelatedEvent[].Event`), as
+    /// their bare rows: no tags.
+    pub related: Vec<EventRow<'a>>,
+}
+
+closed_struct! {
+    /// An event's row without its lists or tags: what MISP shows of
+    /// *another* event (a correlation, a relationship's target, the parent
+    /// of a related attribute). Its tags are not there to judge.
+    pub struct EventRow<'a> {
+        #[serde(borrow, default)]
+        pub uuid: Option<Str<'a>>,
+        #[serde(default)]
+        pub distribution: Option<Distribution>,
+    }
+    harmless {
+        id, org_id, date, info, user_id, published, analysis, attribute_count, orgc_id,
+        timestamp, sharing_group_id, proposal_email_lock, locked, threat_level_id,
+        publish_timestamp, sighting_timestamp, disable_correlation, extends_uuid, protected,
+        Org, Orgc,
+    }
+}
+
+closed_struct! {
+    /// An element of `RelatedEvent`.
+    pub struct RelatedEventEnvelope<'a> {
+        #[serde(rename = "Event", borrow, deserialize_with = "super::de::object")]
+        pub event: EventRow<'a>,
+    }
+    harmless {}
 }
 
 /// Reads an event (a JSON object, nothing else), judging its long lists
 /// with the judge.
 pub struct EventSeed<'j, J>(pub &'j J);
+
+impl<J> Clone for EventSeed<'_, J> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<J> Copy for EventSeed<'_, J> {}
 
 impl<'de, J: ElementJudge> DeserializeSeed<'de> for EventSeed<'_, J> {
     type Value = Event<'de>;
@@ -80,8 +113,8 @@ impl<'de, J: ElementJudge> DeserializeSeed<'de> for EventSeed<'_, J> {
     }
 }
 
-/// The keys of an event that are read, in one place so a duplicate can be
-/// named.
+/// The keys of an event that are judged, in one place so a duplicate can
+/// be named.
 const KEYS: [&str; 16] = [
     "uuid",
     "distribution",
@@ -90,7 +123,6 @@ const KEYS: [&str; 16] = [
     "request",
     "SharingGroup",
     "Tag",
-    "EventTag",
     "EventReport",
     "Galaxy",
     "Note",
@@ -99,6 +131,39 @@ const KEYS: [&str; 16] = [
     "Attribute",
     "Object",
     "ShadowAttribute",
+    "RelatedEvent",
+];
+
+/// The keys of an event MISP's sync sends that no rule reads: the event's
+/// own columns, its organisations, its signing keys.
+const HARMLESS: [&str; 26] = [
+    "id",
+    "orgc_id",
+    "org_id",
+    "date",
+    "threat_level_id",
+    "info",
+    "published",
+    "attribute_count",
+    "analysis",
+    "timestamp",
+    "proposal_email_lock",
+    "locked",
+    "publish_timestamp",
+    "sharing_group_id",
+    "disable_correlation",
+    "extends_uuid",
+    "protected",
+    "event_creator_email",
+    "user_id",
+    "sighting_timestamp",
+    "Org",
+    "Orgc",
+    "CryptographicKey",
+    "ThreatLevel",
+    // On a push answer, beside the event.
+    "errors",
+    "saved",
 ];
 
 impl<'de, J: ElementJudge> Visitor<'de> for EventSeed<'_, J> {
@@ -118,7 +183,6 @@ impl<'de, J: ElementJudge> Visitor<'de> for EventSeed<'_, J> {
             export_request: false,
             sharing_group: None,
             tags: None,
-            tag_links: None,
             reports: Vec::new(),
             galaxies: Vec::new(),
             notes: Vec::new(),
@@ -127,10 +191,19 @@ impl<'de, J: ElementJudge> Visitor<'de> for EventSeed<'_, J> {
             attributes: Ok(()),
             objects: Ok(()),
             shadow_attributes: Ok(()),
+            related: Vec::new(),
         };
-        let mut seen = 0u32;
+        let mut seen = 0u64;
         while let Some(key) = map.next_key::<Str<'de>>()? {
             let Some(i) = KEYS.iter().position(|k| *k == key) else {
+                let Some(h) = HARMLESS.iter().position(|k| *k == key) else {
+                    return Err(de::Error::unknown_field(&key, &[]));
+                };
+                let bit = 1u64 << (KEYS.len() + h);
+                if seen & bit != 0 {
+                    return Err(de::Error::duplicate_field(HARMLESS[h]));
+                }
+                seen |= bit;
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
@@ -150,7 +223,6 @@ impl<'de, J: ElementJudge> Visitor<'de> for EventSeed<'_, J> {
                 "request" => e.export_request = map.next_value::<Option<IgnoredAny>>()?.is_some(),
                 "SharingGroup" => e.sharing_group = map.next_value::<OptObject<_>>()?.0,
                 "Tag" => e.tags = map.next_value::<ObjectList<_>>()?.0,
-                "EventTag" => e.tag_links = map.next_value::<ObjectList<_>>()?.0,
                 "EventReport" => e.reports = map.next_value::<ObjectList<_>>()?.or_empty(),
                 "Galaxy" => e.galaxies = map.next_value::<ObjectList<_>>()?.or_empty(),
                 "Note" => e.notes = map.next_value::<ObjectList<_>>()?.or_empty(),
@@ -161,6 +233,14 @@ impl<'de, J: ElementJudge> Visitor<'de> for EventSeed<'_, J> {
                 "ShadowAttribute" => {
                     e.shadow_attributes = map.next_value_seed(JudgedList::attributes(judge))?
                 }
+                "RelatedEvent" => {
+                    e.related = map
+                        .next_value::<ObjectList<RelatedEventEnvelope>>()?
+                        .or_empty()
+                        .into_iter()
+                        .map(|r| r.event)
+                        .collect()
+                }
                 _ => unreachable!("every key of KEYS has an arm"),
             }
         }
@@ -168,12 +248,16 @@ impl<'de, J: ElementJudge> Visitor<'de> for EventSeed<'_, J> {
     }
 }
 
-/// `{"Event": {...}}`: the event inside, judged. With `only_event`, any
-/// other key is an error (a feed's event file); without, other keys are
-/// skipped (a relationship's target).
+/// `{"Event": {...}}` and nothing else: the event inside, judged (a
+/// feed's event file).
 pub struct EnvelopeSeed<'j, J> {
     pub judge: &'j J,
-    pub only_event: bool,
+}
+
+impl<J> Clone for EnvelopeSeed<'_, J> {
+    fn clone(&self) -> Self {
+        EnvelopeSeed { judge: self.judge }
+    }
 }
 
 impl<'de, J: ElementJudge> DeserializeSeed<'de> for EnvelopeSeed<'_, J> {
@@ -193,16 +277,13 @@ impl<'de, J: ElementJudge> Visitor<'de> for EnvelopeSeed<'_, J> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event<'de>, A::Error> {
         let mut event = None;
         while let Some(key) = map.next_key::<Str<'de>>()? {
-            if key == "Event" {
-                if event.is_some() {
-                    return Err(de::Error::duplicate_field("Event"));
-                }
-                event = Some(map.next_value_seed(EventSeed(self.judge))?);
-            } else if self.only_event {
+            if key != "Event" {
                 return Err(de::Error::unknown_field(&key, &["Event"]));
-            } else {
-                map.next_value::<IgnoredAny>()?;
             }
+            if event.is_some() {
+                return Err(de::Error::duplicate_field("Event"));
+            }
+            event = Some(map.next_value_seed(EventSeed(self.judge))?);
         }
         event.ok_or_else(|| de::Error::missing_field("Event"))
     }
