@@ -11,10 +11,14 @@
 //! Every lab has a unique name and its own temporary directory (certificates,
 //! records, logs); dropping it kills the processes it started, by PID, and
 //! deletes its namespaces, also when the test panics. Tests skip (return early)
-//! when [`Lab::new`] returns `None`: not root, or a tool is missing.
+//! when [`Lab::new`] returns `None`: not root, or a tool is missing — a
+//! failure instead under `MISP_WARDEN_REQUIRE_ALL=1` ([`skip`]).
 #![allow(dead_code)]
 
 pub mod misp;
+pub mod skip;
+
+pub use skip::skip;
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -183,7 +187,7 @@ impl Lab {
 
     fn create(test: &str, guard: Guard) -> Option<Lab> {
         if let Err(why) = prerequisites() {
-            eprintln!("skipped: needs root and ip/nft/openssl/curl ({why})");
+            skip(&format!("needs root and ip/nft/openssl/curl ({why})"));
             return None;
         }
         let short: String = test
@@ -381,6 +385,18 @@ impl Lab {
     ) {
         assert!(self.warden.is_none(), "the warden is already running");
         let path = self.write_config(config);
+        // `check` must accept every config the tests run (it refuses what
+        // `run` would refuse: the same checks, tests/cli.rs).
+        let checked = Command::new(WARDEN)
+            .args(["check", "--config"])
+            .arg(&path)
+            .output()
+            .expect("run misp-warden check");
+        assert!(
+            checked.status.success(),
+            "check refused a config the test runs: {}",
+            show(&checked)
+        );
         self.guard();
         let log_path = self.dir().join("warden.log");
         let log = File::create(&log_path).expect("create warden.log");
