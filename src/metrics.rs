@@ -81,6 +81,10 @@ pub struct Metrics {
     reloads: Family<Outcome, Counter>,
     config_info: Family<ConfigLabels, Gauge>,
     config_loaded: Gauge,
+    /// Bytes of bodies held now (`warden.body_budget_bytes` is the most),
+    /// read from the budget at each scrape.
+    body_budget_used: Gauge,
+    body_budget_usage: std::sync::OnceLock<Box<dyn Fn() -> u64 + Send + Sync>>,
     /// The hash `config_info` currently shows, to clear its series on reload.
     config_hash: std::sync::Mutex<String>,
     ready: AtomicBool,
@@ -156,6 +160,12 @@ impl Metrics {
             "When the config in force was loaded (Unix time)",
             config_loaded.clone(),
         );
+        let body_budget_used = Gauge::default();
+        registry.register(
+            "body_budget_used_bytes",
+            "Bytes of request and response bodies held in memory now, received and decoded (at most warden.body_budget_bytes)",
+            body_budget_used.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -169,6 +179,8 @@ impl Metrics {
             reloads,
             config_info,
             config_loaded,
+            body_budget_used,
+            body_budget_usage: std::sync::OnceLock::new(),
             config_hash: Default::default(),
             ready: AtomicBool::new(false),
         }
@@ -253,7 +265,16 @@ impl Metrics {
         self.ready.store(ready, Ordering::SeqCst);
     }
 
+    /// Where `body_budget_used_bytes` is read from (set once, at start).
+    pub fn watch_body_budget(&self, usage: impl Fn() -> u64 + Send + Sync + 'static) {
+        let _ = self.body_budget_usage.set(Box::new(usage));
+    }
+
     fn encode(&self) -> String {
+        if let Some(usage) = self.body_budget_usage.get() {
+            self.body_budget_used
+                .set(i64::try_from(usage()).unwrap_or(i64::MAX));
+        }
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);

@@ -133,6 +133,8 @@ impl Proxy {
             .timer(TokioTimer::new())
             .max_concurrent_streams(32)
             .max_header_list_size(MAX_HEAD_BYTES as u32);
+        let budget = bodies::Budget::new(limits.body_budget_bytes);
+        metrics.watch_body_budget(budget.usage());
         Proxy {
             loaded: ArcSwap::from_pointee(loaded),
             leaves,
@@ -141,7 +143,7 @@ impl Proxy {
             next_connection: AtomicU64::new(1),
             http,
             metrics,
-            budget: bodies::Budget::new(limits.body_budget_bytes),
+            budget,
             inspections: tokio::sync::Semaphore::new(limits.max_concurrent_inspections),
             connections: Arc::new(tokio::sync::Semaphore::new(limits.max_connections)),
             per_source: Default::default(),

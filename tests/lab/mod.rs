@@ -40,6 +40,8 @@ const TOOLS: [&str; 6] = ["ip", "nft", "openssl", "curl", "python3", "timeout"];
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a process may take to exit after SIGTERM before it gets SIGKILL.
 const TERM_TIMEOUT: Duration = Duration::from_secs(10);
+/// Where tests put `warden.metrics_listen` (inside the daemon's namespace).
+pub const METRICS: &str = "127.0.0.1:9102";
 /// Makes lab names and file names unique within one test process.
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -484,6 +486,43 @@ impl Lab {
         read_lossy(&self.dir().join("warden.log"))
     }
 
+    /// GET `path` of the daemon's metrics listener ([`METRICS`], which the
+    /// test's config must set as `warden.metrics_listen`), from inside the
+    /// daemon's namespace: the status (0 when nothing answered) and body.
+    pub fn scrape(&self, path: &str) -> (u16, String) {
+        let out = self
+            .ns_cmd(self.warden_ns(), "curl")
+            .args(["-sS", "--max-time", "5", "-w", "\n%{http_code}"])
+            .arg(format!("http://{METRICS}{path}"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("curl the metrics");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, status) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (status.trim().parse().unwrap_or(0), body.to_string())
+    }
+
+    /// Polls `/metrics` (≤ 10 s) until `series` (name and labels as
+    /// encoded) satisfies `wanted`; returns its value. Panics with the last
+    /// scrape otherwise. How a test waits for a state of the daemon — a
+    /// connection counted, a body held — instead of guessing a sleep.
+    pub fn wait_for_metric(&self, series: &str, what: &str, wanted: impl Fn(f64) -> bool) -> f64 {
+        let start = Instant::now();
+        loop {
+            let (_, text) = self.scrape("/metrics");
+            let v = metric(&text, series);
+            if wanted(v) {
+                return v;
+            }
+            assert!(
+                start.elapsed() < READY_TIMEOUT,
+                "{series} never became {what} (last {v}):\n{text}\n{}",
+                self.warden_log()
+            );
+            sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Sends `signal` ("HUP", "TERM", ...) to the daemon.
     pub fn signal_warden(&self, signal: &str) {
         send_signal(self.warden_pid(), signal);
@@ -500,6 +539,23 @@ impl Lab {
             );
         }
         status
+    }
+
+    /// Waits for the daemon to exit by itself (a SIGTERM already sent, the
+    /// drain under way) — at most its 30 s drain and 10 s more — and
+    /// returns how it exited. Panics with the log if it does not.
+    pub fn wait_for_exit(&mut self) -> ExitStatus {
+        let mut child = self.warden.take().expect("the warden is not running");
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(40) {
+            if let Some(status) = child.try_wait().expect("wait for the warden") {
+                return status;
+            }
+            sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("misp-warden did not exit by itself:\n{}", self.warden_log());
     }
 
     /// Runs `program` in namespace `ns` ("in", "gw", "out") in the background,
@@ -777,6 +833,14 @@ fn send_signal(pid: u32, signal: &str) {
     let _ = Command::new("sh")
         .args(["-c", "kill -s \"$0\" \"$1\"", signal, &pid.to_string()])
         .status();
+}
+
+/// The value of the series whose line starts with `series` (name and
+/// labels exactly as encoded), 0 when absent.
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().unwrap_or(f64::NAN))
 }
 
 /// Root, and every tool on PATH.
