@@ -134,7 +134,7 @@ impl Proxy {
             .max_concurrent_streams(32)
             .max_header_list_size(MAX_HEAD_BYTES as u32);
         let budget = bodies::Budget::new(limits.body_budget_bytes);
-        metrics.watch_body_budget(budget.usage());
+        metrics.watch_body_budget(limits.body_budget_bytes, budget.usage());
         Proxy {
             loaded: ArcSwap::from_pointee(loaded),
             leaves,
