@@ -15,8 +15,10 @@ packages=(
     # tests/systemd.rs and the package test: systemd-analyze
     systemd
     # tests/container.rs and tests/compose.rs: images from Debian's packages
-    buildah podman runc podman-compose
-    # tests/deb.rs: the .deb built, checked and installed into a throwaway root
+    # (podman-compose itself comes from PyPI into .venv: scripts/test.sh)
+    buildah podman runc
+    # tests/deb.rs: the .deb built, checked and installed into a throwaway root;
+    # tests/compose.rs: the stand-in misp-core (debootstrap too)
     dpkg-dev debootstrap lintian
     # tests/monitoring.rs: promtool checks the alert rules
     prometheus

@@ -17,8 +17,10 @@ as_root "$@"
 # Python test helpers live in a private virtualenv, created on first use and
 # made again when a previous attempt left it half-made.
 venv=.venv
-# h2: the HTTP/2 frame-level client of the bypass corpus (tests/e2e_bypass.rs).
-helpers=('jsonschema>=4.18' pymisp 'h2>=4.1')
+# h2: the HTTP/2 frame-level client of the bypass corpus (tests/e2e_bypass.rs);
+# podman-compose: tests/compose.rs (Debian's 1.0.3 passes network_mode
+# "service:…" to podman as it is, which podman does not know).
+helpers=('jsonschema>=4.18' pymisp 'h2>=4.1' 'podman-compose>=1.1')
 if [ -e "$venv" ] && ! { [ -x "$venv/bin/python" ] && [ -x "$venv/bin/pip" ] &&
     "$venv/bin/python" -c 'import sys' 2>/dev/null; }; then
     echo "test.sh: $venv is incomplete (an earlier attempt failed): making it again" >&2
@@ -31,7 +33,7 @@ if [ ! -e "$venv" ]; then
         exit 1
     fi
 fi
-if ! "$venv/bin/python" -c 'import jsonschema, pymisp, h2' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import jsonschema, pymisp, h2' 2>/dev/null || [ ! -x "$venv/bin/podman-compose" ]; then
     echo "test.sh: installing the Python test helpers into $venv: ${helpers[*]}" >&2
     "$venv/bin/pip" install --quiet --disable-pip-version-check "${helpers[@]}"
 fi

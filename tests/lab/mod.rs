@@ -15,6 +15,7 @@
 //! failure instead under `MISP_WARDEN_REQUIRE_ALL=1` ([`skip`]).
 #![allow(dead_code)]
 
+pub mod image;
 pub mod misp;
 pub mod skip;
 
