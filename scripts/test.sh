@@ -5,14 +5,14 @@
 # (real client serialisations through `misp-warden eval`).
 #
 # Run it as root, or as a user who may sudo (it asks sudo itself): the
-# end-to-end tests build network namespaces. System packages: scripts/setup.sh.
+# end-to-end tests build network namespaces. Without sudo it runs unprivileged. System packages: scripts/setup.sh.
 # MISP_WARDEN_REQUIRE_ALL=1 (CI sets it) turns every test's "skipped" — not
 # root, a tool missing — into a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/root.sh
 . scripts/lib/root.sh
-as_root "$@"
+as_root --optional "$@"
 
 # Python test helpers live in a private virtualenv, created on first use and
 # made again when a previous attempt left it half-made.

@@ -4,6 +4,8 @@
 #   as_root "$@"    run as root; from a user account, start again through
 #                   sudo, keeping that user's Rust toolchain (rustup keeps it
 #                   in the home directory, which sudo's PATH leaves out)
+#   as_root --optional "$@"
+#                   the same, but without sudo carry on unprivileged
 #
 # Started by root itself, nothing changes: no sudo is needed (a fresh
 # container or VM has none). Started through sudo, what the run creates in
@@ -11,14 +13,24 @@
 # to that user at exit, so a later run without root can still build.
 
 as_root() {
+    local optional=
+    if [ "${1:-}" = --optional ]; then
+        optional=1
+        shift
+    fi
     if [ "$(id -u)" != 0 ]; then
         if ! command -v sudo >/dev/null; then
+            if [ -n "$optional" ]; then
+                echo "$(basename "$0"): not root and no sudo: the tests that need root will say they skipped" >&2
+                return 0
+            fi
             echo "$(basename "$0"): needs root (network namespaces); run it as root (sudo is not installed)" >&2
             exit 1
         fi
         local cargo_bin
         cargo_bin=$(dirname "$(command -v cargo 2>/dev/null || echo "$HOME/.cargo/bin/cargo")")
-        exec sudo env "PATH=$cargo_bin:$PATH" \
+        # The user's PATH, with the toolchain, and root's sbin directories (nft, ip).
+        exec sudo env "PATH=$cargo_bin:$PATH:/usr/local/sbin:/usr/sbin:/sbin" \
             "CARGO_HOME=${CARGO_HOME:-$HOME/.cargo}" "RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.rustup}" \
             "$0" "$@"
     fi
