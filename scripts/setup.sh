@@ -20,7 +20,8 @@ packages=(
     # tests/deb.rs: the .deb built, checked and installed into a throwaway root;
     # tests/compose.rs: the stand-in misp-core (debootstrap too)
     dpkg-dev debootstrap lintian
-    # tests/monitoring.rs: promtool checks the alert rules
+    # tests/monitoring.rs: promtool checks the alert rules (the package brings
+    # the Prometheus server too; where systemd runs, it starts it on :9090)
     prometheus
     # scripts/demo.sh and scripts/test.sh ask for root with it when run as a user
     sudo

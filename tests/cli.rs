@@ -118,7 +118,16 @@ fn check_refuses(config: &Path, wanted: &[&str]) {
 
 #[test]
 fn check_accepts_the_parity_config_and_summarises_it() {
-    let out = check(&config_path());
+    // A copy where the daemon's account can read it (the checkout may sit
+    // in a directory only root can enter; check refuses that, as run does).
+    let dir = readable_dir();
+    let path = write(
+        dir.path(),
+        "config.json",
+        &std::fs::read(config_path()).unwrap(),
+    );
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = check(&path);
     assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
     assert!(
         out.stdout.contains("6 instance(s)"),
