@@ -13,12 +13,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "$(id -u)" != 0 ]; then
-    echo "demo: needs root (it creates network namespaces); try: sudo $0" >&2
-    exit 1
-fi
-for tool in ip nft curl openssl python3; do
-    command -v "$tool" >/dev/null || { echo "demo: $tool is missing (apt-get install nftables iproute2 curl openssl python3)" >&2; exit 1; }
+# Root for the namespaces: as root as it is, from a user account through sudo.
+# shellcheck source=scripts/lib/root.sh
+. scripts/lib/root.sh
+as_root "$@"
+for tool in ip nft curl openssl python3 cargo; do
+    command -v "$tool" >/dev/null || { echo "demo: $tool is missing (system packages: scripts/setup.sh; Rust: rustup)" >&2; exit 1; }
 done
 
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }

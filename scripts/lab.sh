@@ -183,8 +183,12 @@ certificates() {
         # The client certificate misp-warden presents to a remote that asks
         # for one (instances.<id>.tls.client_cert), issued by the remote's CA.
         leaf warden-client remote-ca "DNS:misp-warden.lab.example" clientAuth
-        # Throwaway test material: world-readable, keys included (openssl writes 0600).
-        chmod 0644 ./*.pem ./*.key
+        # Throwaway test material: certificates world-readable; keys readable
+        # by the group the lab's daemon runs as (nogroup, 65534, also in the
+        # container image) — misp-warden refuses a key open to every account.
+        chmod 0644 ./*.pem
+        chgrp 65534 ./*.key
+        chmod 0640 ./*.key
     )
 }
 

@@ -17,11 +17,21 @@ pub fn check(path: &Path) -> ExitCode {
     let config = match Config::load(path) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("misp-warden: invalid config {}: {e}", path.display());
+            eprintln!("misp-warden: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    // Everything `run` would refuse for this config: the account, the
+    // files it names and their permissions, the CA.
+    let ready = match crate::preflight::check(path, &config) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("misp-warden: {}: {e}", path.display());
             return ExitCode::from(1);
         }
     };
     print!("{}", summary(&config));
+    print!("{ready}");
     ExitCode::SUCCESS
 }
 
@@ -127,8 +137,7 @@ pub fn eval(args: &EvalArgs) -> ExitCode {
 /// `--plaintext`), a request head, the raw body — and judged by the same
 /// function the daemon calls, [`policy::evaluate`].
 fn run_eval(a: &EvalArgs) -> Result<Result<(), Block>, String> {
-    let config = Config::load(a.config)
-        .map_err(|e| format!("invalid config {}: {e}", a.config.display()))?;
+    let config = Config::load(a.config)?;
     let headers = parse_headers(a.headers, "--header")?;
     let response_headers = parse_headers(a.response_headers, "--response-header")?;
     let read = |p: &Path, what: &str| -> Result<Vec<u8>, String> {
@@ -366,7 +375,7 @@ pub fn nft(path: &Path, mode: &str, nat: bool) -> ExitCode {
     };
     let config = match Config::load(path) {
         Ok(c) => c,
-        Err(e) => return fail(format!("invalid config {}: {e}", path.display())),
+        Err(e) => return fail(e),
     };
     // Only same-host names the daemon's account (to exempt it); resolve it as
     // the daemon will, fallback included.

@@ -2,7 +2,9 @@
 //!
 //! Start-up happens on one thread, in an order that matters:
 //!
-//! 1. load and validate the config — an invalid one is a one-line error;
+//! 1. load and validate the config, the account and every file it names
+//!    (`preflight`, what `check` runs too) — an invalid one is a one-line
+//!    error, and nothing has been bound or written;
 //! 2. bind every listener with `IP_TRANSPARENT` (needs `CAP_NET_ADMIN`);
 //! 3. load the interception CA, or create it on first start;
 //! 4. read every trust anchor and client key the config names;
@@ -48,10 +50,9 @@ struct Started {
 /// bytes (hex), which the metrics show so an operator can tell which file
 /// is in force.
 fn load(path: &Path) -> Result<(Config, String), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
-    let config = Config::from_json(&text).map_err(|e| e.to_string())?;
+    let text = crate::config::read_text(path)?;
+    let config =
+        Config::from_json(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))?;
     let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
     let hash = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     Ok((config, hash))
@@ -70,6 +71,10 @@ pub fn run(path: &Path) -> Result<(), String> {
 /// Steps 1–5, on the one thread the process has.
 fn start(path: &Path) -> Result<Started, String> {
     let (config, hash) = load(path)?;
+    // Everything `check` checks, before anything is bound or written: a
+    // config refused here leaves no CA behind.
+    let ready =
+        crate::preflight::check(path, &config).map_err(|e| format!("{}: {e}", path.display()))?;
     crate::telemetry::init(config.warden.log_format);
     let listeners = config
         .warden
@@ -95,7 +100,7 @@ fn start(path: &Path) -> Result<Started, String> {
             config.warden.ca_cert.display()
         );
     }
-    let (user, group) = privilege::resolve(&config.warden.user, &config.warden.group)?;
+    let (user, group) = (ready.user, ready.group);
     let listen = config.warden.listen.clone();
     let loaded = Loaded::new(config)?;
     for id in loaded

@@ -10,6 +10,8 @@
 //! - [`body`] — content-encoding decoding with a bound on the decoded size.
 //! - [`tls`] — the local interception CA.
 //! - [`nftables`] — the ruleset that diverts the config's sync traffic.
+//! - [`preflight`] — what `run` needs besides a valid config (account,
+//!   files and their permissions, the CA), checked by `check` too.
 //! - [`cli`] — the subcommands `check`, `eval`, `nft` and `ca init`.
 
 pub mod body;
@@ -22,6 +24,7 @@ pub mod misp;
 pub mod net;
 pub mod nftables;
 pub mod policy;
+pub mod preflight;
 pub mod proxy;
 pub mod telemetry;
 pub mod tls;

@@ -81,6 +81,14 @@ pub struct Metrics {
     reloads: Family<Outcome, Counter>,
     config_info: Family<ConfigLabels, Gauge>,
     config_loaded: Gauge,
+    /// Bytes of bodies held now (`warden.body_budget_bytes` is the most),
+    /// read from the budget at each scrape.
+    body_budget_used: Gauge,
+    /// `warden.body_budget_bytes` in force (read at start).
+    body_budget_total: Gauge,
+    body_budget_usage: std::sync::OnceLock<Box<dyn Fn() -> u64 + Send + Sync>>,
+    /// `/readyz` as a series, so an alert can see a daemon not ready.
+    ready_gauge: Gauge,
     /// The hash `config_info` currently shows, to clear its series on reload.
     config_hash: std::sync::Mutex<String>,
     ready: AtomicBool,
@@ -156,6 +164,24 @@ impl Metrics {
             "When the config in force was loaded (Unix time)",
             config_loaded.clone(),
         );
+        let body_budget_used = Gauge::default();
+        registry.register(
+            "body_budget_used_bytes",
+            "Bytes of request and response bodies held in memory now, received and decoded (at most warden.body_budget_bytes)",
+            body_budget_used.clone(),
+        );
+        let ready_gauge = Gauge::default();
+        registry.register(
+            "ready",
+            "1 while the daemon takes connections (listeners bound, a policy in force), 0 from SIGTERM on: /readyz as a series",
+            ready_gauge.clone(),
+        );
+        let body_budget_total = Gauge::default();
+        registry.register(
+            "body_budget_bytes",
+            "warden.body_budget_bytes: the most bytes of bodies held at once",
+            body_budget_total.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -169,6 +195,10 @@ impl Metrics {
             reloads,
             config_info,
             config_loaded,
+            body_budget_used,
+            body_budget_total,
+            body_budget_usage: std::sync::OnceLock::new(),
+            ready_gauge,
             config_hash: Default::default(),
             ready: AtomicBool::new(false),
         }
@@ -253,7 +283,21 @@ impl Metrics {
         self.ready.store(ready, Ordering::SeqCst);
     }
 
+    /// The body budget (`total` bytes) and where the bytes it holds now are
+    /// read from; set once, at start.
+    pub fn watch_body_budget(&self, total: u64, usage: impl Fn() -> u64 + Send + Sync + 'static) {
+        self.body_budget_total
+            .set(i64::try_from(total).unwrap_or(i64::MAX));
+        let _ = self.body_budget_usage.set(Box::new(usage));
+    }
+
     fn encode(&self) -> String {
+        if let Some(usage) = self.body_budget_usage.get() {
+            self.body_budget_used
+                .set(i64::try_from(usage()).unwrap_or(i64::MAX));
+        }
+        self.ready_gauge
+            .set(i64::from(self.ready.load(Ordering::SeqCst)));
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);

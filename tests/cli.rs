@@ -118,7 +118,16 @@ fn check_refuses(config: &Path, wanted: &[&str]) {
 
 #[test]
 fn check_accepts_the_parity_config_and_summarises_it() {
-    let out = check(&config_path());
+    // A copy where the daemon's account can read it (the checkout may sit
+    // in a directory only root can enter; check refuses that, as run does).
+    let dir = readable_dir();
+    let path = write(
+        dir.path(),
+        "config.json",
+        &std::fs::read(config_path()).unwrap(),
+    );
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = check(&path);
     assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
     assert!(
         out.stdout.contains("6 instance(s)"),
@@ -172,10 +181,42 @@ fn check_names_the_key_of_a_bad_port() {
 }
 
 #[test]
-fn check_of_a_missing_file_is_one_line() {
+fn check_of_a_missing_file_says_missing_and_names_it_once() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-config.json");
-    check_refuses(&missing, &["no-such-config.json"]);
+    check_refuses(&missing, &["no-such-config.json: missing"]);
+    let line = check(&missing).stderr;
+    assert_eq!(line.matches("no-such-config.json").count(), 1, "{line}");
+    assert!(!line.contains("invalid"), "{line}");
+}
+
+#[test]
+fn an_unknown_key_says_what_was_probably_meant() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config_value();
+    c["instances"]["charlie_1"]["blocked_object_type"] = json!(["person"]);
+    let path = write_json(dir.path(), "config.json", &c);
+    check_refuses(
+        &path,
+        &[
+            "instances.charlie_1.blocked_object_type",
+            r#"did you mean "blocked_object_types"?"#,
+        ],
+    );
+    let mut c = config_value();
+    c["warden"] = json!({"metrics-listen": "127.0.0.1:9102"});
+    let path = write_json(dir.path(), "config.json", &c);
+    check_refuses(
+        &path,
+        &["warden.metrics-listen", r#"did you mean "metrics_listen"?"#],
+    );
+    // Nothing close: no guess.
+    let mut c = config_value();
+    c["instances"]["charlie_1"]["colour"] = json!("blue");
+    let path = write_json(dir.path(), "config.json", &c);
+    let out = check(&path);
+    assert_eq!(out.code, Some(1));
+    assert!(!out.stderr.contains("did you mean"), "{}", out.stderr);
 }
 
 #[test]
@@ -566,6 +607,7 @@ fn ca_init_creates_a_ca_and_refuses_to_overwrite_it() {
         "ca.key is not a PEM private key"
     );
     assert_eq!(mode(&key), 0o600, "ca.key must be mode 0600");
+    assert_eq!(mode(&ca_dir), 0o700, "the CA's directory is created 0700");
 
     // Again, without --force: refused, nothing touched.
     let out = init(false);
@@ -726,6 +768,214 @@ fn eval_passes_a_feeds_non_200_answer_as_misp_guard_does() {
     assert_allow(&run(Some("304")));
     assert_block(&run(None), "empty message body");
     assert_usage_error(&run(Some("99")), "response-status");
+}
+
+// ---------------------------------------------------------------------------
+// check = run: every config `run` refuses for its content, `check` refuses
+// with the same line; what `check` accepts, `run` takes as far as binding.
+// Neither writes anything for a refused config (no CA).
+
+/// A directory the unprivileged account (`nobody`) can read, like
+/// /etc/misp-warden: the daemon reads the config again as that account.
+fn readable_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+/// `run` on `config` with its only listener on a port another socket
+/// holds: past every check, binding fails. Returns the error line.
+fn run_until_bind(config: &Path) -> String {
+    let out = warden([
+        OsStr::new("run"),
+        OsStr::new("--config"),
+        config.as_os_str(),
+    ]);
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    out.one_error_line().to_string()
+}
+
+/// The accounts a test may name: the fallback account must exist.
+fn have_nobody() -> bool {
+    std::fs::read_to_string("/etc/passwd")
+        .is_ok_and(|p| p.lines().any(|l| l.starts_with("nobody:")))
+}
+
+#[test]
+fn check_and_run_agree_on_every_config() {
+    if !have_nobody() {
+        panic!("this test needs the account nobody (/etc/passwd)");
+    }
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = format!("127.0.0.1:{}", taken.local_addr().unwrap().port());
+    let dir = readable_dir();
+    let d = dir.path();
+    let ca_dir = d.join("state");
+    let base = |warden: Value| {
+        let mut c = config_value();
+        let mut w = json!({"listen": [listen], "ca_cert": ca_dir.join("ca.pem"),
+            "ca_key": ca_dir.join("ca.key"), "user": "nobody", "group": "nogroup"});
+        for (k, v) in warden.as_object().unwrap() {
+            w[k] = v.clone();
+        }
+        c["warden"] = w;
+        c
+    };
+    // Files the cases name: a certificate world-readable, a private key
+    // readable by nogroup, a key open to everyone, one only root can read.
+    let out = Command::new(BIN)
+        .args(["ca", "init", "--dir"])
+        .arg(d.join("pki"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    std::fs::set_permissions(d.join("pki"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let pem = d.join("pki/ca.pem");
+    let key = d.join("pki/ca.key"); // 0600 root: nobody cannot read it
+    let open_key = write(d, "open.key", &std::fs::read(&key).unwrap());
+    std::fs::set_permissions(&open_key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let group_key = write(d, "group.key", &std::fs::read(&key).unwrap());
+    std::fs::set_permissions(&group_key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let nogroup = Command::new("chgrp")
+        .arg("nogroup")
+        .arg(&group_key)
+        .status();
+    let root = lab_root();
+
+    let mut cases: Vec<(&str, Value, Option<&str>)> = vec![
+        ("defaults", base(json!({})), None),
+        (
+            "root",
+            base(json!({"user": "root"})),
+            Some("must not be root"),
+        ),
+        (
+            "root group",
+            base(json!({"group": "root"})),
+            Some("must not be root"),
+        ),
+        (
+            "no such user",
+            base(json!({"user": "no-such-user-mw"})),
+            Some("warden.user: no such user no-such-user-mw"),
+        ),
+        (
+            "no such group",
+            base(json!({"group": "no-such-group-mw"})),
+            Some("warden.group: no such group no-such-group-mw"),
+        ),
+        (
+            "upstream_ca missing",
+            base(json!({"upstream_ca": d.join("absent.pem")})),
+            Some("warden.upstream_ca: "),
+        ),
+        (
+            "upstream_ca present",
+            base(json!({"upstream_ca": pem})),
+            None,
+        ),
+        (
+            "upstream_ca not PEM",
+            base(json!({"upstream_ca": d.join("config-0.json")})),
+            Some("warden.upstream_ca"),
+        ),
+        (
+            "one CA file",
+            base(json!({"ca_cert": pem, "ca_key": d.join("absent.key")})),
+            Some("warden.ca_key: "),
+        ),
+        (
+            "CA key open to all",
+            base(json!({"ca_cert": pem, "ca_key": open_key})),
+            Some("open to other accounts"),
+        ),
+        (
+            "CA in a file's place",
+            base(
+                json!({"ca_cert": d.join("config-0.json/ca.pem"), "ca_key": d.join("config-0.json/ca.key")}),
+            ),
+            Some("not a directory"),
+        ),
+        (
+            "listener collision",
+            base(json!({"metrics_listen": listen})),
+            Some("warden.metrics_listen"),
+        ),
+        (
+            "dual-stack metrics over a v4 listener",
+            base(json!({"listen": ["0.0.0.0:18443"], "metrics_listen": "[::]:18443"})),
+            Some("collides with warden.listen[0]"),
+        ),
+    ];
+    if root {
+        cases.push((
+            "client key nobody cannot read",
+            {
+                let mut c = base(json!({}));
+                c["instances"]["alpha_1"]["tls"] = json!({"client_cert": pem, "client_key": key});
+                c
+            },
+            Some("instances.alpha_1.tls.client_key"),
+        ));
+    }
+    if root && nogroup.is_ok_and(|s| s.success()) {
+        cases.push((
+            "client key readable by the group",
+            {
+                let mut c = base(json!({}));
+                c["instances"]["alpha_1"]["tls"] =
+                    json!({"client_cert": pem, "client_key": group_key});
+                c
+            },
+            None,
+        ));
+    }
+    for (n, (what, config, refused)) in cases.iter().enumerate() {
+        let path = write_json(d, &format!("config-{n}.json"), config);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let checked = check(&path);
+        let ran = run_until_bind(&path);
+        match refused {
+            Some(reason) => {
+                assert_eq!(
+                    checked.code,
+                    Some(1),
+                    "{what}: check accepted it: {}",
+                    checked.stdout
+                );
+                let line = checked.one_error_line();
+                assert!(line.contains(reason), "{what}: {line}");
+                assert_eq!(ran, line, "{what}: run and check disagree");
+            }
+            None => {
+                assert_eq!(checked.code, Some(0), "{what}: {}", checked.stderr);
+                assert!(
+                    ran.contains("cannot bind listener") || ran.contains("IP_TRANSPARENT"),
+                    "{what}: run refused what check accepted: {ran}"
+                );
+            }
+        }
+        assert!(!ca_dir.exists(), "{what}: a CA was written");
+    }
+
+    // The config file itself: readable by the account, not writable by all.
+    let path = write_json(d, "private.json", &base(json!({})));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    if root {
+        let line = check(&path).one_error_line().to_string();
+        assert!(line.contains("cannot be read by nobody"), "{line}");
+        assert_eq!(run_until_bind(&path), line);
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let line = check(&path).one_error_line().to_string();
+    assert!(line.contains("writable by every account"), "{line}");
+    assert_eq!(run_until_bind(&path), line);
+    assert!(!ca_dir.exists());
+}
+
+fn lab_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 // ---------------------------------------------------------------------------

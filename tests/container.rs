@@ -17,14 +17,11 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
 const PARTNER: &str = "https://misp.partner.example";
 const PUSH: &str = "/events/add/metadata:1";
 const EVENT_UUID: &str = "5f1c3a2e-1111-4222-8333-444455556666";
 /// A value that must never reach the remote or the client.
 const SECRET: &str = "CONTAINER-SECRET-41c7";
-/// The image's budget, archive and unpacked alike.
-const MAX_SIZE: u64 = 20_000_000;
 
 fn instance(ip: &str, host: &str, compartment: &str) -> Value {
     json!({"ip": ip, "host": host, "port": 443, "compartment_id": compartment, "affiliation": "lab",
@@ -78,11 +75,6 @@ fn assert_blocked(c: &Curl, rule: &str) {
     assert!(!c.text().contains(SECRET), "{message}");
 }
 
-fn on_path(tool: &str) -> bool {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path).any(|d| d.join(tool).is_file())
-}
-
 fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null())
         .output()
@@ -92,63 +84,6 @@ fn run(cmd: &mut Command) -> Output {
 fn show(out: &Output) -> String {
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     format!("{}\n{}{}", out.status, text(&out.stdout), text(&out.stderr))
-}
-
-/// Builds the image with `image/container/build.sh` and loads its archive
-/// with `podman load`; returns the name podman gave it. None (after saying
-/// why) when this machine cannot run containers.
-fn build_and_load() -> Option<String> {
-    if !lab::is_root() {
-        eprintln!("skipped: the container test needs root");
-        return None;
-    }
-    let missing: Vec<_> = ["buildah", "podman", "runc", "apt-get", "dpkg-deb"]
-        .into_iter()
-        .filter(|t| !on_path(t))
-        .collect();
-    if !missing.is_empty() {
-        eprintln!("skipped: the container test needs {}", missing.join(", "));
-        return None;
-    }
-    let archive = format!("{MANIFEST}/target/misp-warden-image.tar");
-    let start = Instant::now();
-    let out = run(Command::new("timeout").args([
-        "1500",
-        "bash",
-        &format!("{MANIFEST}/image/container/build.sh"),
-        "--output",
-        &archive,
-    ]));
-    assert!(out.status.success(), "build.sh failed: {}", show(&out));
-    let size = std::fs::metadata(&archive).expect("the archive").len();
-    eprintln!(
-        "image built in {:.1?}: {archive}, {size} bytes",
-        start.elapsed()
-    );
-    assert!(
-        size < MAX_SIZE,
-        "the archive should stay under {MAX_SIZE} bytes"
-    );
-    let out = run(Command::new("timeout").args(["300", "podman", "load", "--input", &archive]));
-    assert!(out.status.success(), "podman load failed: {}", show(&out));
-    // "Loaded image: localhost/misp-warden:latest" (podman 3: "Loaded image(s): a,b").
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let name = stdout
-        .lines()
-        .find_map(|l| l.split_once("Loaded image").map(|(_, r)| r))
-        .and_then(|r| r.split_once(": "))
-        .map(|(_, n)| n.split(',').next().unwrap().trim().to_string())
-        .unwrap_or_else(|| panic!("podman load named no image: {}", show(&out)));
-    // From scratch: one layer, ours.
-    let format = "{{.Size}} {{len .RootFS.Layers}}";
-    let out = run(Command::new("podman").args(["image", "inspect", "--format", format, &name]));
-    assert!(out.status.success(), "{}", show(&out));
-    let inspect = String::from_utf8_lossy(&out.stdout);
-    let (size, layers) = inspect.trim().split_once(' ').expect("size and layers");
-    eprintln!("image {name}: {size} bytes, {layers} layer(s)");
-    assert_eq!(layers, "1");
-    assert!(size.parse::<u64>().unwrap() < MAX_SIZE);
-    Some(name)
 }
 
 /// Removes the container by its (unique) name, whatever happened to it.
@@ -184,7 +119,7 @@ fn the_image_guards_sync_from_the_gateway_namespace_unprivileged() {
     let Some(mut lab) = Lab::new_direct("container") else {
         return;
     };
-    let Some(image) = build_and_load() else {
+    let Some(image) = lab::image::build_and_load() else {
         return;
     };
     let start = Instant::now();

@@ -673,7 +673,7 @@ fn runs_unprivileged_with_no_capabilities() {
 #[test]
 fn without_the_right_to_bind_it_exits_with_one_line_naming_it() {
     if !lab::is_root() {
-        eprintln!("skipped: needs root");
+        lab::skip("needs root");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -18,7 +18,7 @@ const UUID: &str = "5f1c3a2e-1111-4222-8333-444455556666";
 const SECRET: &str = "PASSPORT-7Q-SECRET-31337";
 /// An auth key that must reach no log line.
 const AUTH_KEY: &str = "AUTHKEY-SECRET-0123456789abcdef0123456789";
-const METRICS: &str = "127.0.0.1:9102";
+use lab::METRICS;
 
 fn lab_with(test: &str, config: &Value) -> Option<Lab> {
     let mut lab = Lab::new(test)?;
@@ -27,26 +27,12 @@ fn lab_with(test: &str, config: &Value) -> Option<Lab> {
     Some(lab)
 }
 
-/// GET `path` of the metrics listener, from inside the gateway.
 fn scrape(lab: &Lab, path: &str) -> (u16, String) {
-    let out = lab
-        .ns_cmd("gw", "curl")
-        .args(["-sS", "--max-time", "5", "-w", "\n%{http_code}"])
-        .arg(format!("http://{METRICS}{path}"))
-        .output()
-        .expect("curl the metrics");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, status) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (status.trim().parse().unwrap_or(0), body.to_string())
+    lab.scrape(path)
 }
 
-/// The value of the series whose line starts with `series` (name and
-/// labels exactly as encoded), 0 when absent.
 fn value(metrics: &str, series: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .map_or(0.0, |v| v.trim().parse().unwrap())
+    lab::metric(metrics, series)
 }
 
 /// Polls (≤ 10 s) until the daemon's log contains `needle` `n` times.
@@ -154,9 +140,9 @@ fn metrics_move_with_allowed_and_blocked_requests() {
     // The scrape names rules and endpoints, never what was refused.
     assert!(!after.contains(SECRET));
 
-    // Stopping: not ready any more, before the listeners close.
-    lab.signal_warden("TERM");
-    let _ = lab.stop_warden();
+    // A clean stop: exit 0 (the drain, /readyz 503 during it:
+    // sigterm_during_a_large_upload_…).
+    assert!(lab.stop_warden().success(), "{}", lab.warden_log());
 }
 
 #[test]
@@ -392,15 +378,33 @@ fn a_changed_config_file_reloads_safely_on_an_open_connection() {
 
 #[test]
 fn sigterm_during_a_large_upload_lets_it_complete_then_exits_zero() {
-    let Some(mut lab) = lab_with("bigterm", &config()) else {
+    let mut c = config();
+    c["warden"] = json!({"metrics_listen": METRICS});
+    let Some(mut lab) = lab_with("bigterm", &c) else {
         return;
     };
     // 16 MB of allowed event, sent at 4 MB/s: about four seconds in flight.
     let filler = "x".repeat(16 * 1024 * 1024);
     let big = event(UUID, "tlp:green", &filler);
     let upload = SlowPush::start(&lab, &format!("{PARTNER}{PUSH}"), &big, "4M");
-    std::thread::sleep(Duration::from_secs(1));
+    // In flight: its head read, its declared length held for the body.
+    lab.wait_for_metric(
+        "misp_warden_body_budget_used_bytes",
+        "the upload's length",
+        |v| v >= big.len() as f64,
+    );
+    assert_eq!(scrape(&lab, "/readyz").0, 200);
     lab.signal_warden("TERM");
+    // Not ready any more from the signal on, while the upload drains.
+    let start = Instant::now();
+    while scrape(&lab, "/readyz").0 != 503 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "/readyz still answers 200 after SIGTERM:\n{}",
+            lab.warden_log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     wait_for_log(&lab, "stopping", 1);
     // No new connection is taken while it drains.
     let late = lab.curl(&[
@@ -411,7 +415,9 @@ fn sigterm_during_a_large_upload_lets_it_complete_then_exits_zero() {
     assert_eq!(late.status, 0, "{late:?}");
 
     assert_eq!(upload.finish(), 200, "the upload completes");
-    assert!(lab.stop_warden().success(), "{}", lab.warden_log());
+    // It exits by itself once drained, with status 0 (what systemd sees).
+    let exit = lab.wait_for_exit();
+    assert_eq!(exit.code(), Some(0), "{}", lab.warden_log());
     let records = lab.records(0);
     assert_eq!(records.len(), 1);
     assert!(records[0].body == big, "the upload arrived whole");

@@ -7,6 +7,9 @@
 //! skip without them. The rulesets' behaviour on the wire is proven by the
 //! end-to-end tests, which load what this command renders.
 
+#[path = "lab/skip.rs"]
+mod skip;
+
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -62,7 +65,7 @@ impl Netns {
         let root = Command::new("id").arg("-u").output().ok()?.stdout == b"0\n";
         let have_nft = Command::new("nft").arg("--version").output().is_ok();
         if !root || !have_nft {
-            eprintln!("skipped: needs root and nft");
+            skip::skip("needs root and nft");
             return None;
         }
         let name = format!("mw-nftchk-{}", std::process::id());
@@ -162,10 +165,10 @@ fn the_shipped_rulesets_are_what_nft_renders_for_the_shipped_config() {
         let out = nft(&config, mode, false);
         if mode == "same-host" && out.status.code() == Some(2) {
             // No misp-warden and no nobody account on this machine.
-            eprintln!(
-                "skipped same-host: {}",
+            skip::skip(&format!(
+                "same-host: {}",
                 String::from_utf8_lossy(&out.stderr)
-            );
+            ));
             continue;
         }
         assert_eq!(out.status.code(), Some(0), "{mode}: {out:?}");

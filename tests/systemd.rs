@@ -3,6 +3,9 @@
 //! `systemd-analyze security` rates its exposure low. (The VM image boots it
 //! for real: `image/vm/boot-test.sh`.) Skips where systemd-analyze is absent.
 
+#[path = "lab/skip.rs"]
+mod skip;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -21,7 +24,7 @@ fn systemd_analyze() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !found {
-        eprintln!("skipped: systemd-analyze is not installed");
+        skip::skip("systemd-analyze is not installed");
     }
     found
 }

@@ -77,7 +77,7 @@ if [ -z "$bin" ]; then
     say "building the static binary ($triple)"
     RUSTFLAGS='-C target-feature=+crt-static' CARGO_PROFILE_RELEASE_STRIP=symbols \
         CARGO_TARGET_DIR=$repo/target/static \
-        cargo build --quiet --release --target "$triple" --manifest-path "$repo/Cargo.toml" --bin misp-warden
+        cargo build --release --target "$triple" --manifest-path "$repo/Cargo.toml" --bin misp-warden
     bin=$repo/target/static/$triple/release/misp-warden
 fi
 [ -x "$bin" ] || die "no binary $bin"

@@ -14,11 +14,19 @@ example_cleanup() {
     wait 2>/dev/null || true
     scripts/lab.sh down "$name"
     rm -rf "$dir"
+    # Started through sudo: the build goes back to the user (scripts/lib/root.sh).
+    if declare -F _as_root_give_back >/dev/null; then _as_root_give_back; fi
 }
 
 example_up() {
     local extra=${1:-"{}"}
-    cargo build --release --quiet
+    # The first build takes minutes (a release build with fat LTO): show it.
+    if [ -x target/release/misp-warden ]; then
+        cargo build --release --quiet
+    else
+        echo "the first release build takes a few minutes; cargo shows its progress:"
+        cargo build --release
+    fi
     bin=$PWD/target/release/misp-warden
     name=mw$(basename "$0" .sh | tr -cd '[:lower:]' | cut -c1-6)$$
     dir=$(mktemp -d "/tmp/misp-warden-$name.XXXXXX")

@@ -150,6 +150,9 @@ pub(super) struct Obj<'a> {
     path: String,
     map: &'a Map<String, Value>,
     taken: HashSet<&'a str>,
+    /// Every key asked for, present or not: what an unknown key was
+    /// probably meant to be is among them.
+    known: Vec<String>,
 }
 
 impl<'a> Obj<'a> {
@@ -159,6 +162,7 @@ impl<'a> Obj<'a> {
                 path: path.to_string(),
                 map,
                 taken: HashSet::new(),
+                known: Vec::new(),
             }),
             None => Err(ConfigError::new(
                 if path.is_empty() { "(top level)" } else { path },
@@ -176,6 +180,7 @@ impl<'a> Obj<'a> {
     }
 
     pub(super) fn optional(&mut self, key: &str) -> Option<Field<'a>> {
+        self.known.push(key.to_string());
         let (k, v) = self.map.get_key_value(key)?;
         self.taken.insert(k.as_str());
         Some(Field {
@@ -198,11 +203,44 @@ impl<'a> Obj<'a> {
     pub(super) fn finish(self) -> R<()> {
         for k in self.map.keys() {
             if !self.taken.contains(k.as_str()) {
-                return Err(ConfigError::new(self.child(k), "unknown key"));
+                let message = match did_you_mean(k, &self.known) {
+                    Some(known) => format!("unknown key (did you mean {known:?}?)"),
+                    None => "unknown key".to_string(),
+                };
+                return Err(ConfigError::new(self.child(k), message));
             }
         }
         Ok(())
     }
+}
+
+/// The known key an unknown one was most likely meant to be: the closest
+/// by edit distance (case aside), if it is close enough to be a slip —
+/// a letter or two, a missing plural `s`, a dash for an underscore.
+pub(super) fn did_you_mean<'k>(unknown: &str, known: &'k [String]) -> Option<&'k str> {
+    let unknown = unknown.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| (edit_distance(&unknown, &k.to_ascii_lowercase()), k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.as_str())
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
 }
 
 /// A JSON document parsed like `serde_json::Value`, except that an object

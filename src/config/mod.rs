@@ -254,12 +254,12 @@ impl Config {
         parse::parse(text)
     }
 
-    /// Reads and validates a config file; the error names the file.
-    pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::new(path.display().to_string(), format!("cannot read: {e}"))
-        })?;
-        Self::from_json(&text)
+    /// Reads and validates a config file. The error is one line naming the
+    /// file once: `FILE: missing (no such file)`, `FILE: cannot read: …`,
+    /// or `invalid config FILE: KEY: what was expected`.
+    pub fn load(path: &std::path::Path) -> Result<Config, String> {
+        let text = read_text(path)?;
+        Self::from_json(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))
     }
 
     pub fn instance(&self, id: &str) -> Option<&Instance> {
@@ -317,4 +317,17 @@ impl Config {
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
+}
+
+/// A config file's text. A file that is not there is "missing", not
+/// "invalid"; every error names the file once.
+pub fn read_text(path: &std::path::Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("{}: missing (no such file)", path.display()),
+        std::io::ErrorKind::IsADirectory => {
+            format!("{}: is a directory, not a config file", path.display())
+        }
+        _ => format!("{}: cannot read: {e}", path.display()),
+    })?;
+    String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))
 }

@@ -100,6 +100,7 @@ pub(super) fn parse(f: Field) -> R<Warden> {
         };
     }
     o.finish()?;
+    check_listeners_distinct(&w)?;
     if w.limits.body_budget_bytes < w.max_body_bytes {
         return Err(ConfigError::new(
             budget.map_or_else(|| "warden.body_budget_bytes".to_string(), |v| v.path),
@@ -110,6 +111,51 @@ pub(super) fn parse(f: Field) -> R<Warden> {
         ));
     }
     Ok(w)
+}
+
+/// Two listeners the kernel would not let both bind: the same port on the
+/// same address, or on a wildcard of the family. Transparent listeners are
+/// IPv6-only; the metrics and proxy listeners at `[::]` take IPv4 too.
+fn check_listeners_distinct(w: &Warden) -> R<()> {
+    use std::net::SocketAddr;
+    let mut all: Vec<(String, SocketAddr, bool)> = w
+        .listen
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("warden.listen[{i}]"), *a, false))
+        .collect();
+    for (key, addr) in [
+        ("warden.metrics_listen", w.metrics_listen),
+        ("warden.proxy_listen", w.proxy_listen),
+    ] {
+        if let Some(a) = addr {
+            all.push((key.to_string(), a, true));
+        }
+    }
+    let overlap = |a: &(String, SocketAddr, bool), b: &(String, SocketAddr, bool)| {
+        let (x, y) = (a.1, b.1);
+        if x.port() != y.port() {
+            return false;
+        }
+        let dual =
+            |l: &(String, SocketAddr, bool)| l.2 && l.1.is_ipv6() && l.1.ip().is_unspecified();
+        if x.is_ipv4() != y.is_ipv4() {
+            return dual(a) || dual(b);
+        }
+        x.ip() == y.ip() || x.ip().is_unspecified() || y.ip().is_unspecified()
+    };
+    for (n, a) in all.iter().enumerate() {
+        if let Some(b) = all[..n].iter().find(|b| overlap(a, b)) {
+            return Err(ConfigError::new(
+                &a.0,
+                format!(
+                    "{} collides with {} ({}): two listeners cannot share a port on the same address",
+                    a.1, b.0, b.1
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A positive integer (of `unit`), or an error naming the key.

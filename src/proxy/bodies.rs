@@ -35,6 +35,13 @@ impl Budget {
         Budget(Arc::new(Semaphore::new(permits)))
     }
 
+    /// How many bytes are held now, as a function the metrics call at
+    /// each scrape.
+    pub fn usage(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
+        let (semaphore, total) = (self.0.clone(), self.0.available_permits());
+        move || total.saturating_sub(semaphore.available_permits()) as u64
+    }
+
     /// Takes `bytes` from the budget into `held`, or says it is spent
     /// (and takes nothing).
     fn pay(&self, bytes: u64, held: &mut Held) -> Result<(), Spent> {

@@ -137,6 +137,8 @@ impl Proxy {
             .timer(TokioTimer::new())
             .max_concurrent_streams(32)
             .max_header_list_size(MAX_HEAD_BYTES as u32);
+        let budget = bodies::Budget::new(limits.body_budget_bytes);
+        metrics.watch_body_budget(limits.body_budget_bytes, budget.usage());
         Proxy {
             loaded: ArcSwap::from_pointee(loaded),
             leaves,
@@ -145,7 +147,7 @@ impl Proxy {
             next_connection: AtomicU64::new(1),
             http,
             metrics,
-            budget: bodies::Budget::new(limits.body_budget_bytes),
+            budget,
             verdicts: crate::policy::EventVerdicts::default(),
             inspections: tokio::sync::Semaphore::new(limits.max_concurrent_inspections),
             connections: Arc::new(tokio::sync::Semaphore::new(limits.max_connections)),

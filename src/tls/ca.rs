@@ -90,11 +90,16 @@ fn write_file(path: &Path, data: &[u8], mode: u32, replace: bool) -> Result<(), 
 }
 
 /// Creates a new CA at `cert_path` (0644) and `key_path` (0600), with
-/// their directories; files already there are an error unless `replace`.
+/// their directories (0700: whoever can list it sees where the key is);
+/// files already there are an error unless `replace`.
 pub fn create(cert_path: &Path, key_path: &Path, replace: bool) -> Result<(), String> {
+    use std::os::unix::fs::DirBuilderExt;
     for p in [cert_path, key_path] {
-        if let Some(dir) = p.parent() {
-            std::fs::create_dir_all(dir)
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
     }

@@ -11,10 +11,15 @@
 //! Every lab has a unique name and its own temporary directory (certificates,
 //! records, logs); dropping it kills the processes it started, by PID, and
 //! deletes its namespaces, also when the test panics. Tests skip (return early)
-//! when [`Lab::new`] returns `None`: not root, or a tool is missing.
+//! when [`Lab::new`] returns `None`: not root, or a tool is missing — a
+//! failure instead under `MISP_WARDEN_REQUIRE_ALL=1` ([`skip`]).
 #![allow(dead_code)]
 
+pub mod image;
 pub mod misp;
+pub mod skip;
+
+pub use skip::skip;
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -36,6 +41,8 @@ const TOOLS: [&str; 6] = ["ip", "nft", "openssl", "curl", "python3", "timeout"];
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a process may take to exit after SIGTERM before it gets SIGKILL.
 const TERM_TIMEOUT: Duration = Duration::from_secs(10);
+/// Where tests put `warden.metrics_listen` (inside the daemon's namespace).
+pub const METRICS: &str = "127.0.0.1:9102";
 /// Makes lab names and file names unique within one test process.
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -201,7 +208,7 @@ impl Lab {
 
     fn create(test: &str, guard: Guard) -> Option<Lab> {
         if let Err(why) = prerequisites() {
-            eprintln!("skipped: needs root and ip/nft/openssl/curl ({why})");
+            skip(&format!("needs root and ip/nft/openssl/curl ({why})"));
             return None;
         }
         let short: String = test
@@ -443,6 +450,18 @@ impl Lab {
     ) {
         assert!(self.warden.is_none(), "the warden is already running");
         let path = self.write_config(config);
+        // `check` must accept every config the tests run (it refuses what
+        // `run` would refuse: the same checks, tests/cli.rs).
+        let checked = Command::new(WARDEN)
+            .args(["check", "--config"])
+            .arg(&path)
+            .output()
+            .expect("run misp-warden check");
+        assert!(
+            checked.status.success(),
+            "check refused a config the test runs: {}",
+            show(&checked)
+        );
         self.guard();
         let log_path = self.dir().join("warden.log");
         let log = File::create(&log_path).expect("create warden.log");
@@ -530,6 +549,43 @@ impl Lab {
         read_lossy(&self.dir().join("warden.log"))
     }
 
+    /// GET `path` of the daemon's metrics listener ([`METRICS`], which the
+    /// test's config must set as `warden.metrics_listen`), from inside the
+    /// daemon's namespace: the status (0 when nothing answered) and body.
+    pub fn scrape(&self, path: &str) -> (u16, String) {
+        let out = self
+            .ns_cmd(self.warden_ns(), "curl")
+            .args(["-sS", "--max-time", "5", "-w", "\n%{http_code}"])
+            .arg(format!("http://{METRICS}{path}"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("curl the metrics");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, status) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (status.trim().parse().unwrap_or(0), body.to_string())
+    }
+
+    /// Polls `/metrics` (≤ 10 s) until `series` (name and labels as
+    /// encoded) satisfies `wanted`; returns its value. Panics with the last
+    /// scrape otherwise. How a test waits for a state of the daemon — a
+    /// connection counted, a body held — instead of guessing a sleep.
+    pub fn wait_for_metric(&self, series: &str, what: &str, wanted: impl Fn(f64) -> bool) -> f64 {
+        let start = Instant::now();
+        loop {
+            let (_, text) = self.scrape("/metrics");
+            let v = metric(&text, series);
+            if wanted(v) {
+                return v;
+            }
+            assert!(
+                start.elapsed() < READY_TIMEOUT,
+                "{series} never became {what} (last {v}):\n{text}\n{}",
+                self.warden_log()
+            );
+            sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Sends `signal` ("HUP", "TERM", ...) to the daemon.
     pub fn signal_warden(&self, signal: &str) {
         send_signal(self.warden_pid(), signal);
@@ -546,6 +602,23 @@ impl Lab {
             );
         }
         status
+    }
+
+    /// Waits for the daemon to exit by itself (a SIGTERM already sent, the
+    /// drain under way) — at most its 30 s drain and 10 s more — and
+    /// returns how it exited. Panics with the log if it does not.
+    pub fn wait_for_exit(&mut self) -> ExitStatus {
+        let mut child = self.warden.take().expect("the warden is not running");
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(40) {
+            if let Some(status) = child.try_wait().expect("wait for the warden") {
+                return status;
+            }
+            sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("misp-warden did not exit by itself:\n{}", self.warden_log());
     }
 
     /// Runs `program` in namespace `ns` ("in", "gw", "out") in the background,
@@ -823,6 +896,14 @@ fn send_signal(pid: u32, signal: &str) {
     let _ = Command::new("sh")
         .args(["-c", "kill -s \"$0\" \"$1\"", signal, &pid.to_string()])
         .status();
+}
+
+/// The value of the series whose line starts with `series` (name and
+/// labels exactly as encoded), 0 when absent.
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().unwrap_or(f64::NAN))
 }
 
 /// Root, and every tool on PATH.

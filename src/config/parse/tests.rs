@@ -339,6 +339,60 @@ fn a_listener_on_an_instance_sync_port_is_refused() {
 }
 
 #[test]
+fn listeners_that_cannot_all_be_bound_are_refused() {
+    for (warden, key) in [
+        (
+            json!({"listen": ["0.0.0.0:8888", "0.0.0.0:8888"]}),
+            "warden.listen[1]",
+        ),
+        (
+            json!({"listen": ["0.0.0.0:8888", "192.0.2.1:8888"]}),
+            "warden.listen[1]",
+        ),
+        (
+            json!({"metrics_listen": "127.0.0.1:8888"}),
+            "warden.metrics_listen",
+        ),
+        (
+            json!({"listen": ["0.0.0.0:8888"], "proxy_listen": "[::]:8888"}),
+            "warden.proxy_listen",
+        ),
+        (
+            json!({"metrics_listen": "127.0.0.1:9102", "proxy_listen": "0.0.0.0:9102"}),
+            "warden.proxy_listen",
+        ),
+    ] {
+        let mut v = base();
+        v["warden"] = warden;
+        let e = err(&v);
+        assert!(e.starts_with(key) && e.contains("collides"), "{e}");
+    }
+    // Apart: the transparent IPv6 listener is IPv6-only; other ports.
+    for warden in [
+        json!({"listen": ["0.0.0.0:8888", "[::]:8888"]}),
+        json!({"metrics_listen": "127.0.0.1:9102", "proxy_listen": "127.0.0.1:3128"}),
+        json!({"metrics_listen": "127.0.0.1:9102", "proxy_listen": "192.0.2.1:9102"}),
+    ] {
+        let mut v = base();
+        v["warden"] = warden.clone();
+        assert!(load(&v).is_ok(), "{warden}");
+    }
+}
+
+#[test]
+fn an_unknown_key_names_the_one_probably_meant() {
+    let mut v = base();
+    v["instances"]["misp_a"]["blocked_object_type"] = json!(["person"]);
+    assert!(err(&v).ends_with(r#"unknown key (did you mean "blocked_object_types"?)"#));
+    let mut v = base();
+    v["warden"] = json!({"max_body_byte": 1});
+    assert!(err(&v).contains(r#"did you mean "max_body_bytes"?"#));
+    let mut v = base();
+    v["warden"] = json!({"colour": 1});
+    assert!(err(&v).ends_with("warden.colour: unknown key"));
+}
+
+#[test]
 fn plaintext_allowlist_urls_get_a_notice() {
     let mut v = base();
     v["allowlist"]["urls"] = json!(["https://a.example/x", "http://b.example/y"]);

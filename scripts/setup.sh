@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs every system package the demo and the tests need, from Debian's
+# (or Ubuntu's) archive with apt-get. The one list: .ci/run calls this, the
+# README names it. Rust itself (rustup, cargo) is not installed here.
+#
+#   scripts/setup.sh            as root, or as a user who may sudo
+#   scripts/setup.sh --list     print the packages and exit
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+    # the demo and the namespace lab (tests/lab/, scripts/lab.sh)
+    nftables iproute2 curl openssl ca-certificates util-linux gzip
+    python3 python3-venv            # the lab's remote MISP; .venv for pymisp, jsonschema, h2
+    # tests/systemd.rs and the package test: systemd-analyze
+    systemd
+    # tests/container.rs and tests/compose.rs: images from Debian's packages
+    # (podman-compose itself comes from PyPI into .venv: scripts/test.sh)
+    buildah podman runc
+    # tests/deb.rs: the .deb built, checked and installed into a throwaway root;
+    # tests/compose.rs: the stand-in misp-core (debootstrap too)
+    dpkg-dev debootstrap lintian
+    # tests/monitoring.rs: promtool checks the alert rules (the package brings
+    # the Prometheus server too; where systemd runs, it starts it on :9090)
+    prometheus
+    # scripts/demo.sh and scripts/test.sh ask for root with it when run as a user
+    sudo
+)
+
+if [ "${1:-}" = --list ]; then
+    printf '%s\n' "${packages[@]}"
+    exit 0
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "setup: all ${#packages[@]} packages are installed"
+    exit 0
+fi
+as_root=()
+if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: run as root (sudo is not installed)" >&2; exit 1; }
+    as_root=(sudo)
+fi
+echo "setup: installing ${missing[*]}"
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"
