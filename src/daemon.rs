@@ -134,6 +134,7 @@ async fn serve(path: &Path, started: Started) -> Result<(), String> {
     let graceful = Arc::new(GracefulShutdown::new());
     let mut loops = tokio::task::JoinSet::new();
     let mut addrs = Vec::new();
+    let mut listeners = Vec::new();
     let explicit = started.proxy_listener.into_iter().map(|l| (l, true));
     let transparent = started.listeners.into_iter().map(|l| (l, false));
     for (std_listener, explicit) in transparent.chain(explicit) {
@@ -148,13 +149,13 @@ async fn serve(path: &Path, started: Started) -> Result<(), String> {
         } else {
             addr
         });
-        loops.spawn(proxy.clone().accept_loop(
-            listener,
-            explicit,
-            graceful.clone(),
-            stopped.clone(),
-        ));
+        listeners.push((listener, explicit));
     }
+    loops.spawn(
+        proxy
+            .clone()
+            .accept_loop(listeners, graceful.clone(), stopped.clone()),
+    );
     let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
     let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;

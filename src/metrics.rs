@@ -83,10 +83,12 @@ pub struct Metrics {
     config_loaded: Gauge,
     /// Bytes of bodies held now (`warden.body_budget_bytes` is the most),
     /// read from the budget at each scrape.
-    body_budget_used: Gauge,
+    body_budget_used: Watched,
     /// `warden.body_budget_bytes` in force (read at start).
     body_budget_total: Gauge,
-    body_budget_usage: std::sync::OnceLock<Box<dyn Fn() -> u64 + Send + Sync>>,
+    /// Events whose verdict the guard remembers (their sightings and
+    /// proposals go where they went), read at each scrape.
+    remembered_events: Watched,
     /// `/readyz` as a series, so an alert can see a daemon not ready.
     ready_gauge: Gauge,
     /// The hash `config_info` currently shows, to clear its series on reload.
@@ -164,11 +166,17 @@ impl Metrics {
             "When the config in force was loaded (Unix time)",
             config_loaded.clone(),
         );
-        let body_budget_used = Gauge::default();
+        let body_budget_used = Watched::default();
         registry.register(
             "body_budget_used_bytes",
             "Bytes of request and response bodies held in memory now, received and decoded (at most warden.body_budget_bytes)",
-            body_budget_used.clone(),
+            body_budget_used.gauge.clone(),
+        );
+        let remembered_events = Watched::default();
+        registry.register(
+            "remembered_events",
+            "Events whose verdict the guard remembers for the children it judges by them (sightings, proposals); 0 after a start or a reload",
+            remembered_events.gauge.clone(),
         );
         let ready_gauge = Gauge::default();
         registry.register(
@@ -197,7 +205,7 @@ impl Metrics {
             config_loaded,
             body_budget_used,
             body_budget_total,
-            body_budget_usage: std::sync::OnceLock::new(),
+            remembered_events,
             ready_gauge,
             config_hash: Default::default(),
             ready: AtomicBool::new(false),
@@ -288,20 +296,42 @@ impl Metrics {
     pub fn watch_body_budget(&self, total: u64, usage: impl Fn() -> u64 + Send + Sync + 'static) {
         self.body_budget_total
             .set(i64::try_from(total).unwrap_or(i64::MAX));
-        let _ = self.body_budget_usage.set(Box::new(usage));
+        self.body_budget_used.watch(usage);
+    }
+
+    /// How many event verdicts are remembered, read at each scrape.
+    pub fn watch_remembered_events(&self, count: impl Fn() -> u64 + Send + Sync + 'static) {
+        self.remembered_events.watch(count);
     }
 
     fn encode(&self) -> String {
-        if let Some(usage) = self.body_budget_usage.get() {
-            self.body_budget_used
-                .set(i64::try_from(usage()).unwrap_or(i64::MAX));
-        }
+        self.body_budget_used.refresh();
+        self.remembered_events.refresh();
         self.ready_gauge
             .set(i64::from(self.ready.load(Ordering::SeqCst)));
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
         text
+    }
+}
+
+/// A gauge whose value is read from elsewhere when scraped.
+#[derive(Default)]
+struct Watched {
+    gauge: Gauge,
+    read: std::sync::OnceLock<Box<dyn Fn() -> u64 + Send + Sync>>,
+}
+
+impl Watched {
+    fn watch(&self, read: impl Fn() -> u64 + Send + Sync + 'static) {
+        let _ = self.read.set(Box::new(read));
+    }
+
+    fn refresh(&self) {
+        if let Some(read) = self.read.get() {
+            self.gauge.set(i64::try_from(read()).unwrap_or(i64::MAX));
+        }
     }
 }
 

@@ -109,7 +109,7 @@ pub struct Proxy {
     budget: bodies::Budget,
     /// The verdicts on events judged so far, by which their sightings and
     /// proposals are judged (see [`crate::policy::EventVerdicts`]).
-    verdicts: crate::policy::EventVerdicts,
+    verdicts: Arc<crate::policy::EventVerdicts>,
     /// Inspections running at once (`warden.max_concurrent_inspections`).
     inspections: tokio::sync::Semaphore,
     /// Connections open at once (`warden.max_connections`), over every
@@ -139,6 +139,9 @@ impl Proxy {
             .max_header_list_size(MAX_HEAD_BYTES as u32);
         let budget = bodies::Budget::new(limits.body_budget_bytes);
         metrics.watch_body_budget(limits.body_budget_bytes, budget.usage());
+        let verdicts = Arc::new(crate::policy::EventVerdicts::default());
+        let remembered = verdicts.clone();
+        metrics.watch_remembered_events(move || remembered.len() as u64);
         Proxy {
             loaded: ArcSwap::from_pointee(loaded),
             leaves,
@@ -148,7 +151,7 @@ impl Proxy {
             http,
             metrics,
             budget,
-            verdicts: crate::policy::EventVerdicts::default(),
+            verdicts,
             inspections: tokio::sync::Semaphore::new(limits.max_concurrent_inspections),
             connections: Arc::new(tokio::sync::Semaphore::new(limits.max_connections)),
             per_source: Default::default(),
@@ -169,19 +172,24 @@ impl Proxy {
         self.verdicts.clear();
     }
 
-    /// Accepts connections on `listener` until `stop` fires; each one is
-    /// handled on its own task, watched by `graceful` so shutdown can tell
-    /// it to finish and wait for it. The loop's handle on `graceful` goes
-    /// when it returns, so the daemon can then take it back to shut down.
-    /// `explicit`: the listener is the CONNECT proxy port, not a
-    /// transparent one.
+    /// Accepts connections on every listener until `stop` fires; each one
+    /// is handled on its own task, watched by `graceful` so shutdown can
+    /// tell it to finish and wait for it. The loop's handle on `graceful`
+    /// goes when it returns, so the daemon can then take it back to shut
+    /// down. Each listener comes with whether it is the CONNECT proxy port
+    /// (`true`) rather than a transparent one.
+    ///
+    /// One loop for all listeners: it holds one connection slot while it
+    /// waits, whichever listener the next client comes to. (A loop per
+    /// listener would hold one slot each, and serve fewer connections than
+    /// `max_connections` says.)
     pub async fn accept_loop(
         self: Arc<Self>,
-        listener: tokio::net::TcpListener,
-        explicit: bool,
+        listeners: Vec<(tokio::net::TcpListener, bool)>,
         graceful: Arc<hyper_util::server::graceful::GracefulShutdown>,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
+        let mut turn = 0usize;
         loop {
             // A connection slot first: past `max_connections`, new clients
             // wait in the kernel's backlog instead of costing memory here.
@@ -192,8 +200,9 @@ impl Proxy {
                 },
                 _ = stop.changed() => return,
             };
-            let accepted = tokio::select! {
-                accepted = listener.accept() => accepted,
+            turn = turn.wrapping_add(1);
+            let (accepted, explicit) = tokio::select! {
+                accepted = accept_any(&listeners, turn) => accepted,
                 _ = stop.changed() => return,
             };
             match accepted {
@@ -232,6 +241,26 @@ impl Proxy {
             }
         }
     }
+}
+
+/// The next connection on any of `listeners`, and whether that listener is
+/// the CONNECT proxy port. The listener asked first moves with `turn`, so a
+/// busy one cannot starve the others.
+fn accept_any(
+    listeners: &[(tokio::net::TcpListener, bool)],
+    turn: usize,
+) -> impl std::future::Future<Output = (std::io::Result<(tokio::net::TcpStream, SocketAddr)>, bool)> + '_
+{
+    std::future::poll_fn(move |cx| {
+        let n = listeners.len();
+        for i in 0..n {
+            let (listener, explicit) = &listeners[(turn + i) % n];
+            if let std::task::Poll::Ready(accepted) = listener.poll_accept(cx) {
+                return std::task::Poll::Ready((accepted, *explicit));
+            }
+        }
+        std::task::Poll::Pending
+    })
 }
 
 /// Counts a client connection as open for as long as it lives.
