@@ -175,7 +175,7 @@ impl Metrics {
         let remembered_events = Watched::default();
         registry.register(
             "remembered_events",
-            "Events whose verdict the guard remembers for the children it judges by them (sightings, proposals); 0 after a start or a reload",
+            "Events whose verdict the guard remembers for the children it judges by them (sightings, proposals); 0 after a start, or a reload that changed the rules",
             remembered_events.gauge.clone(),
         );
         let ready_gauge = Gauge::default();

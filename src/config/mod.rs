@@ -58,7 +58,7 @@ pub struct Instance {
 }
 
 /// The block rules of one instance; they apply to data that instance owns.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rules {
     /// Lower-cased taxonomy namespaces, e.g. `tlp`.
     pub required_taxonomies: Vec<String>,
@@ -74,6 +74,19 @@ pub struct Rules {
     /// Template UUIDs of the blocked object types MISP knows, derived from
     /// `blocked_object_types`: MISP identifies templates by UUID, not name.
     pub blocked_object_templates: HashSet<String>,
+}
+
+impl Config {
+    /// Whether a verdict given under `self` could differ under `other`:
+    /// some instance's rules (or the set of instances) changed.
+    pub fn same_rules(&self, other: &Config) -> bool {
+        self.instances.len() == other.instances.len()
+            && self
+                .instances
+                .iter()
+                .zip(&other.instances)
+                .all(|(a, b)| a.id == b.id && a.rules == b.rules)
+    }
 }
 
 impl Rules {

@@ -165,11 +165,15 @@ impl Proxy {
 
     /// Puts a new, fully validated config in force for the next request.
     /// Pooled upstream connections were verified under the old trust, so
-    /// they go; so do the verdicts on events, given under the old rules.
+    /// they go; so do the verdicts on events when the rules that gave them
+    /// changed.
     pub fn replace(&self, loaded: Loaded) {
+        let same_rules = self.loaded().config.same_rules(&loaded.config);
         self.loaded.store(Arc::new(loaded));
         self.pool.clear();
-        self.verdicts.clear();
+        if !same_rules {
+            self.verdicts.clear();
+        }
     }
 
     /// Accepts connections on every listener until `stop` fires; each one

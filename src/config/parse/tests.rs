@@ -441,3 +441,21 @@ fn limits_have_defaults_and_name_their_key_when_wrong() {
         "the default budget is 1 GiB"
     );
 }
+
+/// A reload keeps the guard's memory of event verdicts unless some
+/// instance's rules changed (see `Proxy::replace`).
+#[test]
+fn rules_compare_by_instance() {
+    let a = Config::from_json(&base().to_string()).unwrap();
+    let mut v = base();
+    v["warden"] = json!({"log_format": "json"});
+    v["allowlist"]["domains"] = json!([]);
+    let b = Config::from_json(&v.to_string()).unwrap();
+    assert!(
+        a.same_rules(&b),
+        "settings and the allowlist give no verdict on events"
+    );
+    v["instances"]["misp_b"]["taxonomies_rules"]["blocked_tags"] = json!(["tlp:amber"]);
+    let c = Config::from_json(&v.to_string()).unwrap();
+    assert!(!a.same_rules(&c));
+}
