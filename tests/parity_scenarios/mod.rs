@@ -9,6 +9,8 @@
 //! those of `tests/fixtures/parity/config.json` (table in `tests/parity.rs`).
 #![allow(dead_code)]
 
+pub mod closed_world;
+
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
