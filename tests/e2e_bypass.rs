@@ -967,6 +967,8 @@ struct WorldRun {
     body: Vec<u8>,
     /// What the remote answers (status, body), when the table has an answer.
     answer: Option<(u16, Vec<u8>)>,
+    /// The answer's headers (`X-UserOrgUUID`).
+    answer_headers: serde_json::Map<String, Value>,
     /// The table's verdict, its words with this run's uuids.
     expect: Option<Vec<String>>,
     /// Refused on the request (nothing may reach the remote: the request
@@ -1051,8 +1053,17 @@ fn world_runs() -> Vec<WorldRun> {
             } else {
                 format!("run-{n}")
             };
+            let answer_headers = s
+                .response_headers
+                .iter()
+                .map(|h| {
+                    let (k, v) = h.split_once(':').expect("Name: value");
+                    (k.trim().to_string(), json!(world_text(v.trim(), n)))
+                })
+                .collect();
             WorldRun {
                 label,
+                answer_headers,
                 method: s.method,
                 path: world_text(&s.path, n),
                 body: world_bytes(&s.body.as_ref().map(payload_bytes).unwrap_or_default(), n),
@@ -1260,7 +1271,7 @@ fn the_closed_world_family_through_the_live_daemon() {
         let (status, served) = r.answer.clone().unwrap_or((204, Vec::new()));
         routes.push(json!({"method": r.method, "path": r.path,
             "when_headers": {"X-Case": r.case}, "status": status,
-            "body_b64": lab::base64(&served)}));
+            "headers": r.answer_headers, "body_b64": lab::base64(&served)}));
         sequence.push((
             Some(i),
             world_request(r.method, &r.path, &r.case, &r.body),

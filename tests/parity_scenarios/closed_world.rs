@@ -483,6 +483,11 @@ pub fn correlations() -> Vec<Scenario> {
             .expect(expect)
             .misp_guard(Expect::Allow)
             .twin(twin("MISP's own answer").response(file(PULLED_EVENT)))
+            .twin(
+                twin("MISP's own answer, to a member of its sharing group (X-UserOrgUUID)")
+                    .response(file(PULLED_EVENT))
+                    .response_header(format!("X-UserOrgUUID: {ORG_A}")),
+            )
     };
     cold(vec![
         param(
