@@ -1,14 +1,16 @@
 //! The closed-world family (issue 13): what MISP acts on that a guard
 //! reading only the keys it knows would let cross, each case with the
-//! verdict of the closed-world spec (`/work/notes/closed-world-spec.md`)
-//! and, beside it where they differ, misp-guard's.
+//! verdict of the issue's closed-world spec (the rule that refuses it, and
+//! the key or the event it names) and, beside it where they differ,
+//! misp-guard's (read off its `mispguard.py`).
 //!
 //! Every refusal carries at least one **harmless twin**: the exact request
 //! or answer MISP 2.5's own sync sends on that endpoint (the documents of
-//! `tests/fixtures/closed_world/`, read off MISP's source: see
-//! `/work/notes/misp-requests.md` and `misp-responses.md`), which must
-//! pass — a guard that breaks MISP's sync is as useless as one that leaks.
-//! Most refusals are that twin with one thing changed.
+//! `tests/fixtures/closed_world/`, read off MISP's source:
+//! `ServerSyncTool.php`, `Server.php`, `Event::fetchEvent` and
+//! `JSONConverterTool` for events, the controllers for the rest), which
+//! must pass — a guard that breaks MISP's sync is as useless as one that
+//! leaks. Most refusals are that twin with one thing changed.
 //!
 //! Flows (the parity config, `tests/parity.rs`):
 //! - pushes: bravo_2 → bravo_1 (rules without a required taxonomy), and
