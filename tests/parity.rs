@@ -37,58 +37,9 @@
 mod parity_scenarios;
 
 use parity_scenarios::*;
-use std::path::Path;
 
 // ---------------------------------------------------------------------------
 // Running
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(s: &Scenario, tmp: &Path) -> Run {
-    let mut cmd = eval_command(s, tmp, true);
-    let out = cmd.output().expect("run misp-warden");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// Checks one run against its expectation. `Ok(Some(note))` when the
-/// reason matched only through a known wording gap.
-fn check(expect: &Expect, r: &Run) -> Result<Option<String>, String> {
-    if r.stderr.contains("panicked") || r.stderr.contains("RUST_BACKTRACE") {
-        return Err(format!("the binary panicked: {}", r.stderr.trim()));
-    }
-    let stdout = r.stdout.trim_end();
-    match expect {
-        Expect::Allow => {
-            if r.code == Some(0) && stdout == "allow" {
-                Ok(None)
-            } else {
-                Err(format!(
-                    "expected allow (exit 0), got exit {:?}: {stdout} {}",
-                    r.code,
-                    r.stderr.trim()
-                ))
-            }
-        }
-        Expect::Block(wanted) => {
-            let Some(reason) = stdout.strip_prefix("block: ").filter(|_| r.code == Some(3)) else {
-                return Err(format!(
-                    "expected block (exit 3), got exit {:?}: {stdout} {}",
-                    r.code,
-                    r.stderr.trim()
-                ));
-            };
-            reason_matches(wanted, reason)
-        }
-    }
-}
 
 /// Runs every scenario of a group and its twins; fails once, listing every
 /// scenario that did not give misp-guard's verdict.
@@ -99,7 +50,7 @@ fn replay(group: &str, scenarios: &[Scenario]) {
     for (i, s) in scenarios.iter().enumerate() {
         let label = format!("{group} #{} {}", i + 1, s.name);
         runs += 1;
-        match check(&s.expect, &run(s, tmp.path())) {
+        match check_eval(&s.expect, &run_eval(s, tmp.path())) {
             Ok(None) => {}
             Ok(Some(note)) => eprintln!("[{label}] known wording gap: {note}"),
             Err(e) => failures.push(format!("[{label}] {e}")),
@@ -114,7 +65,7 @@ fn replay(group: &str, scenarios: &[Scenario]) {
                 }
             };
             runs += 1;
-            match check(&twin.expect, &run(&twin, tmp.path())) {
+            match check_eval(&twin.expect, &run_eval(&twin, tmp.path())) {
                 Ok(None) => {}
                 Ok(Some(note)) => eprintln!("[{label}] known wording gap: {note}"),
                 Err(e) => failures.push(format!("[{label}] {e}")),

@@ -16,7 +16,10 @@ connection (an error, `Connection: close`), it drains what the peer still
 sends (until EOF, or 0.25 s of silence) into the capture before it closes.
 
 It answers well enough for MISP's server sync and PyMISP: canned responses
-from the --routes file (re-read on every request), else the defaults below.
+from the --routes file (re-read on every request; a JSON list of {"method",
+"path", "status", "headers", "body_b64", optional "when_headers": {name:
+value} that the request must carry too, optional "delay_ms"}, the first
+match wins), else the defaults below.
 
     remote_misp.py --listen 203.0.113.20:443 --listen [2001:db8:2::20]:443 \
         --cert partner.pem --key partner.key --record rec.jsonl --ready ready \
@@ -282,10 +285,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             f.flush()
             os.fsync(f.fileno())
 
+    def route_matches(self, r):
+        """A route matches on method and exact path, and on every header of
+        its optional "when_headers" ({name: value}, names without case,
+        values exactly): one path can answer different requests apart."""
+        if r.get("method") != self.command or r.get("path") != self.path:
+            return False
+        return all(self.headers.get(k) == v for k, v in r.get("when_headers", {}).items())
+
     def route(self, body):
         """(status, extra headers, body) for this request."""
         for r in self.server.lab.routes():
-            if r.get("method") == self.command and r.get("path") == self.path:
+            if self.route_matches(r):
                 # "delay_ms": a slow remote, for drain and timeout tests.
                 time.sleep(min(int(r.get("delay_ms", 0)), 30000) / 1000)
                 return (

@@ -343,7 +343,8 @@ impl Lab {
 
     /// Sets canned responses of remote `remote`: a JSON list of
     /// `{"method", "path", "status", "headers": {..}, "body_b64"}`, matched
-    /// exactly on method and path (see `scripts/lab/remote_misp.py`).
+    /// exactly on method and path, and on the request headers of an
+    /// optional `"when_headers": {..}` (see `scripts/lab/remote_misp.py`).
     pub fn set_routes(&self, remote: usize, routes: &Value) {
         let path = &self.remote(remote).routes;
         let tmp = path.with_extension("tmp");

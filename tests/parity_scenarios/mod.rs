@@ -9,6 +9,8 @@
 //! those of `tests/fixtures/parity/config.json` (table in `tests/parity.rs`).
 #![allow(dead_code)]
 
+pub mod closed_world;
+
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -70,6 +72,12 @@ fn fixture_event_uuid(fixture: &str) -> Option<String> {
 /// (Cold, the guard refuses those until it has seen their event: a
 /// deliberate difference from misp-guard, listed in the README.)
 pub fn seen_events(s: &Scenario) -> Vec<String> {
+    // A scenario that says what the guard remembers (the closed-world
+    // family: a refusal because the guard has not seen an event, its twin
+    // because it has) is taken at its word.
+    if let Some(seen) = &s.seen {
+        return seen.iter().map(|u| u.to_string()).collect();
+    }
     let mut seen = Vec::new();
     for prefix in ["/events/pushProposals/", "/sightings/bulkSaveSightings/"] {
         if let Some(uuid) = s.path.strip_prefix(prefix) {
@@ -128,7 +136,26 @@ pub fn analyst_path(kind: &str, uuid: &str) -> String {
 pub enum Payload {
     /// A file of `tests/fixtures/parity`.
     Fixture(&'static str),
+    /// A file of `tests/fixtures`, by its path there
+    /// (`closed_world/pushed_event.json`).
+    File(&'static str),
     Bytes(Vec<u8>),
+}
+
+/// `tests/fixtures`.
+pub fn fixtures_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+impl Payload {
+    /// The file behind a payload that is one.
+    pub fn path(&self) -> Option<PathBuf> {
+        match self {
+            Payload::Fixture(f) => Some(fixture_dir().join(f)),
+            Payload::File(f) => Some(fixtures_root().join(f)),
+            Payload::Bytes(_) => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -198,7 +225,14 @@ pub struct Twin {
     pub path: Option<&'static str>,
     pub response: Option<Payload>,
     pub response_headers: Option<Vec<String>>,
+    /// Another request body (the edits then apply to it).
+    pub body: Option<Payload>,
+    /// Events the guard remembers letting through, besides the scenario's.
+    pub seen: Vec<&'static str>,
+    pub response_status: Option<u16>,
     pub expect: Expect,
+    /// misp-guard's verdict on the twin, where it differs from `expect`.
+    pub misp_guard: Option<Expect>,
 }
 
 pub fn twin(what: &'static str) -> Twin {
@@ -237,8 +271,24 @@ impl Twin {
         self.response_headers = Some(Vec::new());
         self
     }
+    pub fn body(mut self, p: Payload) -> Self {
+        self.body = Some(p);
+        self
+    }
+    pub fn seen(mut self, uuid: &'static str) -> Self {
+        self.seen.push(uuid);
+        self
+    }
+    pub fn status(mut self, status: u16) -> Self {
+        self.response_status = Some(status);
+        self
+    }
     pub fn expect(mut self, e: Expect) -> Self {
         self.expect = e;
+        self
+    }
+    pub fn misp_guard(mut self, e: Expect) -> Self {
+        self.misp_guard = Some(e);
         self
     }
 }
@@ -253,7 +303,16 @@ pub struct Scenario {
     pub body: Option<Payload>,
     pub response: Option<Payload>,
     pub response_headers: Vec<String>,
+    /// The response's HTTP status (`eval --response-status`; default 200).
+    pub response_status: Option<u16>,
+    /// The events the guard remembers letting through for this flow
+    /// (`eval --seen-event`), when the scenario says; `None`: those its
+    /// data belongs to ([`seen_events`]), a guard that has been running.
+    pub seen: Option<Vec<&'static str>>,
     pub expect: Expect,
+    /// misp-guard's verdict, where it differs from `expect` (the
+    /// closed-world family; misp-guard's own scenarios expect its verdict).
+    pub misp_guard: Option<Expect>,
     pub twins: Vec<Twin>,
 }
 
@@ -274,9 +333,35 @@ impl Scenario {
             body: None,
             response: None,
             response_headers: Vec::new(),
+            response_status: None,
+            seen: None,
             expect: Expect::Allow,
+            misp_guard: None,
             twins: Vec::new(),
         }
+    }
+    /// The request body.
+    pub fn request(mut self, p: Payload) -> Self {
+        self.body = Some(p);
+        self
+    }
+    /// The guard remembers letting exactly these events through (none
+    /// until `seen` adds one).
+    pub fn remembering(mut self, uuids: &[&'static str]) -> Self {
+        self.seen = Some(uuids.to_vec());
+        self
+    }
+    pub fn seen(mut self, uuid: &'static str) -> Self {
+        self.seen.get_or_insert_with(Vec::new).push(uuid);
+        self
+    }
+    pub fn status(mut self, status: u16) -> Self {
+        self.response_status = Some(status);
+        self
+    }
+    pub fn misp_guard(mut self, e: Expect) -> Self {
+        self.misp_guard = Some(e);
+        self
     }
     pub fn body(mut self, fixture: &'static str) -> Self {
         self.body = Some(Payload::Fixture(fixture));
@@ -611,11 +696,9 @@ pub fn fixture_twins(fixture: &str) -> Vec<Twin> {
 }
 
 pub fn apply_edits(payload: &Payload, edits: &[Edit]) -> Result<Payload, String> {
-    let bytes = match payload {
-        Payload::Fixture(f) => {
-            std::fs::read(fixture_dir().join(f)).map_err(|e| format!("read {f}: {e}"))?
-        }
-        Payload::Bytes(b) => b.clone(),
+    let bytes = match payload.path() {
+        Some(path) => std::fs::read(&path).map_err(|e| format!("read {}: {e}", path.display()))?,
+        None => payload_bytes(payload),
     };
     let mut doc: Value =
         serde_json::from_slice(&bytes).map_err(|e| format!("payload is not JSON: {e}"))?;
@@ -660,6 +743,18 @@ pub fn twin_scenario(s: &Scenario, t: &Twin) -> Result<Scenario, String> {
     let mut out = s.clone();
     out.twins.clear();
     out.expect = t.expect.clone();
+    out.misp_guard = t.misp_guard.clone();
+    if !t.seen.is_empty() {
+        out.seen
+            .get_or_insert_with(Vec::new)
+            .extend(t.seen.iter().copied());
+    }
+    if let Some(status) = t.response_status {
+        out.response_status = Some(status);
+    }
+    if let Some(b) = &t.body {
+        out.body = Some(b.clone());
+    }
     if let Some(f) = t.from {
         out.from = f;
     }
@@ -692,7 +787,7 @@ pub fn twin_scenario(s: &Scenario, t: &Twin) -> Result<Scenario, String> {
 /// (named by their hash, so a payload used twice is written once).
 pub fn payload_file(p: &Payload, tmp: &std::path::Path) -> std::path::PathBuf {
     match p {
-        Payload::Fixture(f) => fixture_dir().join(f),
+        Payload::Fixture(_) | Payload::File(_) => p.path().expect("a file"),
         Payload::Bytes(b) => {
             let hash = b.iter().fold(0xcbf29ce484222325u64, |h, &c| {
                 (h ^ u64::from(c)).wrapping_mul(0x100000001b3)
@@ -733,17 +828,77 @@ pub fn eval_command(
         for h in &s.response_headers {
             cmd.args(["--response-header", h]);
         }
+        if let (Some(_), Some(status)) = (&s.response, s.response_status) {
+            cmd.args(["--response-status", &status.to_string()]);
+        }
     }
     cmd
 }
 
 pub fn payload_bytes(p: &Payload) -> Vec<u8> {
-    match p {
-        Payload::Fixture(f) => {
-            std::fs::read(fixture_dir().join(f)).unwrap_or_else(|e| panic!("read fixture {f}: {e}"))
+    match (p, p.path()) {
+        (Payload::Bytes(b), _) => b.clone(),
+        (_, Some(path)) => {
+            std::fs::read(&path).unwrap_or_else(|e| panic!("read fixture {}: {e}", path.display()))
         }
-        Payload::Bytes(b) => b.clone(),
+        (_, None) => unreachable!("only bytes have no file"),
     }
+}
+
+/// What one `misp-warden eval` run gave.
+pub struct EvalRun {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `misp-warden eval` on scenario `s` (its response judged too).
+pub fn run_eval(s: &Scenario, tmp: &Path) -> EvalRun {
+    let out = eval_command(s, tmp, true)
+        .output()
+        .expect("run misp-warden");
+    EvalRun {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Checks one run against its expectation. `Ok(Some(note))` when the
+/// reason matched only through a known wording gap.
+pub fn check_eval(expect: &Expect, r: &EvalRun) -> Result<Option<String>, String> {
+    if r.stderr.contains("panicked") || r.stderr.contains("RUST_BACKTRACE") {
+        return Err(format!("the binary panicked: {}", r.stderr.trim()));
+    }
+    let stdout = r.stdout.trim_end();
+    match expect {
+        Expect::Allow => {
+            if r.code == Some(0) && stdout == "allow" {
+                Ok(None)
+            } else {
+                Err(format!(
+                    "expected allow (exit 0), got exit {:?}: {stdout} {}",
+                    r.code,
+                    r.stderr.trim()
+                ))
+            }
+        }
+        Expect::Block(wanted) => {
+            let Some(reason) = stdout.strip_prefix("block: ").filter(|_| r.code == Some(3)) else {
+                return Err(format!(
+                    "expected block (exit 3), got exit {:?}: {stdout} {}",
+                    r.code,
+                    r.stderr.trim()
+                ));
+            };
+            reason_matches(wanted, reason)
+        }
+    }
+}
+
+/// A string for a scenario built at run time (a path with a UUID in it).
+pub fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_string().into_boxed_str())
 }
 
 /// Every scenario of the four groups, in the order `tests/parity.rs` runs
