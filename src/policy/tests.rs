@@ -1000,7 +1000,9 @@ fn other_endpoint_bodies() {
         (json!({"minimal": 1, "published": 1}), true),
         (json!({"minimal": true, "published": 1.0}), true),
         (json!({"minimal": 0, "published": 1}), false),
-        (json!({"minimal": "1", "published": 1}), false),
+        (json!({"minimal": "1", "published": "1"}), true),
+        (json!({"minimal": "0", "published": 1}), false),
+        (json!({"minimal": "yes", "published": 1}), false),
         (json!({"published": 1}), false),
         (json!([1]), false),
     ] {

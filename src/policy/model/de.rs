@@ -82,13 +82,15 @@ impl<'de> Deserialize<'de> for Distribution {
     }
 }
 
-/// `minimal: 1` / `published: 1`. misp-guard compares with Python's `== 1`,
-/// which `true` and `1.0` also satisfy; any other value means "not 1".
+/// `minimal: 1` / `published: 1`: what misp-guard's Python `== 1` takes
+/// (`1`, `1.0`, `true`), and `"1"`, which MISP's PHP reads the same way
+/// (`!empty("1")`, `published = '1'`). Any other value means "not 1".
 pub(super) fn flag_one<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     let v = serde_json::Value::deserialize(d)?;
     Ok(match v {
         serde_json::Value::Bool(b) => b,
         serde_json::Value::Number(n) => n.as_f64() == Some(1.0),
+        serde_json::Value::String(s) => s == "1",
         _ => false,
     })
 }

@@ -313,7 +313,7 @@ impl Checker<'_> {
         }
         self.analyst_children(&c.notes, &c.opinions, &c.relationships)?;
         for inbound in &c.inbound {
-            self.analyst(inbound, false)?;
+            self.analyst(inbound, Place::Inbound)?;
         }
         Ok(())
     }
@@ -343,7 +343,7 @@ impl Checker<'_> {
         }
         let mut items = env.items();
         match (items.next(), items.next()) {
-            (Some(item), None) => self.analyst(item, true),
+            (Some(item), None) => self.analyst(item, Place::Standalone),
             (None, _) => Err(malformed(
                 "analyst data without a Note, Opinion or Relationship",
             )),
@@ -363,15 +363,12 @@ impl Checker<'_> {
             .iter()
             .chain(opinions)
             .chain(rels)
-            .try_for_each(|a| self.analyst(a, false))
+            .try_for_each(|a| self.analyst(a, Place::Nested))
     }
 
     /// A note, opinion or relationship, classified by its own distribution
-    /// and sharing group as MISP classifies it. `standalone`: synced on its
-    /// own (pushed, or listed by the analyst-data index), not inside the
-    /// element it is about — then a record on an event goes only where the
-    /// event went.
-    fn analyst(&self, a: &AnalystData, standalone: bool) -> Outcome {
+    /// and sharing group as MISP classifies it.
+    fn analyst(&self, a: &AnalystData, place: Place) -> Outcome {
         let d = self.required_level(
             "analyst data",
             "analyst data has blocked distribution level",
@@ -379,12 +376,17 @@ impl Checker<'_> {
         )?;
         // Beyond misp-guard: MISP analyst data may carry a sharing group.
         self.sharing_group("analyst data", d, a.sharing_group.as_deref())?;
-        if standalone && a.object_type.as_deref() == Some("Event") {
+        if place == Place::Standalone && a.object_type.as_deref() == Some("Event") {
             self.seen_event("analyst data", a.object_uuid.as_deref())?;
         }
         self.analyst_children(&a.notes, &a.opinions, &a.relationships)?;
+        // An inbound relationship shows the element it comes *from*.
+        let target = match place {
+            Place::Inbound => a.object_type.as_deref(),
+            _ => a.related_object_type.as_deref(),
+        };
         if let Some(raw) = a.related_object {
-            self.related_object(a.related_object_type.as_deref(), raw.get())?;
+            self.related_object(target, raw.get())?;
         }
         Ok(())
     }
@@ -439,11 +441,11 @@ impl Checker<'_> {
                 // misp-guard reads the bare element; MISP may also wrap it
                 // (`{"Note": {...}}`). A body that is neither is refused.
                 match parse_object::<AnalystData>(bytes) {
-                    Ok(bare) => self.analyst(&bare, false),
+                    Ok(bare) => self.analyst(&bare, Place::Nested),
                     Err(_) => {
                         let w: Wrapped<AnalystData> = parse(bytes)?;
                         expect_key(&w.key, kind)?;
-                        self.analyst(&w.inner, false)
+                        self.analyst(&w.inner, Place::Nested)
                     }
                 }
             }
@@ -497,4 +499,18 @@ impl Checker<'_> {
             None => Ok(()),
         }
     }
+}
+
+/// Where a note, opinion or relationship is met.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// Inside the element it is about (an event's `Note[]`…).
+    Nested,
+    /// Synced on its own (pushed, or listed by the analyst-data index): a
+    /// record on an event goes only where the event went.
+    Standalone,
+    /// A cluster view's `RelationshipInbound`: MISP fills its
+    /// `related_object` with the *source* element, shaped by
+    /// `object_type`.
+    Inbound,
 }
