@@ -10,7 +10,7 @@
 
 use super::memory::EventVerdicts;
 use super::rules;
-use super::{Block, Exchange, Rule, head::single, printable};
+use super::{Block, RequestKind, Rule, head::single, printable};
 use crate::body::{self, Coding, DecodeError, Decoded};
 use crate::config::{Config, Warden};
 use http::header::{self, HeaderMap};
@@ -110,20 +110,20 @@ fn decode_refusal(e: DecodeError) -> Block {
 /// Whether the request stage reads the request body at all. When it does
 /// not, the body need not even be decoded (an allowlisted destination is
 /// passed without inspection, as in misp-guard).
-pub fn request_is_judged(exchange: &Exchange) -> bool {
-    !matches!(exchange, Exchange::Allowlisted)
+pub fn request_is_judged(exchange: &RequestKind) -> bool {
+    !matches!(exchange, RequestKind::Allowlisted)
 }
 
 /// Whether the response stage reads the response at all (push answers,
 /// versions and filters' answers MISP's sync reads nothing sensitive
 /// from are passed as they arrive; see [`super::endpoint::ResponseBody`]).
-pub fn response_is_judged(exchange: &Exchange) -> bool {
+pub fn response_is_judged(exchange: &RequestKind) -> bool {
     match exchange {
-        Exchange::Sync { endpoint, .. } => {
+        RequestKind::Sync { endpoint, .. } => {
             endpoint.response != super::endpoint::ResponseBody::Unchecked
         }
-        Exchange::Feed { .. } => true,
-        Exchange::Allowlisted => false,
+        RequestKind::Feed { .. } => true,
+        RequestKind::Allowlisted => false,
     }
 }
 
@@ -144,7 +144,7 @@ pub struct RequestFacts {
 /// would not see.
 pub fn judge_request_body(
     config: &Config,
-    exchange: &Exchange,
+    exchange: &RequestKind,
     headers: &HeaderMap,
     raw: &[u8],
     memory: &EventVerdicts,
@@ -154,15 +154,15 @@ pub fn judge_request_body(
     }
     let plan = decode_plan(headers, raw.len(), &config.warden)?;
     let (source, destination, endpoint) = match exchange {
-        Exchange::Sync {
+        RequestKind::Sync {
             source,
             destination,
             endpoint,
         } => (source, destination, endpoint),
-        Exchange::Allowlisted => return Ok(RequestFacts::default()),
+        RequestKind::Allowlisted => return Ok(RequestFacts::default()),
         // Feed files are fetched with GET: nothing goes out.
-        Exchange::Feed { .. } if raw.is_empty() => return Ok(RequestFacts::default()),
-        Exchange::Feed { .. } => {
+        RequestKind::Feed { .. } if raw.is_empty() => return Ok(RequestFacts::default()),
+        RequestKind::Feed { .. } => {
             return Err(Block::new(Rule::MalformedBody, "a body on a feed request"));
         }
     };
@@ -219,7 +219,7 @@ impl ResponseContext<'_> {
 /// destination instance, on a feed the feed.
 pub fn judge_response(
     config: &Config,
-    exchange: &Exchange,
+    exchange: &RequestKind,
     request: &RequestFacts,
     response: &http::response::Parts,
     raw: &[u8],
@@ -238,7 +238,7 @@ pub fn judge_response(
     }
     let body = decoded(&plan, raw, &config.warden)?;
     match exchange {
-        Exchange::Sync {
+        RequestKind::Sync {
             source,
             destination,
             endpoint,
@@ -252,11 +252,11 @@ pub fn judge_response(
         }
         // misp-guard passes a feed's non-200 answers (a 304 for an
         // unchanged manifest, a 404) as they are: they carry no event.
-        Exchange::Feed { .. } if ctx.status != 200 => Ok(()),
-        Exchange::Feed { feed, file } => {
+        RequestKind::Feed { .. } if ctx.status != 200 => Ok(()),
+        RequestKind::Feed { feed, file } => {
             rules::check_feed_response(&feed.rules, *file, &body).map_err(|b| b.by_feed(feed))
         }
-        Exchange::Allowlisted => Ok(()),
+        RequestKind::Allowlisted => Ok(()),
     }
 }
 

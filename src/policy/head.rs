@@ -14,7 +14,7 @@
 //! transport (plaintext only to instances), and last the target, the
 //! method and the endpoint table.
 
-use super::{Block, Destination, Exchange, Route, Rule, SourceSpec, printable};
+use super::{Block, Destination, RequestKind, Route, Rule, SourceSpec, printable};
 use crate::config::{Config, Instance};
 use http::Version;
 use http::header::{self, HeaderMap};
@@ -54,7 +54,7 @@ pub struct Framing {
 /// for the log, who is talking to whom.
 #[derive(Debug, Clone)]
 pub struct Admitted<'c> {
-    pub exchange: Exchange<'c>,
+    pub exchange: RequestKind<'c>,
     pub source: &'c Instance,
     /// The destination instance's id, else the name (or address) dialled.
     pub destination: String,
@@ -114,7 +114,7 @@ pub fn judge_head<'c>(
     refuse_connection_options(&request.headers)?;
     let exchange = route.check_request_head(config, request.method.as_str(), target)?;
     let destination = match &exchange {
-        Exchange::Sync { destination, .. } => destination.id.clone(),
+        RequestKind::Sync { destination, .. } => destination.id.clone(),
         _ => shown_destination(),
     };
     Ok(Admitted {

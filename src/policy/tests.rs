@@ -2,6 +2,8 @@
 //! allowed twin that differs only in the offending value.
 
 use super::*;
+use crate::config::Config;
+use std::net::IpAddr;
 use serde_json::{Value, json};
 
 const SG_BLOCKED: &str = "b9e656ba-b9c0-4506-83ed-7b54b43a57cb";

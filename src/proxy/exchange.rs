@@ -20,7 +20,7 @@ use super::reply::{self, Body};
 use super::upstream::{Streamed, UpstreamError};
 use super::{Loaded, Proxy};
 use crate::config::Mode;
-use crate::policy::{self, Block, Connection, Exchange, Rule, SourceSpec, printable};
+use crate::policy::{self, Block, Connection, RequestKind, Rule, SourceSpec, printable};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Either;
 use hyper::body::Incoming;
@@ -80,10 +80,10 @@ struct Audit {
 
 impl Audit {
     /// Remembers what kind of exchange this is, for the metrics.
-    fn kind(&mut self, exchange: &Exchange) {
+    fn kind(&mut self, exchange: &RequestKind) {
         use crate::policy::endpoint::Direction;
         (self.direction, self.endpoint) = match exchange {
-            Exchange::Sync { endpoint, .. } => (
+            RequestKind::Sync { endpoint, .. } => (
                 match endpoint.direction {
                     Direction::Push => "push",
                     Direction::Pull => "pull",
@@ -91,8 +91,8 @@ impl Audit {
                 },
                 endpoint.name,
             ),
-            Exchange::Allowlisted => ("allowlist", "-"),
-            Exchange::Feed { .. } => ("feed", "-"),
+            RequestKind::Allowlisted => ("allowlist", "-"),
+            RequestKind::Feed { .. } => ("feed", "-"),
         };
     }
 
