@@ -20,20 +20,15 @@
 //! logged, counted, and the old one stays.
 
 use crate::config::Config;
+use crate::config::limits::{DRAIN_TIMEOUT, WATCH_INTERVAL};
 use crate::metrics::Metrics;
 use crate::net::{listener, privilege};
-use crate::proxy::{Loaded, Proxy};
+use crate::proxy::{InForce, Proxy};
 use crate::tls::leaf::LeafMinter;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
-
-/// How long SIGTERM waits for exchanges in flight.
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-/// How often the config file is checked for a change.
-pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Everything start-up prepared, privileges already dropped.
 struct Started {
@@ -102,7 +97,7 @@ fn start(path: &Path) -> Result<Started, String> {
     }
     let (user, group) = (ready.user, ready.group);
     let listen = config.warden.listen.clone();
-    let loaded = Loaded::new(config)?;
+    let loaded = InForce::new(config)?;
     for id in loaded
         .config
         .instances
@@ -178,11 +173,11 @@ async fn serve(path: &Path, started: Started) -> Result<(), String> {
     let mut watch = tokio::time::interval(WATCH_INTERVAL);
     watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut file = FileWatch::new(path);
-    let at_start = start_only(&proxy.loaded().config.warden);
+    let at_start = start_only(&proxy.in_force().config.warden);
     let account = &started.account;
     tracing::info!(
         "misp-warden ready: mode {}, listening on {}, running as {} ({}:{}) with no capabilities",
-        proxy.loaded().config.warden.mode.as_str(),
+        proxy.in_force().config.warden.mode.as_str(),
         addrs.join(" "),
         account.user,
         account.uid,
@@ -275,7 +270,7 @@ fn reload(path: &Path, proxy: &Proxy, at_start: &[(&'static str, String)]) {
                 waiting.join(", ")
             );
         }
-        Loaded::new(config).map(|loaded| (loaded, hash))
+        InForce::new(config).map(|loaded| (loaded, hash))
     });
     match result {
         Ok((loaded, hash)) => {

@@ -15,7 +15,6 @@
 //! - [`cli`] — the subcommands `check`, `eval`, `nft` and `ca init`.
 
 pub mod body;
-pub mod buffer;
 pub mod cli;
 pub mod config;
 pub mod daemon;

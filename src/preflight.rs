@@ -124,7 +124,7 @@ pub fn check(config_path: &Path, config: &Config) -> Result<Ready, String> {
         .map_err(|e| format!("{key}: {e}"))?;
     }
     // And what is in them: certificates that parse, keys that match.
-    crate::proxy::Loaded::new(config.clone())?;
+    crate::proxy::InForce::new(config.clone())?;
 
     Ok(Ready {
         user,

@@ -13,6 +13,7 @@
 //! `instances.instance_1_1.port: expected an integer 1..65535, got "443a"`.
 
 mod json;
+pub mod limits;
 mod parse;
 mod warden;
 
@@ -22,6 +23,7 @@ use std::path::PathBuf;
 
 use crate::net::canonical_ip;
 
+pub use limits::Limits;
 pub use parse::ConfigError;
 
 #[derive(Debug, Clone)]
@@ -192,42 +194,6 @@ pub struct Warden {
     pub proxy_listen: Option<SocketAddr>,
     pub log_format: LogFormat,
     pub limits: Limits,
-}
-
-/// What one client, or all of them, may take of the box. Each bound turns
-/// an exhaustion attack into refusals while normal sync goes on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    /// Client connections open at once; more wait in the listen backlog.
-    pub max_connections: usize,
-    /// Client connections open at once from one address; more are closed
-    /// at once (MISP's own parallel sync stays far below the default).
-    pub max_connections_per_source: usize,
-    /// Bodies decoded and judged at once (CPU-bound work); more wait.
-    pub max_concurrent_inspections: usize,
-    /// Bytes of bodies held in memory at once, received and decoded, over
-    /// all exchanges; a request that would exceed it gets a 503.
-    pub body_budget_bytes: u64,
-    /// Longest wait for a request head, and idle time between requests.
-    pub header_timeout: std::time::Duration,
-    /// Longest wait for a whole request body (slow senders).
-    pub body_timeout: std::time::Duration,
-    /// Largest decoded / encoded size ratio of a compressed body.
-    pub max_decompression_ratio: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_connections: 4096,
-            max_connections_per_source: 256,
-            max_concurrent_inspections: 4,
-            body_budget_bytes: 1024 * 1024 * 1024,
-            header_timeout: std::time::Duration::from_secs(30),
-            body_timeout: std::time::Duration::from_secs(300),
-            max_decompression_ratio: 200,
-        }
-    }
 }
 
 /// How log lines are written to stderr.

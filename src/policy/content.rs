@@ -11,37 +11,9 @@
 use super::memory::EventVerdicts;
 use super::rules;
 use super::{Block, RequestKind, Rule, head::single, printable};
-use crate::body::{self, Coding, DecodeError, Decoded};
+use crate::body::{self, DecodeError, DecodePlan, Decoded};
 use crate::config::{Config, Warden};
 use http::header::{self, HeaderMap};
-
-/// Decoded output a compressed body may always reach, whatever its ratio:
-/// MISP events repeat their field names, and a 1 MiB event can compress a
-/// thousandfold. Past this floor the ratio applies; memory stays bounded by
-/// `max_body_bytes` and the daemon's body budget either way.
-pub const RATIO_FLOOR: u64 = 8 << 20;
-
-/// How a body will be decoded, and how much a decoder may produce.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodePlan {
-    codings: Vec<Coding>,
-    /// Most bytes a decoding stage may produce: `max_decompression_ratio`
-    /// times the encoded size, at least [`RATIO_FLOOR`], at most
-    /// `max_body_bytes`.
-    room: u64,
-    /// Whether `room` was set by the ratio (not by `max_body_bytes`), so a
-    /// body that fills it is refused for its ratio.
-    ratio_bound: bool,
-}
-
-impl DecodePlan {
-    /// Bytes of memory decoding may take at once: nothing for a body that
-    /// is not encoded, the room once per stage alive at a time (two for
-    /// stacked codings).
-    pub fn memory(&self) -> u64 {
-        self.room * self.codings.len().min(2) as u64
-    }
-}
 
 /// The decode plan for a body of `raw_len` bytes with these header fields.
 pub fn decode_plan(
@@ -63,45 +35,34 @@ pub fn decode_plan(
                 .map_err(|_| Block::new(Rule::ContentEncoding, "Content-Encoding is not ASCII"))?,
         );
     }
-    let codings = body::parse_codings(values).map_err(decode_refusal)?;
-    if codings.is_empty() {
-        return Ok(DecodePlan {
-            codings,
-            room: limit,
-            ratio_bound: false,
-        });
-    }
-    let by_ratio = warden
-        .limits
-        .max_decompression_ratio
-        .saturating_mul(raw_len as u64)
-        .max(RATIO_FLOOR);
-    Ok(DecodePlan {
+    let codings = body::parse_codings(values).map_err(|e| decode_refusal(e, warden))?;
+    Ok(DecodePlan::new(
         codings,
-        room: by_ratio.min(limit),
-        ratio_bound: by_ratio < limit,
-    })
+        raw_len,
+        limit,
+        warden.limits.max_decompression_ratio,
+    ))
 }
 
 /// The body as its receiver reads it, within the plan's room.
 fn decoded<'a>(plan: &DecodePlan, raw: &'a [u8], warden: &Warden) -> Result<Decoded<'a>, Block> {
-    body::decode(raw, &plan.codings, plan.room).map_err(|e| match e {
-        DecodeError::TooLarge(_) if plan.ratio_bound => Block::new(
-            Rule::BodyTooLarge,
-            format!(
-                "body decodes to more than {} times its size (warden.max_decompression_ratio)",
-                warden.limits.max_decompression_ratio
-            ),
-        ),
-        other => decode_refusal(other),
-    })
+    plan.decode(raw).map_err(|e| decode_refusal(e, warden))
 }
 
-fn decode_refusal(e: DecodeError) -> Block {
+fn decode_refusal(e: DecodeError, warden: &Warden) -> Block {
     match e {
-        DecodeError::TooLarge(limit) => Block::new(
+        DecodeError::TooLarge(_) => Block::new(
             Rule::BodyTooLarge,
-            format!("decoded body is larger than warden.max_body_bytes ({limit})"),
+            format!(
+                "decoded body is larger than warden.max_body_bytes ({})",
+                warden.max_body_bytes
+            ),
+        ),
+        DecodeError::Ratio(ratio) => Block::new(
+            Rule::BodyTooLarge,
+            format!(
+                "body decodes to more than {ratio} times its size (warden.max_decompression_ratio)"
+            ),
         ),
         other => Block::new(Rule::ContentEncoding, other.to_string()),
     }
@@ -263,6 +224,7 @@ pub fn judge_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::limits::RATIO_FLOOR;
     use std::io::Write;
 
     fn gzip(data: &[u8]) -> Vec<u8> {

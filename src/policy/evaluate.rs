@@ -33,16 +33,16 @@ pub struct Case<'a> {
 /// request body, the response. `misp-warden eval` is this function.
 pub fn evaluate(config: &Config, case: &Case, memory: &EventVerdicts) -> Result<(), Block> {
     let admitted = judge_head(config, &case.connection, case.request, case.framing)?;
-    let exchange = admitted.exchange;
+    let kind = admitted.kind;
     let facts = judge_request_body(
         config,
-        &exchange,
+        &kind,
         &case.request.headers,
         case.request_body,
         memory,
     )?;
     if let Some((response, body)) = case.response {
-        judge_response(config, &exchange, &facts, response, body, memory)?;
+        judge_response(config, &kind, &facts, response, body, memory)?;
     }
     Ok(())
 }

@@ -54,7 +54,7 @@ pub struct Framing {
 /// for the log, who is talking to whom.
 #[derive(Debug, Clone)]
 pub struct Admitted<'c> {
-    pub exchange: RequestKind<'c>,
+    pub kind: RequestKind<'c>,
     pub source: &'c Instance,
     /// The destination instance's id, else the name (or address) dialled.
     pub destination: String,
@@ -112,13 +112,13 @@ pub fn judge_head<'c>(
     let target = request_target(request)?;
     refuse_method_override(&request.headers)?;
     refuse_connection_options(&request.headers)?;
-    let exchange = route.check_request_head(config, request.method.as_str(), target)?;
-    let destination = match &exchange {
+    let kind = route.check_request_head(config, request.method.as_str(), target)?;
+    let destination = match &kind {
         RequestKind::Sync { destination, .. } => destination.id.clone(),
         _ => shown_destination(),
     };
     Ok(Admitted {
-        exchange,
+        kind,
         source,
         destination,
     })

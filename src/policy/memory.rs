@@ -22,9 +22,6 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Mutex;
 
-/// Verdicts kept at most, by default: about 16 MiB when full.
-pub const DEFAULT_CAPACITY: usize = 256 * 1024;
-
 /// Who owns an event's data and who receives it: push, source → destination;
 /// pull, destination → source. A verdict holds for that pair only (the
 /// owner's rules, and on pulls the recipient's organisation, decided it).
@@ -55,7 +52,7 @@ struct Inner {
 
 impl Default for EventVerdicts {
     fn default() -> Self {
-        EventVerdicts::new(DEFAULT_CAPACITY)
+        EventVerdicts::new(crate::config::limits::REMEMBERED_EVENTS)
     }
 }
 

@@ -11,8 +11,8 @@
 //!    transport, and the method and path against the endpoint table
 //!    ([`endpoint`]). It admits the request as a [`RequestKind`].
 //! 2. **The request body** ([`judge_request_body`], `content.rs`) —
-//!    decoded as the receiver will read it, within the [`DecodePlan`]'s
-//!    bounds, then judged by the source instance's rules (push data
+//!    decoded as the receiver will read it, within the bounds of its
+//!    [`decode_plan`], then judged by the source instance's rules (push data
 //!    belongs to its source).
 //! 3. **The response** ([`judge_response`], `content.rs`) — likewise, by
 //!    the destination's rules (pulled data belongs to the instance that
@@ -43,8 +43,8 @@ mod verdict;
 pub use crate::misp::{PHP_TRIM, is_uuid, normalise};
 
 pub use content::{
-    DecodePlan, RATIO_FLOOR, RequestFacts, ResponseContext, decode_plan, judge_request_body,
-    judge_response, request_is_judged, response_is_judged,
+    RequestFacts, ResponseContext, decode_plan, judge_request_body, judge_response,
+    request_is_judged, response_is_judged,
 };
 pub use endpoint::{Direction, Endpoint, RequestBody, ResponseBody, classify};
 pub use evaluate::{Case, SourceSpec, evaluate};

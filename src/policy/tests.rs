@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::config::Config;
-use std::net::IpAddr;
 use serde_json::{Value, json};
+use std::net::IpAddr;
 
 const SG_BLOCKED: &str = "b9e656ba-b9c0-4506-83ed-7b54b43a57cb";
 const SG_OTHER: &str = "e5d5a2a7-d659-4022-8b59-6afa4b658fd5";

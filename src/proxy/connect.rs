@@ -29,11 +29,9 @@ use hyper_util::server::graceful::Watcher;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpStream;
 
-/// Longest wait for a DNS answer for an allowlisted or feed host.
-const RESOLVE_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::config::limits::RESOLVE_TIMEOUT;
 
 /// Serves one client of the proxy port: its CONNECT, then the tunnel.
 /// `tunnel` watches the tunnel for a graceful shutdown once it exists.
@@ -58,7 +56,7 @@ pub async fn handle(
     let mut http = auto::Builder::new(TokioExecutor::new()).http1_only();
     http.http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(proxy.loaded().config.warden.limits.header_timeout);
+        .header_read_timeout(proxy.in_force().config.warden.limits.header_timeout);
     let connection = http.serve_connection_with_upgrades(TokioIo::new(stream), service);
     if let Err(e) = graceful.watch(connection).await {
         tracing::debug!(conn = id, "proxy connection ended: {e}");
@@ -107,7 +105,7 @@ async fn connect(
             "one CONNECT per proxy connection",
         ));
     };
-    let destination = match destination(&proxy.loaded().config, peer.ip(), &request).await {
+    let destination = match destination(&proxy.in_force().config, peer.ip(), &request).await {
         Ok(d) => d,
         Err(block) => return refuse(block),
     };

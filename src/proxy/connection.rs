@@ -13,6 +13,7 @@ use super::exchange;
 use super::framing::{Facts, Watch};
 use super::idle::Idle;
 use super::read_ahead::ReadAhead;
+use crate::config::limits::HANDSHAKE_TIMEOUT;
 use crate::net::canonical_ip;
 use crate::tls::leaf::LeafName;
 use hyper::service::service_fn;
@@ -91,7 +92,7 @@ pub async fn handle(
     tracing::debug!(conn = id, %peer, %destination, "accepted");
 
     let mut first = [0u8; 1];
-    match tokio::time::timeout(super::HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await {
         Ok(Ok(1)) => {}
         Ok(_) => return tracing::debug!(conn = id, %peer, "closed before sending anything"),
         Err(_) => {
@@ -144,10 +145,7 @@ pub async fn intercept_tls<IO>(
 ) where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let handshake = tokio::time::timeout(
-        super::HANDSHAKE_TIMEOUT,
-        accept_tls(&proxy, io, destination),
-    );
+    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, accept_tls(&proxy, io, destination));
     match handshake.await {
         Ok(Ok((tls, sni))) => {
             let framing = Facts::default();
@@ -190,7 +188,7 @@ where
         .await
         .map_err(|e| ("client_hello", format!("bad ClientHello: {e}")))?;
     let sni = start.client_hello().server_name().map(normalise_sni);
-    let config = match proxy.loaded().server_tls_for(destination) {
+    let config = match proxy.in_force().server_tls_for(destination) {
         Some(own) => own,
         None => {
             let leaf = match &sni {

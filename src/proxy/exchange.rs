@@ -1,270 +1,155 @@
-//! One request and its response: judged, then forwarded byte for byte or
-//! refused.
+//! One request and its response: a short pipeline of stages, each judged
+//! before the next begins —
 //!
-//! The policy stages run as the parts arrive: the head (who, where, which
-//! endpoint) before the body is read — so a refused push is answered
-//! without ever sending `100 Continue` — then the decoded body, then, once
-//! the upstream answered, the decoded response. The bytes forwarded are
-//! always the ones received: decoding is only for looking.
+//! 1. [`judge_head`] — who, where, which endpoint — before the body is read,
+//!    so a refused push is answered without ever sending `100 Continue`;
+//! 2. [`read_request`] — the body, whole, within the limits;
+//! 3. [`judge_request`] — the body decoded and judged;
+//! 4. [`forward`] — the original bytes sent on, the answer read whole (or
+//!    streamed when nothing in it is judged);
+//! 5. [`judge_answer`] — the answer decoded and judged, before a byte of it
+//!    reaches the client.
 //!
-//! In monitor mode every stage is judged and logged the same, and a refusal
-//! becomes a "would block" note instead of a 403. What cannot be done at
-//! all — a body that cannot be read, an upstream that does not answer — is
-//! refused in both modes.
+//! The bytes forwarded are always the ones received: decoding is only for
+//! looking. In monitor mode every stage is judged and logged the same, and
+//! a refusal by the rules becomes a "would block" note instead of a 403.
+//! What cannot be done at all — a body that cannot be read, an upstream that
+//! does not answer, an ambiguous length — is refused in both modes.
 
-use super::bodies::{self, BodyError, Held};
+use super::audit::Audit;
 use super::connection::Conn;
-use super::forward::{Outgoing, Upstreamed, declared_length, send, upstream_target};
+use super::forward::{Outgoing, UpstreamAnswer, Wanted, declared_length, send, upstream_target};
 use super::message::client_response;
-use super::reply::{self, Body};
-use super::upstream::{Streamed, UpstreamError};
-use super::{Loaded, Proxy};
-use crate::config::Mode;
-use crate::policy::{self, Block, Connection, RequestKind, Rule, SourceSpec, printable};
-use http::{Method, Request, Response, StatusCode};
+use super::refusal::Refusal;
+use super::reply::Body;
+use super::upstream::Streamed;
+use super::{InForce, Proxy};
+use crate::body::{self, Payment};
+use crate::config::{Config, Mode};
+use crate::policy::{self, Block, Connection, RequestFacts, RequestKind, Rule, SourceSpec};
+use bytes::Bytes;
+use http::{Method, Request, Response};
 use http_body_util::Either;
 use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Instant;
 
-/// A body above this size is judged off the async worker's queue
-/// ([`tokio::task::block_in_place`]): its parse takes milliseconds.
-const LARGE_BODY: usize = 256 * 1024;
+/// What the client is answered with: a body of the guard's making or
+/// judged whole, or one streamed from upstream as it arrives.
+pub type ClientBody = Either<Body, Streamed>;
 
-/// Why an exchange was not forwarded.
-pub(super) enum Refusal {
-    Blocked(Block),
-    Upstream(UpstreamError),
-    /// The body budget is spent: 503, try again.
-    Busy,
+/// What one exchange carries through its stages.
+struct Ctx<'a> {
+    proxy: &'a Arc<Proxy>,
+    /// The config in force when the exchange began: a reload never changes
+    /// the rules halfway through it.
+    in_force: &'a InForce,
+    conn: &'a Conn,
+    audit: Audit,
+    /// `warden.mode: monitor`: judge and log, refuse nothing the rules
+    /// would refuse.
+    monitor: bool,
 }
 
-impl From<Block> for Refusal {
-    fn from(b: Block) -> Self {
-        Refusal::Blocked(b)
+impl Ctx<'_> {
+    fn config(&self) -> &Config {
+        &self.in_force.config
     }
-}
 
-impl From<BodyError> for Refusal {
-    fn from(e: BodyError) -> Self {
-        match e {
-            BodyError::Blocked(b) => Refusal::Blocked(b),
-            BodyError::Busy => Refusal::Busy,
+    /// Enforce: a refusal ends the exchange. Monitor: a refusal by the
+    /// rules is noted, and the exchange goes on without the judgement it
+    /// could not reach (`None`); any other refusal ends it in both modes.
+    fn judged<T>(&mut self, verdict: Result<T, Refusal>) -> Result<Option<T>, Refusal> {
+        match verdict {
+            Ok(v) => Ok(Some(v)),
+            Err(Refusal::Blocked(block)) if self.monitor => {
+                self.audit.would_block(block);
+                Ok(None)
+            }
+            Err(refusal) => Err(refusal),
         }
     }
 }
 
-/// The audit record of one exchange, filled as it goes and logged once.
-/// Only names, ids, sizes and rule ids: never a header value or body.
-struct Audit {
-    source: String,
-    destination: String,
-    method: String,
-    path: String,
-    /// The refusal, or in monitor mode the first would-be refusal.
-    block: Option<Block>,
-    /// Whether `block` was only noted (monitor mode) and the exchange went on.
-    would_block: bool,
-    /// Why the exchange could not be completed, when it could not (not a
-    /// refusal by the rules): the rule id to log (`upstream`, `busy`) and why.
-    error: Option<(&'static str, String)>,
-    bytes_in: usize,
-    bytes_out: usize,
-    /// For the metrics: what kind of exchange, once the head told.
-    direction: &'static str,
-    endpoint: &'static str,
-    /// Time spent decoding and judging bodies.
-    inspecting: std::time::Duration,
-}
-
-impl Audit {
-    /// Remembers what kind of exchange this is, for the metrics.
-    fn kind(&mut self, exchange: &RequestKind) {
-        use crate::policy::endpoint::Direction;
-        (self.direction, self.endpoint) = match exchange {
-            RequestKind::Sync { endpoint, .. } => (
-                match endpoint.direction {
-                    Direction::Push => "push",
-                    Direction::Pull => "pull",
-                    Direction::Control => "control",
-                },
-                endpoint.name,
-            ),
-            RequestKind::Allowlisted => ("allowlist", "-"),
-            RequestKind::Feed { .. } => ("feed", "-"),
-        };
-    }
-
-    /// Runs one inspection of a body of `size` bytes, adding its time to
-    /// the total. A large body is decoded and judged with the runtime told
-    /// first, so that the worker's other tasks (small sync calls) move to
-    /// another thread instead of waiting behind it.
-    fn inspect<T>(&mut self, size: usize, judge: impl FnOnce() -> T) -> T {
-        let start = Instant::now();
-        let result = if size > LARGE_BODY {
-            tokio::task::block_in_place(judge)
-        } else {
-            judge()
-        };
-        self.inspecting += start.elapsed();
-        result
-    }
-}
-
-/// What the client is answered with: a body of the guard's making or
-/// judged whole, or one streamed from upstream as it arrives.
-pub type ClientBody = http_body_util::Either<Body, Streamed>;
-
+/// Serves one request: runs the pipeline, answers a refusal MISP-style,
+/// writes the audit line.
 pub async fn handle(
     proxy: Arc<Proxy>,
     conn: Arc<Conn>,
     request: Request<Incoming>,
 ) -> Result<Response<ClientBody>, Infallible> {
-    let started = Instant::now();
-    let loaded = proxy.loaded();
-    let mut audit = Audit {
-        source: conn.peer.ip().to_string(),
-        destination: conn.destination.to_string(),
-        method: printable(request.method().as_str()),
-        path: printable(request.uri().path()),
-        block: None,
-        would_block: false,
-        error: None,
-        bytes_in: 0,
-        bytes_out: 0,
-        direction: "unknown",
-        endpoint: "-",
-        inspecting: std::time::Duration::ZERO,
+    let in_force = proxy.in_force();
+    let (parts, incoming) = request.into_parts();
+    let mut ctx = Ctx {
+        proxy: &proxy,
+        in_force: &in_force,
+        conn: &conn,
+        audit: Audit::new(&conn, &parts),
+        monitor: in_force.config.warden.mode == Mode::Monitor,
     };
-    let path = audit.path.clone();
-    let monitor = loaded.config.warden.mode == Mode::Monitor;
-    let response = match exchange(&proxy, &loaded, &conn, request, &mut audit, monitor).await {
+    let response = match exchange(&mut ctx, parts, incoming).await {
         Ok(response) => response,
-        Err(Refusal::Blocked(block)) if block.rule == Rule::AmbiguousFraming => {
-            // Not a verdict on the content: the message itself cannot be
-            // read one way only. 400, and the connection is closed after
-            // the answer (RFC 9112 §6.3).
-            let message = format!("Refused by misp-warden: {block}");
-            audit.block = Some(block);
-            audit.would_block = false;
-            let mut reply = reply::json_error(StatusCode::BAD_REQUEST, &message, &path);
-            reply.headers_mut().insert(
-                http::header::CONNECTION,
-                http::HeaderValue::from_static("close"),
-            );
-            reply.map(Either::Left)
-        }
-        Err(Refusal::Blocked(block)) => {
-            let message = format!("Blocked by misp-warden: {block}");
-            audit.block = Some(block);
-            audit.would_block = false;
-            reply::json_error(StatusCode::FORBIDDEN, &message, &path).map(Either::Left)
-        }
-        Err(Refusal::Upstream(e)) => {
-            let (status, message, cause) = match e {
-                UpstreamError::Timeout(m) => (StatusCode::GATEWAY_TIMEOUT, m, "timeout"),
-                UpstreamError::Failed(m) => (StatusCode::BAD_GATEWAY, m, "failed"),
-            };
-            proxy.metrics.upstream_failed(cause);
-            let reply = reply::json_error(
-                status,
-                &format!("misp-warden: upstream failed: {message}"),
-                &path,
-            );
-            audit.error = Some(("upstream", format!("upstream failed: {message}")));
-            reply.map(Either::Left)
-        }
-        Err(Refusal::Busy) => {
-            let message = "misp-warden is busy: the memory for bodies (warden.body_budget_bytes) is spent; try again";
-            audit.error = Some(("busy", message.to_string()));
-            reply::json_error(StatusCode::SERVICE_UNAVAILABLE, message, &path).map(Either::Left)
+        Err(refusal) => {
+            if let Refusal::Upstream(e) = &refusal {
+                proxy.metrics.upstream_failed(e.cause());
+            }
+            ctx.audit.refused(&refusal);
+            refusal.answer(&ctx.audit.path).map(Either::Left)
         }
     };
-    log(&proxy, &conn, &audit, response.status(), started);
+    ctx.audit.log(&proxy, &conn, response.status());
     Ok(response)
 }
 
-/// The one audit line of an exchange, and its metrics.
-fn log(proxy: &Proxy, conn: &Conn, audit: &Audit, status: StatusCode, started: Instant) {
-    let ms = started.elapsed().as_millis() as u64;
-    let status = status.as_u16();
-    let (verdict, rule, event) = match &audit.block {
-        Some(b) if audit.would_block => ("would_block", b.rule.id(), b.event_uuid.as_deref()),
-        Some(b) => ("block", b.rule.id(), b.event_uuid.as_deref()),
-        None if audit.error.is_some() => ("error", audit.error.as_ref().map_or("-", |e| e.0), None),
-        None => ("allow", "-", None),
-    };
-    let event = event.unwrap_or("-");
-    let metrics = &proxy.metrics;
-    metrics.exchange(
-        &crate::metrics::ExchangeRecord {
-            direction: audit.direction,
-            endpoint: audit.endpoint,
-            verdict,
-            rule,
-        },
-        audit.bytes_in,
-        audit.bytes_out,
-    );
-    if !audit.inspecting.is_zero() {
-        metrics.inspection(audit.inspecting);
-    }
-    let message = match (&audit.block, &audit.error) {
-        (Some(block), None) => block.to_string(),
-        (Some(block), Some((_, e))) => format!("{block}; {e}"),
-        (None, Some((_, e))) => e.clone(),
-        (None, None) => "allowed".to_string(),
-    };
-    macro_rules! line {
-        ($level:ident) => {
-            tracing::$level!(
-                conn = conn.id, src = %audit.source, dst = %audit.destination,
-                method = %audit.method, path = %audit.path, verdict, rule, event,
-                status, bytes_in = audit.bytes_in, bytes_out = audit.bytes_out, ms,
-                "{message}"
-            )
-        };
-    }
-    if verdict == "allow" {
-        line!(info)
-    } else {
-        line!(warn)
-    }
-}
-
-/// Enforce: a refusal ends the exchange. Monitor: it is noted, and the
-/// exchange goes on without the judgement it could not reach.
-fn judged<T>(
-    result: Result<T, Block>,
-    audit: &mut Audit,
-    monitor: bool,
-) -> Result<Option<T>, Refusal> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(block) if monitor => {
-            if audit.block.is_none() {
-                audit.block = Some(block);
-                audit.would_block = true;
-            }
-            Ok(None)
-        }
-        Err(block) => Err(Refusal::Blocked(block)),
-    }
-}
-
+/// The pipeline (see the module docs).
 async fn exchange(
-    proxy: &Arc<Proxy>,
-    loaded: &Loaded,
-    conn: &Conn,
-    request: Request<Incoming>,
-    audit: &mut Audit,
-    monitor: bool,
+    ctx: &mut Ctx<'_>,
+    parts: http::request::Parts,
+    incoming: Incoming,
 ) -> Result<Response<ClientBody>, Refusal> {
-    let config = &loaded.config;
-    let (parts, incoming) = request.into_parts();
+    let max_body = ctx.config().warden.max_body_bytes;
+    let kind = match judge_head(ctx, &parts) {
+        Ok(kind) => kind,
+        Err(refusal) => {
+            body::discard(incoming, &parts.headers, max_body).await;
+            return Err(refusal);
+        }
+    };
+    let (raw, paid) = read_request(ctx, &parts, incoming).await?;
+    let facts = judge_request(ctx, kind.as_ref(), &parts, &raw).await?;
+    let is_head = parts.method == Method::HEAD;
+    let judged_answer = kind.as_ref().is_some_and(policy::response_is_judged);
+    let wanted = match (is_head, judged_answer) {
+        (true, _) => Wanted::Head,
+        (false, true) => Wanted::Whole,
+        (false, false) => Wanted::Streamed,
+    };
+    let (response, answer) = forward(ctx, &parts, raw, paid, wanted).await?;
+    let (raw, _paid) = match answer {
+        UpstreamAnswer::Streamed(body) => {
+            ctx.audit.bytes_out = declared_length(&response.headers);
+            return Ok(client_response(response, Either::Right(body), false));
+        }
+        UpstreamAnswer::Whole(raw, paid) => (raw, paid),
+    };
+    ctx.audit.bytes_out = raw.len();
+    if judged_answer && let Some(kind) = &kind {
+        judge_answer(ctx, kind, &facts, &response, &raw).await?;
+    }
+    Ok(client_response(
+        response,
+        Either::Left(Body::new(raw)),
+        is_head,
+    ))
+}
 
-    // The head: who, where, which endpoint.
+/// Stage 1: who, where, which endpoint (`None` in monitor mode after a
+/// would-be refusal: the exchange goes on unjudged).
+fn judge_head<'c>(
+    ctx: &mut Ctx<'c>,
+    parts: &http::request::Parts,
+) -> Result<Option<RequestKind<'c>>, Refusal> {
+    let conn = ctx.conn;
     let connection = Connection {
         source: SourceSpec::Ip(conn.peer.ip()),
         destination_ip: Some(conn.destination.ip()),
@@ -272,159 +157,138 @@ async fn exchange(
         tls: conn.tls,
         sni: conn.sni.as_deref(),
     };
-    let framing = conn.framing.take(&parts);
-    let head = policy::judge_head(config, &connection, &parts, framing);
-    if let Ok(admitted) = &head {
-        audit.source = admitted.source.id.clone();
-        audit.destination = admitted.destination.clone();
-    }
-    // An ambiguous length is refused in monitor mode too: there is no one
-    // message to forward.
-    let ambiguous = matches!(&head, Err(b) if b.rule == Rule::AmbiguousFraming);
-    let exchange = match judged(head.map(|a| a.exchange), audit, monitor && !ambiguous) {
-        Ok(exchange) => exchange,
-        Err(refusal) => {
-            bodies::discard(incoming, &parts.headers, config.warden.max_body_bytes).await;
-            return Err(refusal);
+    let framing = conn.framing.take(parts);
+    let head = policy::judge_head(&ctx.in_force.config, &connection, parts, framing);
+    match &head {
+        Ok(admitted) => {
+            ctx.audit.source = admitted.source.id.clone();
+            ctx.audit.destination = admitted.destination.clone();
+            ctx.audit.kind(&admitted.kind);
         }
-    };
-    if let Some(exchange) = &exchange {
-        audit.kind(exchange);
+        // An ambiguous length is refused in monitor mode too: there is no
+        // one message to forward.
+        Err(b) if b.rule == Rule::AmbiguousFraming => return Err(Refusal::Blocked(b.clone())),
+        Err(_) => {}
     }
-    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let limits = &config.warden.limits;
-    // What this exchange holds of the body budget, until it ends.
-    let mut held = Held::default();
+    ctx.judged(head.map(|a| a.kind).map_err(Refusal::from))
+}
 
-    // The body, complete, within the limit (it is never streamed through
-    // uninspected, in either mode).
-    let mut incoming = incoming;
-    let read = tokio::time::timeout(
-        limits.body_timeout,
-        bodies::read(
-            &mut incoming,
-            &parts.headers,
-            config.warden.max_body_bytes,
-            "request",
-            &proxy.budget,
-            &mut held,
-        ),
-    )
-    .await
-    .map_err(|_| {
-        BodyError::Blocked(Block::new(
+/// Stage 2: the request body, complete, within `max_body_bytes` and
+/// `body_timeout_seconds`, paid for out of the budget as it arrives. It is
+/// never streamed through uninspected, in either mode.
+async fn read_request(
+    ctx: &mut Ctx<'_>,
+    parts: &http::request::Parts,
+    mut incoming: Incoming,
+) -> Result<(Bytes, Payment), Refusal> {
+    let warden = &ctx.in_force.config.warden;
+    let timeout = warden.limits.body_timeout;
+    let mut paid = Payment::default();
+    let read = body::read(
+        &mut incoming,
+        &parts.headers,
+        warden.max_body_bytes,
+        "request",
+        &ctx.proxy.budget,
+        &mut paid,
+    );
+    let refusal = match tokio::time::timeout(timeout, read).await {
+        Ok(Ok(raw)) => {
+            ctx.audit.bytes_in = raw.len();
+            return Ok((raw, paid));
+        }
+        Ok(Err(e)) => Refusal::from(e),
+        Err(_) => Refusal::Blocked(Block::new(
             Rule::MalformedBody,
             format!(
                 "the request body did not arrive within {}s (warden.body_timeout_seconds)",
-                limits.body_timeout.as_secs()
+                timeout.as_secs()
             ),
-        ))
-    })
-    .and_then(|r| r);
-    let raw = match read {
-        Ok(raw) => raw,
-        Err(e) => {
-            // Refused before the client finished sending: let it finish
-            // (bounded), so it reads the answer. A stalled one is not waited
-            // for again.
-            if !matches!(&e, BodyError::Blocked(b) if b.rule == Rule::MalformedBody) {
-                bodies::discard(incoming, &parts.headers, config.warden.max_body_bytes).await;
-            }
-            return Err(e.into());
-        }
+        )),
     };
-    audit.bytes_in = raw.len();
-    // What the response stage needs to know of the request (in monitor
-    // mode, after a would-be refusal, nothing).
-    let mut facts = policy::RequestFacts::default();
-    if let Some(exchange) = exchange.as_ref().filter(|e| policy::request_is_judged(e)) {
-        let _slot = proxy.inspections.acquire().await;
-        let verdict = audit.inspect(raw.len(), || {
-            // Decoding takes memory of its own, paid for first and given
-            // back once judged (the decoded copy is never forwarded).
-            let plan = policy::decode_plan(&parts.headers, raw.len(), &config.warden)?;
-            let _decoding = bodies::hold(&proxy.budget, plan.memory())?;
-            Ok(policy::judge_request_body(
-                config,
-                exchange,
-                &parts.headers,
-                &raw,
-                &proxy.verdicts,
-            )?)
-        });
-        if let Some(judged) = judged(verdict_of(verdict)?, audit, monitor)? {
-            facts = judged;
-        }
+    // Refused before the client finished sending: let it finish (bounded),
+    // so it reads the answer. A stalled or broken one is not waited for.
+    if !matches!(&refusal, Refusal::Blocked(b) if b.rule == Rule::MalformedBody) {
+        body::discard(incoming, &parts.headers, warden.max_body_bytes).await;
     }
-
-    // Forward the original bytes.
-    let host = policy::host_name(&parts).ok().flatten();
-    let upstream = upstream_target(loaded, conn, host);
-    let is_head = parts.method == Method::HEAD;
-    let outgoing = Outgoing {
-        parts: &parts,
-        target,
-        body: raw,
-        _held: held,
-    };
-    // A response the policy does not read is passed on as it arrives.
-    let judge_response = exchange
-        .as_ref()
-        .is_some_and(|e| policy::response_is_judged(e));
-    let stream = !judge_response && !is_head;
-    // The response is paid for apart: `send` lets the request go (its
-    // bytes, and their share of the budget) once the answer has begun.
-    let mut held = Held::default();
-    let (response_parts, upstreamed) = send(
-        proxy,
-        &upstream,
-        outgoing,
-        is_head,
-        stream,
-        config.warden.max_body_bytes,
-        &mut held,
-    )
-    .await?;
-    let response_raw = match upstreamed {
-        Upstreamed::Streamed(body) => {
-            audit.bytes_out = declared_length(&response_parts.headers);
-            return Ok(client_response(response_parts, Either::Right(body), false));
-        }
-        Upstreamed::Whole(raw) => raw,
-    };
-    audit.bytes_out = response_raw.len();
-
-    // The response, before a byte of it reaches the client.
-    if let Some(exchange) = exchange.as_ref().filter(|_| judge_response) {
-        let _slot = proxy.inspections.acquire().await;
-        let verdict = audit.inspect(response_raw.len(), || {
-            let plan =
-                policy::decode_plan(&response_parts.headers, response_raw.len(), &config.warden)?;
-            let _decoding = bodies::hold(&proxy.budget, plan.memory())?;
-            Ok(policy::judge_response(
-                config,
-                exchange,
-                &facts,
-                &response_parts,
-                &response_raw,
-                &proxy.verdicts,
-            )?)
-        });
-        judged(verdict_of(verdict)?, audit, monitor)?;
-    }
-    Ok(client_response(
-        response_parts,
-        Either::Left(Body::new(response_raw)),
-        is_head,
-    ))
+    Err(refusal)
 }
 
-/// A body's verdict, apart from what is no verdict at all (the budget
-/// spent: refused in both modes).
-fn verdict_of<T>(result: Result<T, BodyError>) -> Result<Result<T, Block>, Refusal> {
-    match result {
-        Ok(v) => Ok(Ok(v)),
-        Err(BodyError::Blocked(block)) => Ok(Err(block)),
-        Err(BodyError::Busy) => Err(Refusal::Busy),
-    }
+/// Stage 3: the request body decoded and judged. Decoding takes memory of
+/// its own, paid for first and given back once judged (the decoded copy is
+/// never forwarded).
+async fn judge_request(
+    ctx: &mut Ctx<'_>,
+    kind: Option<&RequestKind<'_>>,
+    parts: &http::request::Parts,
+    raw: &[u8],
+) -> Result<RequestFacts, Refusal> {
+    let Some(kind) = kind.filter(|k| policy::request_is_judged(k)) else {
+        return Ok(RequestFacts::default());
+    };
+    let proxy = ctx.proxy;
+    let config = &ctx.in_force.config;
+    let _slot = proxy.inspections.acquire().await;
+    let verdict = ctx.audit.inspect(raw.len(), || {
+        let plan = policy::decode_plan(&parts.headers, raw.len(), &config.warden)?;
+        let _decoding = body::hold(&proxy.budget, plan.memory())?;
+        Ok(policy::judge_request_body(
+            config,
+            kind,
+            &parts.headers,
+            raw,
+            &proxy.verdicts,
+        )?)
+    });
+    // (In monitor mode, after a would-be refusal, nothing is known.)
+    Ok(ctx.judged(verdict)?.unwrap_or_default())
+}
+
+/// Stage 4: the original bytes sent on, the answer read as `wanted`. The
+/// answer is paid for apart: the request (its bytes, and their share of the
+/// budget) is let go once the answer has begun.
+async fn forward(
+    ctx: &mut Ctx<'_>,
+    parts: &http::request::Parts,
+    raw: Bytes,
+    paid: Payment,
+    wanted: Wanted,
+) -> Result<(http::response::Parts, UpstreamAnswer), Refusal> {
+    let host = policy::host_name(parts).ok().flatten();
+    let target = upstream_target(ctx.in_force, ctx.conn, host);
+    let outgoing = Outgoing {
+        parts,
+        target: parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+        body: raw,
+        _paid: paid,
+    };
+    let limit = ctx.config().warden.max_body_bytes;
+    send(ctx.proxy, &target, outgoing, wanted, limit).await
+}
+
+/// Stage 5: the answer decoded and judged, before a byte of it reaches the
+/// client.
+async fn judge_answer(
+    ctx: &mut Ctx<'_>,
+    kind: &RequestKind<'_>,
+    facts: &RequestFacts,
+    response: &http::response::Parts,
+    raw: &[u8],
+) -> Result<(), Refusal> {
+    let proxy = ctx.proxy;
+    let config = &ctx.in_force.config;
+    let _slot = proxy.inspections.acquire().await;
+    let verdict = ctx.audit.inspect(raw.len(), || {
+        let plan = policy::decode_plan(&response.headers, raw.len(), &config.warden)?;
+        let _decoding = body::hold(&proxy.budget, plan.memory())?;
+        Ok(policy::judge_response(
+            config,
+            kind,
+            facts,
+            response,
+            raw,
+            &proxy.verdicts,
+        )?)
+    });
+    ctx.judged(verdict).map(|_| ())
 }

@@ -1,17 +1,17 @@
-//! Forwarding an exchange the head stage let through: where it goes (the
+//! Forwarding an exchange the judge let through: where it goes (the
 //! original destination, verified for the name MISP meant), sending it on a
 //! pooled connection (once more on a fresh one if the pooled one had been
-//! closed), and the answer — read whole when the policy will judge it,
+//! closed), and the answer — read whole when the judge will read it,
 //! streamed to the client as it arrives when it will not.
 
-use super::bodies::{self, Held};
 use super::connection::Conn;
-use super::exchange::Refusal;
 use super::message::upstream_request;
+use super::refusal::Refusal;
 use super::reply::Body;
 use super::upstream::{Streamed, Target, TlsTarget, UpstreamError};
-use super::{Loaded, Proxy, RESPONSE_TIMEOUT};
-use crate::policy::Block;
+use super::{InForce, Proxy};
+use crate::body::{self, Payment};
+use crate::config::limits::RESPONSE_TIMEOUT;
 use crate::tls::leaf::LeafName;
 use bytes::Bytes;
 use http::Request;
@@ -21,12 +21,12 @@ use std::sync::Arc;
 /// client spoke TLS, verified for the client's SNI name, else the host of
 /// the instance at that address, else the name the request gives (`host`),
 /// else the address.
-pub(super) fn upstream_target(loaded: &Loaded, conn: &Conn, host: Option<String>) -> Target {
+pub(super) fn upstream_target(in_force: &InForce, conn: &Conn, host: Option<String>) -> Target {
     let addr = conn.destination;
     if !conn.tls {
         return Target { addr, tls: None };
     }
-    let instance = loaded
+    let instance = in_force
         .config
         .instances_at(addr.ip())
         .find(|i| i.port == addr.port());
@@ -46,7 +46,7 @@ pub(super) fn upstream_target(loaded: &Loaded, conn: &Conn, host: Option<String>
         addr,
         tls: Some(TlsTarget {
             name,
-            config: loaded.upstream_tls.for_instance(instance),
+            config: in_force.upstream_tls.for_instance(instance),
         }),
     }
 }
@@ -56,19 +56,36 @@ pub(super) struct Outgoing<'a> {
     pub parts: &'a http::request::Parts,
     pub target: &'a str,
     pub body: Bytes,
-    /// The request body's share of the budget: given back with the body.
-    pub _held: Held,
+    /// The request body's share of the budget: given back with the body,
+    /// once the answer has begun (the request will not be sent again).
+    pub _paid: Payment,
 }
 
 impl Outgoing<'_> {
-    fn request(&self) -> Result<Request<Body>, Block> {
-        upstream_request(self.parts, self.target, self.body.clone())
+    fn request(&self) -> Result<Request<Body>, Refusal> {
+        Ok(upstream_request(
+            self.parts,
+            self.target,
+            self.body.clone(),
+        )?)
     }
 }
 
-/// A response from upstream: read whole (to be judged), or to be streamed.
-pub(super) enum Upstreamed {
-    Whole(Bytes),
+/// How the answer is wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Wanted {
+    /// Whole, within `max_body_bytes`: the judge will read it.
+    Whole,
+    /// As it arrives: nothing in it is judged.
+    Streamed,
+    /// The head only (an answer to HEAD has no body).
+    Head,
+}
+
+/// The upstream's answer.
+pub(super) enum UpstreamAnswer {
+    /// Read whole, with its share of the body budget.
+    Whole(Bytes, Payment),
     Streamed(Streamed),
 }
 
@@ -81,23 +98,19 @@ pub(super) fn declared_length(headers: &http::HeaderMap) -> usize {
         .unwrap_or(0)
 }
 
-/// Sends upstream and reads the whole response within the time MISP itself
-/// would wait — or, with `stream`, hands the response body on as it comes,
-/// the connection going back to the pool when it is complete.
-#[allow(clippy::too_many_arguments)]
+/// Sends upstream and reads the answer as `wanted`, within the time MISP
+/// itself would wait. A streamed answer's connection goes back to the pool
+/// when its body is complete.
 pub(super) async fn send(
     proxy: &Arc<Proxy>,
     target: &Target,
     outgoing: Outgoing<'_>,
-    is_head: bool,
-    stream: bool,
+    wanted: Wanted,
     limit: u64,
-    held: &mut Held,
-) -> Result<(http::response::Parts, Upstreamed), Refusal> {
+) -> Result<(http::response::Parts, UpstreamAnswer), Refusal> {
     let work = async {
-        let request = || outgoing.request();
-        let (mut sender, reused) = proxy.pool.get(target).await.map_err(Refusal::Upstream)?;
-        let response = match sender.send_request(request()?).await {
+        let (mut sender, reused) = proxy.pool.get(target).await?;
+        let response = match sender.send_request(outgoing.request()?).await {
             Ok(response) => response,
             // A kept-alive connection the server closed as we reused it:
             // the request was never processed, so it is sent again, once,
@@ -107,13 +120,9 @@ pub(super) async fn send(
                     "pooled connection to {} was closed, reconnecting: {e}",
                     target.addr
                 );
-                sender = proxy
-                    .pool
-                    .connect(target)
-                    .await
-                    .map_err(Refusal::Upstream)?;
+                sender = proxy.pool.connect(target).await?;
                 sender
-                    .send_request(request()?)
+                    .send_request(outgoing.request()?)
                     .await
                     .map_err(|e| upstream_failed(target, e))?
             }
@@ -121,28 +130,33 @@ pub(super) async fn send(
         };
         // Answered: the request will not be sent again.
         drop(outgoing);
-        let (parts, incoming) = response.into_parts();
-        if stream {
-            let (pool_owner, target) = (proxy.clone(), target.clone());
-            let done = Box::new(move || pool_owner.pool.put(target, sender));
-            return Ok((parts, Upstreamed::Streamed(Streamed::new(incoming, done))));
-        }
-        let raw = if is_head {
-            Bytes::new()
-        } else {
-            let mut incoming = incoming;
-            bodies::read(
-                &mut incoming,
-                &parts.headers,
-                limit,
-                "response",
-                &proxy.budget,
-                held,
-            )
-            .await?
+        let (parts, mut incoming) = response.into_parts();
+        let answer = match wanted {
+            Wanted::Streamed => {
+                let (pool_owner, target) = (proxy.clone(), target.clone());
+                let done = Box::new(move || pool_owner.pool.put(target, sender));
+                return Ok((
+                    parts,
+                    UpstreamAnswer::Streamed(Streamed::new(incoming, done)),
+                ));
+            }
+            Wanted::Head => UpstreamAnswer::Whole(Bytes::new(), Payment::default()),
+            Wanted::Whole => {
+                let mut paid = Payment::default();
+                let raw = body::read(
+                    &mut incoming,
+                    &parts.headers,
+                    limit,
+                    "response",
+                    &proxy.budget,
+                    &mut paid,
+                )
+                .await?;
+                UpstreamAnswer::Whole(raw, paid)
+            }
         };
         proxy.pool.put(target.clone(), sender);
-        Ok((parts, Upstreamed::Whole(raw)))
+        Ok((parts, answer))
     };
     tokio::time::timeout(RESPONSE_TIMEOUT, work)
         .await

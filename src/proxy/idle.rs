@@ -5,18 +5,16 @@
 //! HTTP/2 has nothing of the kind, and a peer that opens a connection and
 //! then says nothing (or stops reading) would hold a task and a descriptor
 //! for ever. The bound is longer than the longest legitimate silence — an
-//! upstream taking [`super::RESPONSE_TIMEOUT`] to answer — so it never cuts
+//! upstream taking `RESPONSE_TIMEOUT` to answer — so it never cuts
 //! an exchange in progress.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-/// Longest silence on a client connection.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(330);
+use crate::config::limits::IDLE_TIMEOUT;
 
 pub struct Idle<T> {
     inner: T,
@@ -110,6 +108,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Idle<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[tokio::test(start_paused = true)]

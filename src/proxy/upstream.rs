@@ -13,11 +13,9 @@ use rustls_pki_types::ServerName;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tokio::net::TcpStream;
 
-/// Longest wait for a TCP connection and TLS handshake upstream.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::config::limits::UPSTREAM_CONNECT_TIMEOUT as CONNECT_TIMEOUT;
 /// Idle connections kept per destination: at least as many as MISP runs
 /// sync jobs at once, or every request beyond them pays a new TCP and TLS
 /// handshake upstream (the benchmark saw one in three at 32 clients with 8).
@@ -55,10 +53,22 @@ impl std::hash::Hash for TlsTarget {
 }
 
 /// Why the upstream could not be used; decides 502 or 504.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
+    #[error("upstream failed: {0}")]
     Timeout(String),
+    #[error("upstream failed: {0}")]
     Failed(String),
+}
+
+impl UpstreamError {
+    /// For the metrics and the log: `timeout` or `failed`.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            UpstreamError::Timeout(_) => "timeout",
+            UpstreamError::Failed(_) => "failed",
+        }
+    }
 }
 
 /// Idle upstream connections.

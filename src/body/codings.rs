@@ -7,7 +7,8 @@
 //! limit is a [`DecodeError`] (the policy turns each into a refusal). The
 //! bytes forwarded are always the original ones.
 
-use crate::buffer::{self, MappedBuffer};
+use super::buffer::{self, MappedBuffer};
+use crate::config::limits::RATIO_FLOOR;
 use std::io::Read;
 use std::ops::Deref;
 
@@ -37,6 +38,57 @@ pub enum DecodeError {
     /// More than the limit would come out (the limit is in the error).
     #[error("decoded body is larger than {0} bytes")]
     TooLarge(u64),
+    /// More came out than the ratio allows (the ratio is in the error).
+    #[error("body decodes to more than {0} times its size")]
+    Ratio(u64),
+}
+
+/// How a body will be decoded, and how much a decoder may produce: made
+/// before decoding, so the daemon can pay for that memory first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodePlan {
+    codings: Vec<Coding>,
+    /// Most bytes a decoding stage may produce: `ratio` times the encoded
+    /// size, at least [`RATIO_FLOOR`], at most `limit`.
+    room: u64,
+    /// The ratio, when it (not `limit`) set `room`: a body that fills the
+    /// room is refused for its ratio.
+    ratio: Option<u64>,
+}
+
+impl DecodePlan {
+    /// The plan for `raw_len` encoded bytes under `codings` (applied first
+    /// to last), within `limit` and `ratio`.
+    pub fn new(codings: Vec<Coding>, raw_len: usize, limit: u64, ratio: u64) -> DecodePlan {
+        if codings.is_empty() {
+            return DecodePlan {
+                codings,
+                room: limit,
+                ratio: None,
+            };
+        }
+        let by_ratio = ratio.saturating_mul(raw_len as u64).max(RATIO_FLOOR);
+        DecodePlan {
+            codings,
+            room: by_ratio.min(limit),
+            ratio: (by_ratio < limit).then_some(ratio),
+        }
+    }
+
+    /// Bytes of memory decoding may take at once: nothing for a body that
+    /// is not encoded, the room once per stage alive at a time (two for
+    /// stacked codings).
+    pub fn memory(&self) -> u64 {
+        self.room * self.codings.len().min(2) as u64
+    }
+
+    /// The body as its receiver reads it.
+    pub fn decode<'a>(&self, raw: &'a [u8]) -> Result<Decoded<'a>, DecodeError> {
+        decode(raw, &self.codings, self.room).map_err(|e| match (e, self.ratio) {
+            (DecodeError::TooLarge(_), Some(ratio)) => DecodeError::Ratio(ratio),
+            (e, _) => e,
+        })
+    }
 }
 
 /// Parses every `Content-Encoding` header value (there may be several) into
