@@ -214,9 +214,7 @@ async fn read_request(
     Err(refusal)
 }
 
-/// Stage 3: the request body decoded and judged. Decoding takes memory of
-/// its own, paid for first and given back once judged (the decoded copy is
-/// never forwarded).
+/// Stage 3: the request body decoded and judged.
 async fn judge_request(
     ctx: &mut Ctx<'_>,
     kind: Option<&RequestKind<'_>>,
@@ -226,20 +224,11 @@ async fn judge_request(
     let Some(kind) = kind.filter(|k| policy::request_is_judged(k)) else {
         return Ok(RequestFacts::default());
     };
-    let proxy = ctx.proxy;
-    let config = &ctx.in_force.config;
-    let _slot = proxy.inspections.acquire().await;
-    let verdict = ctx.audit.inspect(raw.len(), || {
-        let plan = policy::decode_plan(&parts.headers, raw.len(), &config.warden)?;
-        let _decoding = body::hold(&proxy.budget, plan.memory())?;
-        Ok(policy::judge_request_body(
-            config,
-            kind,
-            &parts.headers,
-            raw,
-            &proxy.verdicts,
-        )?)
-    });
+    let (config, verdicts) = (&ctx.in_force.config, &ctx.proxy.verdicts);
+    let verdict = inspect(ctx, &parts.headers, raw, || {
+        policy::judge_request_body(config, kind, &parts.headers, raw, verdicts)
+    })
+    .await;
     // (In monitor mode, after a would-be refusal, nothing is known.)
     Ok(ctx.judged(verdict)?.unwrap_or_default())
 }
@@ -275,20 +264,30 @@ async fn judge_answer(
     response: &http::response::Parts,
     raw: &[u8],
 ) -> Result<(), Refusal> {
-    let proxy = ctx.proxy;
-    let config = &ctx.in_force.config;
-    let _slot = proxy.inspections.acquire().await;
-    let verdict = ctx.audit.inspect(raw.len(), || {
-        let plan = policy::decode_plan(&response.headers, raw.len(), &config.warden)?;
-        let _decoding = body::hold(&proxy.budget, plan.memory())?;
-        Ok(policy::judge_response(
-            config,
-            kind,
-            facts,
-            response,
-            raw,
-            &proxy.verdicts,
-        )?)
-    });
+    let (config, verdicts) = (&ctx.in_force.config, &ctx.proxy.verdicts);
+    let verdict = inspect(ctx, &response.headers, raw, || {
+        policy::judge_response(config, kind, facts, response, raw, verdicts)
+    })
+    .await;
     ctx.judged(verdict).map(|_| ())
+}
+
+/// Runs `judge` on a body with these header fields, in an inspection slot
+/// (`max_concurrent_inspections`), with the memory its decoding may take
+/// paid for first and given back once judged (the decoded copy is never
+/// forwarded).
+async fn inspect<T>(
+    ctx: &mut Ctx<'_>,
+    headers: &http::HeaderMap,
+    raw: &[u8],
+    judge: impl FnOnce() -> Result<T, Block>,
+) -> Result<T, Refusal> {
+    let proxy = ctx.proxy;
+    let warden = &ctx.in_force.config.warden;
+    let _slot = proxy.inspections.acquire().await;
+    ctx.audit.inspect(raw.len(), || {
+        let plan = policy::decode_plan(headers, raw.len(), warden)?;
+        let _decoding = body::hold(&proxy.budget, plan.memory())?;
+        Ok(judge()?)
+    })
 }
