@@ -113,14 +113,20 @@ pub struct EvalArgs<'a> {
     pub seen_events: &'a [String],
 }
 
+/// The judge's answer to `eval`.
+enum Verdict {
+    Allow,
+    Block(Block),
+}
+
 /// `misp-warden eval`: prints `allow` or `block: <reason>`.
 pub fn eval(args: &EvalArgs) -> ExitCode {
     match run_eval(args) {
-        Ok(Ok(())) => {
+        Ok(Verdict::Allow) => {
             println!("allow");
             ExitCode::from(EVAL_ALLOW)
         }
-        Ok(Err(block)) => {
+        Ok(Verdict::Block(block)) => {
             println!("block: {block}");
             ExitCode::from(EVAL_BLOCK)
         }
@@ -131,13 +137,13 @@ pub fn eval(args: &EvalArgs) -> ExitCode {
     }
 }
 
-/// The outer `Err` is a usage or config error (exit 2); the inner result is
-/// the verdict. The exchange is built as the daemon would see it — a
-/// connection (source, destination, TLS with the name as SNI unless
-/// `--plaintext`), a request head, the raw body — and judged by the same
-/// function the daemon calls, [`policy::evaluate`].
-fn run_eval(a: &EvalArgs) -> Result<Result<(), Block>, String> {
-    let config = Config::load(a.config)?;
+/// The verdict, or a usage or config error (exit 2). The exchange is built
+/// as the daemon would see it — a connection (source, destination, TLS
+/// with the name as SNI unless `--plaintext`), a request head, the raw body
+/// — and judged by the same function the daemon calls,
+/// [`policy::evaluate`].
+fn run_eval(a: &EvalArgs) -> Result<Verdict, String> {
+    let config = Config::load(a.config).map_err(|e| e.to_string())?;
     let headers = parse_headers(a.headers, "--header")?;
     let response_headers = parse_headers(a.response_headers, "--response-header")?;
     let read = |p: &Path, what: &str| -> Result<Vec<u8>, String> {
@@ -236,7 +242,10 @@ fn run_eval(a: &EvalArgs) -> Result<Result<(), Block>, String> {
         request_body: &request_body,
         response: response.as_ref().zip(response_body.as_deref()),
     };
-    Ok(policy::evaluate(&config, &case, &memory))
+    Ok(match policy::evaluate(&config, &case, &memory) {
+        Ok(()) => Verdict::Allow,
+        Err(block) => Verdict::Block(block),
+    })
 }
 
 /// The instance ids of `--from` and `--to`, for `--seen-event`: who owned
@@ -375,14 +384,14 @@ pub fn nft(path: &Path, mode: &str, nat: bool) -> ExitCode {
     };
     let config = match Config::load(path) {
         Ok(c) => c,
-        Err(e) => return fail(e),
+        Err(e) => return fail(e.to_string()),
     };
     // Only same-host names the daemon's account (to exempt it); resolve it as
     // the daemon will, fallback included.
     let (daemon_uid, daemon_user) = if topology == Topology::SameHost {
         match crate::net::privilege::resolve(&config.warden.user, &config.warden.group) {
             Ok((user, _)) => (user.uid.as_raw(), user.name),
-            Err(e) => return fail(e),
+            Err(e) => return fail(e.to_string()),
         }
     } else {
         (0, String::new())

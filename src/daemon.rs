@@ -19,16 +19,57 @@
 //! and its files read before it replaces the old config; an invalid one is
 //! logged, counted, and the old one stays.
 
-use crate::config::Config;
 use crate::config::limits::{DRAIN_TIMEOUT, WATCH_INTERVAL};
+use crate::config::{Config, LoadError};
 use crate::metrics::Metrics;
+use crate::net::listener::BindError;
+use crate::net::privilege::PrivilegeError;
 use crate::net::{listener, privilege};
+use crate::preflight::PreflightError;
 use crate::proxy::{InForce, Proxy};
+use crate::tls::TlsError;
 use crate::tls::leaf::LeafMinter;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::path::Path;
 use std::sync::Arc;
 use tokio::signal::unix::{SignalKind, signal};
+
+/// Why the daemon could not start (or had to stop): `misp-warden run`
+/// prints it as one line and exits 1.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The config file is missing, unreadable or invalid (the key named).
+    #[error(transparent)]
+    Config(#[from] LoadError),
+    /// What `check` refuses too: the account, the files the config names.
+    #[error("{}: {source}", path.display())]
+    Preflight {
+        path: std::path::PathBuf,
+        source: PreflightError,
+    },
+    /// A transparent listener (the right it needs is named).
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    /// `warden.metrics_listen` or `warden.proxy_listen`.
+    #[error("warden.{key}: cannot listen on {addr}: {source}")]
+    Listen {
+        key: &'static str,
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    /// The CA, a certificate, a key, an upstream trust anchor.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The account, or dropping to it (the right it needs is named).
+    #[error(transparent)]
+    Privileges(#[from] PrivilegeError),
+    /// The runtime, its signal handlers, its listeners.
+    #[error("cannot {what}: {source}")]
+    Runtime {
+        what: &'static str,
+        source: std::io::Error,
+    },
+}
 
 /// Everything start-up prepared, privileges already dropped.
 struct Started {
@@ -44,32 +85,39 @@ struct Started {
 /// Reads and validates the config file; also returns the SHA-256 of its
 /// bytes (hex), which the metrics show so an operator can tell which file
 /// is in force.
-fn load(path: &Path) -> Result<(Config, String), String> {
+fn load(path: &Path) -> Result<(Config, String), LoadError> {
     let text = crate::config::read_text(path)?;
-    let config =
-        Config::from_json(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))?;
+    let config = Config::from_json(&text).map_err(|source| LoadError::Invalid {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
     let hash = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     Ok((config, hash))
 }
 
-pub fn run(path: &Path) -> Result<(), String> {
+pub fn run(path: &Path) -> Result<(), StartError> {
     let started = start(path)?;
     // Worker threads exist only from here on: privileges are already gone.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+        .map_err(|source| StartError::Runtime {
+            what: "start the runtime",
+            source,
+        })?;
     runtime.block_on(serve(path, started))
 }
 
 /// Steps 1–5, on the one thread the process has.
-fn start(path: &Path) -> Result<Started, String> {
+fn start(path: &Path) -> Result<Started, StartError> {
     let (config, hash) = load(path)?;
     // Everything `check` checks, before anything is bound or written: a
     // config refused here leaves no CA behind.
-    let ready =
-        crate::preflight::check(path, &config).map_err(|e| format!("{}: {e}", path.display()))?;
+    let ready = crate::preflight::check(path, &config).map_err(|source| StartError::Preflight {
+        path: path.to_path_buf(),
+        source,
+    })?;
     crate::telemetry::init(config.warden.log_format);
     let listeners = config
         .warden
@@ -77,11 +125,11 @@ fn start(path: &Path) -> Result<Started, String> {
         .iter()
         .map(|addr| listener::bind_transparent(*addr))
         .collect::<Result<Vec<_>, _>>()?;
-    let plain = |key: &str, addr: Option<std::net::SocketAddr>| {
+    let plain = |key: &'static str, addr: Option<std::net::SocketAddr>| {
         addr.map(|addr| {
             std::net::TcpListener::bind(addr)
                 .and_then(|l| l.set_nonblocking(true).map(|()| l))
-                .map_err(|e| format!("warden.{key}: cannot listen on {addr}: {e}"))
+                .map_err(|source| StartError::Listen { key, addr, source })
         })
         .transpose()
     };
@@ -123,7 +171,8 @@ fn start(path: &Path) -> Result<Started, String> {
 
 /// Step 6 and the rest of the daemon's life: accept, reload on SIGHUP,
 /// drain on SIGTERM.
-async fn serve(path: &Path, started: Started) -> Result<(), String> {
+async fn serve(path: &Path, started: Started) -> Result<(), StartError> {
+    let runtime = |what: &'static str| move |source| StartError::Runtime { what, source };
     let proxy = Arc::new(started.proxy);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let graceful = Arc::new(GracefulShutdown::new());
@@ -134,7 +183,7 @@ async fn serve(path: &Path, started: Started) -> Result<(), String> {
     let transparent = started.listeners.into_iter().map(|l| (l, false));
     for (std_listener, explicit) in transparent.chain(explicit) {
         let listener = tokio::net::TcpListener::from_std(std_listener)
-            .map_err(|e| format!("cannot register a listener: {e}"))?;
+            .map_err(runtime("register a listener"))?;
         let addr = listener
             .local_addr()
             .map(|a| a.to_string())
@@ -151,14 +200,14 @@ async fn serve(path: &Path, started: Started) -> Result<(), String> {
             .clone()
             .accept_loop(listeners, graceful.clone(), stopped.clone()),
     );
-    let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-    let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+    let mut term = signal(SignalKind::terminate()).map_err(runtime("handle SIGTERM"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(runtime("handle SIGINT"))?;
+    let mut hup = signal(SignalKind::hangup()).map_err(runtime("handle SIGHUP"))?;
     let metrics = proxy.metrics.clone();
     let _metrics_server = match started.metrics_listener {
         Some(l) => {
             let l = tokio::net::TcpListener::from_std(l)
-                .map_err(|e| format!("cannot register the metrics listener: {e}"))?;
+                .map_err(runtime("register the metrics listener"))?;
             addrs.push(format!(
                 "metrics on {}",
                 l.local_addr().map(|a| a.to_string()).unwrap_or_default()
@@ -257,21 +306,25 @@ fn start_only(w: &crate::config::Warden) -> [(&'static str, String); 12] {
 /// at every reload until a restart (compared with the start, not with the
 /// config last in force, so a second reload does not hide it).
 fn reload(path: &Path, proxy: &Proxy, at_start: &[(&'static str, String)]) {
-    let result = load(path).and_then(|(config, hash)| {
-        let waiting: Vec<&str> = start_only(&config.warden)
-            .iter()
-            .zip(at_start)
-            .filter(|(new, old)| new.1 != old.1)
-            .map(|(new, _)| new.0)
-            .collect();
-        if !waiting.is_empty() {
-            tracing::warn!(
-                "{} changed: read at start only, in effect after the next restart",
-                waiting.join(", ")
-            );
-        }
-        InForce::new(config).map(|loaded| (loaded, hash))
-    });
+    let result = load(path)
+        .map_err(StartError::from)
+        .and_then(|(config, hash)| {
+            let waiting: Vec<&str> = start_only(&config.warden)
+                .iter()
+                .zip(at_start)
+                .filter(|(new, old)| new.1 != old.1)
+                .map(|(new, _)| new.0)
+                .collect();
+            if !waiting.is_empty() {
+                tracing::warn!(
+                    "{} changed: read at start only, in effect after the next restart",
+                    waiting.join(", ")
+                );
+            }
+            InForce::new(config)
+                .map(|in_force| (in_force, hash))
+                .map_err(StartError::from)
+        });
     match result {
         Ok((loaded, hash)) => {
             let instances = loaded.config.instances.len();

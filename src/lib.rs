@@ -1,18 +1,61 @@
 //! misp-warden: a transparent guard for MISP server synchronisation.
 //!
 //! The crate is a library with a thin binary on top (`src/main.rs` only
-//! parses the command line). Modules follow the data path:
+//! parses the command line; [`cli`] runs each subcommand). The modules
+//! follow the data path of one sync connection:
+//!
+//! ```text
+//!   nftables (TPROXY) ──▶ net::listener ──▶ proxy::accept ──▶ proxy::connection
+//!   (the ruleset: nftables)                                 (TLS: tls::leaf, a CA: tls::ca)
+//!        ──▶ proxy::exchange ──┬─▶ policy::judge_head      (routing, endpoints)
+//!                              ├─▶ body::read ─▶ policy::judge_request_body
+//!                              ├─▶ proxy::forward ─▶ proxy::upstream (tls::upstream)
+//!                              ├─▶ body::read ─▶ policy::judge_response
+//!                              └─▶ proxy::audit (telemetry, metrics)
+//! ```
 //!
 //! - [`config`] — misp-guard's `config.json` plus the `warden` section,
-//!   validated into a [`config::Config`] that cannot be half-valid.
-//! - [`policy`] — the rule engine, pure (no I/O): routing, the sync
-//!   endpoint table, and misp-guard's content rules.
-//! - [`body`] — content-encoding decoding with a bound on the decoded size.
-//! - [`tls`] — the local interception CA.
-//! - [`nftables`] — the ruleset that diverts the config's sync traffic.
-//! - [`preflight`] — what `run` needs besides a valid config (account,
-//!   files and their permissions, the CA), checked by `check` too.
-//! - [`cli`] — the subcommands `check`, `eval`, `nft` and `ca init`.
+//!   validated into a [`config::Config`] that cannot be half-valid; every
+//!   bound and timeout in [`config::limits`].
+//! - [`misp`] — MISP's vocabulary (UUIDs, how its database compares names,
+//!   object templates): a leaf both the config and the judge read.
+//! - [`net`] — transparent listeners, the original destination, dropping
+//!   privileges.
+//! - [`tls`] — the interception CA, minted leaves, the verified upstream.
+//! - [`proxy`] — the data path, one module per stage (accept, connection,
+//!   exchange, forward, upstream, audit).
+//! - [`body`] — bodies read whole, paid for out of one memory budget, and
+//!   decoded within bounds.
+//! - [`policy`] — the judge, pure: the head, the request body, the
+//!   response; what `misp-warden eval` runs too.
+//! - [`daemon`] — start-up order, signals, reload; [`preflight`] — what
+//!   `run` (and `check`) needs beyond a valid config.
+//! - [`telemetry`], [`metrics`] — the audit log and the Prometheus series.
+//! - [`nftables`] — the ruleset rendered from the config.
+//! - [`cli`] — the subcommands `check`, `eval`, `nft`, `ca init`.
+//!
+//! # Errors
+//!
+//! Two kinds, kept apart:
+//!
+//! - **Refusals** are the product. Every one is a [`policy::Block`]: the
+//!   [`policy::Rule`] that refused (a stable id for logs and metrics), a
+//!   message worded for an operator (never an attribute value or a body),
+//!   the config key of the rule and the event concerned. They are decided
+//!   by the judge ([`policy`]) or by a transport limit (a body too large or
+//!   too slow, an ambiguous length), which names a rule of its own; the
+//!   data path carries them as one `Refusal` and answers each MISP-style.
+//!   Failures that are no refusal — an upstream that fails, a spent memory
+//!   budget — travel the same way and answer 502/504/503.
+//! - **Start-up and reload errors** are typed per module —
+//!   [`config::LoadError`] (the key and what was expected),
+//!   [`preflight::PreflightError`], [`net::listener::BindError`] and
+//!   [`net::privilege::PrivilegeError`] (the right that is missing),
+//!   [`tls::TlsError`] (the file or key to fix) — and gathered in
+//!   [`daemon::StartError`]: one line, exit 1. A reload that fails logs the
+//!   same line and keeps the config in force.
+//!
+//! No error crosses a module border as a bare `String`.
 
 pub mod body;
 pub mod cli;

@@ -102,7 +102,7 @@ struct Family {
 }
 
 impl Family {
-    fn new(v6: bool, config: &Config) -> Result<Option<Family>, String> {
+    fn new(v6: bool, config: &Config) -> Result<Option<Family>, RenderError> {
         let instances: Vec<_> = config
             .instances
             .iter()
@@ -118,11 +118,10 @@ impl Family {
             .iter()
             .find(|l| l.is_ipv6() == v6)
             .copied()
-            .ok_or_else(|| {
-                format!(
-                    "warden.listen: instance {} is {family} ({}) but no {family} listener is configured",
-                    first.id, first.ip
-                )
+            .ok_or_else(|| RenderError::NoListener {
+                instance: first.id.clone(),
+                ip: first.ip,
+                family,
             })?;
         Ok(Some(Family {
             keyword: if v6 { "ip6" } else { "ip" },
@@ -163,8 +162,22 @@ fn set<T>(items: impl IntoIterator<Item = T>, show: impl Fn(T) -> String) -> Str
     format!("{{ {} }}", items.join(", "))
 }
 
+/// Why no ruleset can be rendered for a config.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The diverted traffic would have nowhere to go.
+    #[error(
+        "warden.listen: instance {instance} is {family} ({ip}) but no {family} listener is configured"
+    )]
+    NoListener {
+        instance: String,
+        ip: IpAddr,
+        family: &'static str,
+    },
+}
+
 /// Renders the ruleset for `config`. The error is one line naming the key.
-pub fn render(config: &Config, options: Options<'_>) -> Result<String, String> {
+pub fn render(config: &Config, options: Options<'_>) -> Result<String, RenderError> {
     let families: Vec<Family> = [Family::new(false, config)?, Family::new(true, config)?]
         .into_iter()
         .flatten()
@@ -550,7 +563,11 @@ mod tests {
     fn a_family_without_a_listener_is_named() {
         let c = config(&[("a", "2001:db8::1", 443)], &["0.0.0.0:8888"]);
         let e = render(&c, options(Topology::Gateway)).unwrap_err();
-        assert!(e.starts_with("warden.listen: instance a is IPv6"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("warden.listen: instance a is IPv6"),
+            "{e}"
+        );
     }
 
     #[test]

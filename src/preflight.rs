@@ -24,6 +24,30 @@ use std::fmt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+/// What stops `run` (and so `check`): one line naming the key and what to
+/// do (about the config file itself, the caller names the file).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PreflightError(String);
+
+impl From<String> for PreflightError {
+    fn from(s: String) -> Self {
+        PreflightError(s)
+    }
+}
+
+impl From<crate::net::privilege::PrivilegeError> for PreflightError {
+    fn from(e: crate::net::privilege::PrivilegeError) -> Self {
+        PreflightError(e.to_string())
+    }
+}
+
+impl From<crate::tls::TlsError> for PreflightError {
+    fn from(e: crate::tls::TlsError) -> Self {
+        PreflightError(e.to_string())
+    }
+}
+
 /// What the checks found, for `check`'s summary and for `run`.
 pub struct Ready {
     pub user: User,
@@ -55,7 +79,7 @@ impl fmt::Display for Ready {
 /// Every check, in the order a person would fix them. The error is one
 /// line that names the key (or, about the config file itself, nothing:
 /// the caller names the file) and what to do.
-pub fn check(config_path: &Path, config: &Config) -> Result<Ready, String> {
+pub fn check(config_path: &Path, config: &Config) -> Result<Ready, PreflightError> {
     let w = &config.warden;
     let (user, group) = privilege::resolve(&w.user, &w.group)?;
     let reader = Reader::new(&user, &group);
@@ -66,7 +90,8 @@ pub fn check(config_path: &Path, config: &Config) -> Result<Ready, String> {
         return Err(format!(
             "writable by every account (mode {:04o}): anyone could change the policy; chmod o-w it",
             meta.mode() & 0o7777
-        ));
+        )
+        .into());
     }
     reader.can_read(config_path).map_err(|why| {
         format!(
@@ -104,7 +129,7 @@ pub fn check(config_path: &Path, config: &Config) -> Result<Ready, String> {
             _ => format!("{key}: {}: {e}", path.display()),
         })?;
         if !meta.is_file() {
-            return Err(format!("{key}: {}: not a file", path.display()));
+            return Err(format!("{key}: {}: not a file", path.display()).into());
         }
         if secret {
             private(&key, path, &meta)?;
@@ -136,7 +161,7 @@ pub fn check(config_path: &Path, config: &Config) -> Result<Ready, String> {
 
 /// The CA: both files (readable and usable, the key private) or neither
 /// (created at start, where a directory can be made).
-fn check_ca(cert: &Path, key: &Path) -> Result<bool, String> {
+fn check_ca(cert: &Path, key: &Path) -> Result<bool, PreflightError> {
     match (cert.exists(), key.exists()) {
         (true, true) => {
             let meta = std::fs::metadata(key)
@@ -155,7 +180,8 @@ fn check_ca(cert: &Path, key: &Path) -> Result<bool, String> {
                         "{name}: {} cannot be created: {} is not a directory",
                         p.display(),
                         a.display()
-                    ));
+                    )
+                    .into());
                 }
             }
             Ok(false)
@@ -170,20 +196,20 @@ fn check_ca(cert: &Path, key: &Path) -> Result<bool, String> {
                 "{name}: {} is missing but {} exists (restore it, or remove both to have a new CA made)",
                 missing.display(),
                 there.display()
-            ))
+            ).into())
         }
     }
 }
 
 /// A private key open to other accounts (or writable by its group) is
 /// refused: whoever reads it can impersonate what it stands for.
-fn private(key: &str, path: &Path, meta: &std::fs::Metadata) -> Result<(), String> {
+fn private(key: &str, path: &Path, meta: &std::fs::Metadata) -> Result<(), PreflightError> {
     let mode = meta.mode() & 0o7777;
     if mode & 0o027 != 0 {
         return Err(format!(
             "{key}: {} is a private key open to other accounts (mode {mode:04o}); chmod 600 it (640 for a group that must read it)",
             path.display()
-        ));
+        ).into());
     }
     Ok(())
 }
@@ -225,7 +251,7 @@ impl Reader {
         }
     }
 
-    fn can_read(&self, path: &Path) -> Result<(), String> {
+    fn can_read(&self, path: &Path) -> Result<(), PreflightError> {
         let real = std::fs::canonicalize(path).map_err(|e| format!("{e}"))?;
         for dir in real.ancestors().skip(1) {
             let meta = std::fs::metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -235,7 +261,8 @@ impl Reader {
                     dir.display(),
                     meta.uid(),
                     meta.mode() & 0o7777
-                ));
+                )
+                .into());
             }
         }
         let meta = std::fs::metadata(&real).map_err(|e| format!("{e}"))?;
@@ -245,7 +272,8 @@ impl Reader {
                 meta.uid(),
                 meta.gid(),
                 meta.mode() & 0o7777
-            ));
+            )
+            .into());
         }
         Ok(())
     }

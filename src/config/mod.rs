@@ -236,9 +236,12 @@ impl Config {
     /// Reads and validates a config file. The error is one line naming the
     /// file once: `FILE: missing (no such file)`, `FILE: cannot read: …`,
     /// or `invalid config FILE: KEY: what was expected`.
-    pub fn load(path: &std::path::Path) -> Result<Config, String> {
+    pub fn load(path: &std::path::Path) -> Result<Config, LoadError> {
         let text = read_text(path)?;
-        Self::from_json(&text).map_err(|e| format!("invalid config {}: {e}", path.display()))
+        Self::from_json(&text).map_err(|source| LoadError::Invalid {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     pub fn instance(&self, id: &str) -> Option<&Instance> {
@@ -298,15 +301,36 @@ impl Config {
     }
 }
 
-/// A config file's text. A file that is not there is "missing", not
-/// "invalid"; every error names the file once.
-pub fn read_text(path: &std::path::Path) -> Result<String, String> {
+/// Why a config file could not be used; each names the file once.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Not there: "missing", not "invalid".
+    #[error("{}: missing (no such file)", .0.display())]
+    Missing(PathBuf),
+    #[error("{}: is a directory, not a config file", .0.display())]
+    Directory(PathBuf),
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not UTF-8 text", .0.display())]
+    NotText(PathBuf),
+    /// Read, but not a config `run` would run with: the key and what was
+    /// expected.
+    #[error("invalid config {}: {source}", path.display())]
+    Invalid { path: PathBuf, source: ConfigError },
+}
+
+/// A config file's text.
+pub fn read_text(path: &std::path::Path) -> Result<String, LoadError> {
     let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => format!("{}: missing (no such file)", path.display()),
-        std::io::ErrorKind::IsADirectory => {
-            format!("{}: is a directory, not a config file", path.display())
-        }
-        _ => format!("{}: cannot read: {e}", path.display()),
+        std::io::ErrorKind::NotFound => LoadError::Missing(path.to_path_buf()),
+        std::io::ErrorKind::IsADirectory => LoadError::Directory(path.to_path_buf()),
+        _ => LoadError::Read {
+            path: path.to_path_buf(),
+            source: e,
+        },
     })?;
-    String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))
+    String::from_utf8(bytes).map_err(|_| LoadError::NotText(path.to_path_buf()))
 }

@@ -18,20 +18,30 @@ use std::net::{SocketAddr, TcpListener};
 /// Pending connections the kernel may queue per listener.
 const BACKLOG: i32 = 1024;
 
+/// A transparent listener that could not be made: which step, and which
+/// right is missing when it is a permission error.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {step} listener {addr}: {source}{}", hint(source))]
+pub struct BindError {
+    pub step: &'static str,
+    pub addr: SocketAddr,
+    pub source: io::Error,
+}
+
+fn hint(e: &io::Error) -> &'static str {
+    if e.raw_os_error() == Some(nix::libc::EPERM) {
+        " (needs root or CAP_NET_ADMIN)"
+    } else if e.raw_os_error() == Some(nix::libc::EACCES) {
+        " (a port below 1024 needs root or CAP_NET_BIND_SERVICE)"
+    } else {
+        ""
+    }
+}
+
 /// Binds a transparent listener. IPv6 listeners are v6-only, so
-/// `0.0.0.0:P` and `[::]:P` can both be bound. The error says which right
-/// is missing when it is a permission error.
-pub fn bind_transparent(addr: SocketAddr) -> Result<TcpListener, String> {
-    let fail = |what: &str, e: io::Error| {
-        let hint = if e.raw_os_error() == Some(nix::libc::EPERM) {
-            " (needs root or CAP_NET_ADMIN)"
-        } else if e.raw_os_error() == Some(nix::libc::EACCES) {
-            " (a port below 1024 needs root or CAP_NET_BIND_SERVICE)"
-        } else {
-            ""
-        };
-        format!("cannot {what} listener {addr}: {e}{hint}")
-    };
+/// `0.0.0.0:P` and `[::]:P` can both be bound.
+pub fn bind_transparent(addr: SocketAddr) -> Result<TcpListener, BindError> {
+    let fail = |step: &'static str, source: io::Error| BindError { step, addr, source };
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
         .map_err(|e| fail("create", e))?;
     socket

@@ -22,10 +22,28 @@ pub struct Account {
     pub gid: u32,
 }
 
+/// Why the account could not be found or the privileges not dropped:
+/// which step, and which right was missing.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PrivilegeError(String);
+
+impl From<String> for PrivilegeError {
+    fn from(s: String) -> Self {
+        PrivilegeError(s)
+    }
+}
+
+impl From<&str> for PrivilegeError {
+    fn from(s: &str) -> Self {
+        PrivilegeError(s.to_string())
+    }
+}
+
 /// Resolves the configured account. The default `misp-warden` account
 /// falls back to `nobody`/`nogroup` when the package did not create it; a
 /// name set in the config must exist.
-pub fn resolve(user: &str, group: &str) -> Result<(User, Group), String> {
+pub fn resolve(user: &str, group: &str) -> Result<(User, Group), PrivilegeError> {
     let lookup_user =
         |name: &str| User::from_name(name).map_err(|e| format!("cannot look up user {name}: {e}"));
     let lookup_group = |name: &str| {
@@ -35,14 +53,14 @@ pub fn resolve(user: &str, group: &str) -> Result<(User, Group), String> {
         Some(u) => u,
         None if user == "misp-warden" => lookup_user("nobody")?
             .ok_or("neither user misp-warden nor nobody exists (warden.user)")?,
-        None => return Err(format!("warden.user: no such user {user}")),
+        None => return Err(format!("warden.user: no such user {user}").into()),
     };
     let g = match lookup_group(group)? {
         Some(g) => g,
         None if group == "misp-warden" => lookup_group("nogroup")?
             .or(lookup_group("nobody")?)
             .ok_or("neither group misp-warden nor nogroup exists (warden.group)")?,
-        None => return Err(format!("warden.group: no such group {group}")),
+        None => return Err(format!("warden.group: no such group {group}").into()),
     };
     if u.uid.is_root() || g.gid.as_raw() == 0 {
         return Err("warden.user and warden.group must not be root".into());
@@ -52,7 +70,7 @@ pub fn resolve(user: &str, group: &str) -> Result<(User, Group), String> {
 
 /// Drops to `user`/`group` with no capabilities and `no_new_privs`. Must be
 /// called while the process has a single thread.
-pub fn drop_privileges(user: &User, group: &Group) -> Result<Account, String> {
+pub fn drop_privileges(user: &User, group: &Group) -> Result<Account, PrivilegeError> {
     let missing = |step: &str, right: &str, e: &dyn std::fmt::Display| {
         format!("cannot {step}: {e} (needs {right}; run as root or grant it)")
     };
@@ -91,7 +109,7 @@ pub fn drop_privileges(user: &User, group: &Group) -> Result<Account, String> {
     for set in [CapSet::Effective, CapSet::Permitted, CapSet::Bounding] {
         let left = caps::read(None, set).map_err(|e| e.to_string())?;
         if !left.is_empty() {
-            return Err(format!("{set:?} capabilities remain: {left:?}"));
+            return Err(format!("{set:?} capabilities remain: {left:?}").into());
         }
     }
     Ok(Account {

@@ -161,8 +161,8 @@ pub async fn intercept_tls<IO>(
             let io = Idle::new(Watch::new(tls, framing));
             serve(proxy, conn, TokioIo::new(io), graceful).await;
         }
-        Ok(Err((cause, e))) => {
-            proxy.metrics.handshake_failed(cause);
+        Ok(Err(e)) => {
+            proxy.metrics.handshake_failed(e.cause());
             tracing::info!(conn = id, %peer, %destination, "TLS handshake failed: {e}")
         }
         Err(_) => {
@@ -180,13 +180,13 @@ async fn accept_tls<IO>(
     proxy: &Proxy,
     stream: IO,
     destination: SocketAddr,
-) -> Result<(tokio_rustls::server::TlsStream<IO>, Option<String>), (&'static str, String)>
+) -> Result<(tokio_rustls::server::TlsStream<IO>, Option<String>), HandshakeError>
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let start = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream)
         .await
-        .map_err(|e| ("client_hello", format!("bad ClientHello: {e}")))?;
+        .map_err(HandshakeError::ClientHello)?;
     let sni = start.client_hello().server_name().map(normalise_sni);
     let config = match proxy.in_force().server_tls_for(destination) {
         Some(own) => own,
@@ -198,7 +198,7 @@ where
             let (config, cached) = proxy
                 .leaves
                 .server_config(&leaf)
-                .map_err(|e| ("certificate", e))?;
+                .map_err(HandshakeError::Certificate)?;
             proxy.metrics.leaf_lookup(cached);
             config
         }
@@ -206,8 +206,31 @@ where
     let tls = start
         .into_stream(config)
         .await
-        .map_err(|e| ("handshake", e.to_string()))?;
+        .map_err(HandshakeError::Handshake)?;
     Ok((tls, sni))
+}
+
+/// Why a client's TLS handshake failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakeError {
+    #[error("bad ClientHello: {0}")]
+    ClientHello(std::io::Error),
+    /// No leaf could be made for the name asked.
+    #[error("{0}")]
+    Certificate(crate::tls::TlsError),
+    #[error("{0}")]
+    Handshake(std::io::Error),
+}
+
+impl HandshakeError {
+    /// For the metrics: `client_hello`, `certificate` or `handshake`.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            HandshakeError::ClientHello(_) => "client_hello",
+            HandshakeError::Certificate(_) => "certificate",
+            HandshakeError::Handshake(_) => "handshake",
+        }
+    }
 }
 
 async fn serve<I>(proxy: Arc<Proxy>, conn: Arc<Conn>, io: TokioIo<I>, graceful: Watcher)

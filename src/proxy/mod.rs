@@ -68,7 +68,7 @@ impl InForce {
     /// Validates and prepares a config: reads its trust anchors, client
     /// keys and server certificates. Nothing is swapped in unless all of it
     /// succeeded.
-    pub fn new(config: Config) -> Result<InForce, String> {
+    pub fn new(config: Config) -> Result<InForce, crate::tls::TlsError> {
         let upstream_tls = UpstreamTls::build(&config)?;
         let server_tls = crate::tls::instance_server_configs(&config)?;
         Ok(InForce {

@@ -5,6 +5,7 @@
 //! keys: it is written with mode 0600 from the first byte (never chmod-ed
 //! after the fact) and an existing CA is never overwritten without `--force`.
 
+use super::TlsError;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,
     PKCS_ECDSA_P256_SHA256,
@@ -52,15 +53,12 @@ pub fn paths(dir: &Path) -> (PathBuf, PathBuf) {
 
 /// Creates `DIR/ca.pem` (0644) and `DIR/ca.key` (0600). Refuses to replace
 /// existing files unless `force`.
-pub fn init(dir: &Path, force: bool) -> Result<(PathBuf, PathBuf), String> {
+pub fn init(dir: &Path, force: bool) -> Result<(PathBuf, PathBuf), TlsError> {
     let (cert_path, key_path) = paths(dir);
     if !force {
         for p in [&cert_path, &key_path] {
             if p.exists() {
-                return Err(format!(
-                    "{} exists; use --force to replace the CA",
-                    p.display()
-                ));
+                return Err(TlsError::Exists(p.clone()));
             }
         }
     }
@@ -68,14 +66,14 @@ pub fn init(dir: &Path, force: bool) -> Result<(PathBuf, PathBuf), String> {
     Ok((cert_path, key_path))
 }
 
-fn write_file(path: &Path, data: &[u8], mode: u32, replace: bool) -> Result<(), String> {
+fn write_file(path: &Path, data: &[u8], mode: u32, replace: bool) -> Result<(), TlsError> {
     if replace {
         // Remove first so the new file is created with `mode`, whatever the
         // old one had.
         match std::fs::remove_file(path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("cannot replace {}: {e}", path.display())),
+            Err(e) => return Err(TlsError::io("replace", path, e)),
         }
     }
     let mut f = OpenOptions::new()
@@ -83,16 +81,16 @@ fn write_file(path: &Path, data: &[u8], mode: u32, replace: bool) -> Result<(), 
         .create_new(true)
         .mode(mode)
         .open(path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        .map_err(|e| TlsError::io("create", path, e))?;
     f.write_all(data)
         .and_then(|_| f.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .map_err(|e| TlsError::io("write", path, e))
 }
 
 /// Creates a new CA at `cert_path` (0644) and `key_path` (0600), with
 /// their directories (0700: whoever can list it sees where the key is);
 /// files already there are an error unless `replace`.
-pub fn create(cert_path: &Path, key_path: &Path, replace: bool) -> Result<(), String> {
+pub fn create(cert_path: &Path, key_path: &Path, replace: bool) -> Result<(), TlsError> {
     use std::os::unix::fs::DirBuilderExt;
     for p in [cert_path, key_path] {
         if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -100,11 +98,11 @@ pub fn create(cert_path: &Path, key_path: &Path, replace: bool) -> Result<(), St
                 .recursive(true)
                 .mode(0o700)
                 .create(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                .map_err(|e| TlsError::io("create", dir, e))?;
         }
     }
     let ca = generate("misp-warden interception CA")
-        .map_err(|e| format!("cannot generate the CA: {e}"))?;
+        .map_err(|e| TlsError::Crypto(format!("cannot generate the CA: {e}")))?;
     write_file(key_path, ca.key_pem.as_bytes(), 0o600, replace)?;
     write_file(cert_path, ca.cert_pem.as_bytes(), 0o644, replace)
 }

@@ -8,6 +8,7 @@
 //! instances over and over — costs a map lookup, and the TLS session cache
 //! of each configuration gives resumption for free.
 
+use super::TlsError;
 use rcgen::{
     CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SanType,
@@ -62,7 +63,7 @@ impl LeafMinter {
     /// Loads the CA, or creates it when both files are absent (first
     /// start). One file without the other is an error: a CA half-replaced
     /// by hand should not be silently regenerated.
-    pub fn load_or_create(cert: &Path, key: &Path) -> Result<(Self, bool), String> {
+    pub fn load_or_create(cert: &Path, key: &Path) -> Result<(Self, bool), TlsError> {
         let created = match (cert.exists(), key.exists()) {
             (true, true) => false,
             (false, false) => {
@@ -71,20 +72,18 @@ impl LeafMinter {
             }
             (cert_there, _) => {
                 let (there, missing) = if cert_there { (cert, key) } else { (key, cert) };
-                return Err(format!(
-                    "{} exists but {} does not",
-                    there.display(),
-                    missing.display()
-                ));
+                return Err(TlsError::HalfCa {
+                    there: there.to_path_buf(),
+                    missing: missing.to_path_buf(),
+                });
             }
         };
-        let key_pem = std::fs::read_to_string(key)
-            .map_err(|e| format!("cannot read {}: {e}", key.display()))?;
+        let key_pem = std::fs::read_to_string(key).map_err(|e| TlsError::io("read", key, e))?;
         let key_pair = KeyPair::from_pem(&key_pem)
-            .map_err(|e| format!("{}: not a usable private key: {e}", key.display()))?;
+            .map_err(|e| TlsError::file(key, format!("not a usable private key: {e}")))?;
         let ca_der = super::read_certs(cert)?.remove(0);
         let issuer = Issuer::from_ca_cert_der(&ca_der, key_pair)
-            .map_err(|e| format!("{}: not a usable CA certificate: {e}", cert.display()))?;
+            .map_err(|e| TlsError::file(cert, format!("not a usable CA certificate: {e}")))?;
         Ok((
             LeafMinter {
                 issuer,
@@ -97,7 +96,7 @@ impl LeafMinter {
 
     /// The server configuration presenting a leaf for `name`, and whether
     /// it came from the cache (for the metrics).
-    pub fn server_config(&self, name: &LeafName) -> Result<(Arc<ServerConfig>, bool), String> {
+    pub fn server_config(&self, name: &LeafName) -> Result<(Arc<ServerConfig>, bool), TlsError> {
         let now = SystemTime::now();
         if let Some((config, expires)) = self.lock().entries.get(name)
             && *expires > now + RENEW_BEFORE
@@ -129,8 +128,10 @@ impl LeafMinter {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn mint(&self, name: &LeafName, now: SystemTime) -> Result<ServerConfig, String> {
-        let fail = |e: rcgen::Error| format!("cannot mint a certificate for {name}: {e}");
+    fn mint(&self, name: &LeafName, now: SystemTime) -> Result<ServerConfig, TlsError> {
+        let fail = |e: rcgen::Error| {
+            TlsError::Crypto(format!("cannot mint a certificate for {name}: {e}"))
+        };
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(fail)?;
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
@@ -149,7 +150,8 @@ impl LeafMinter {
         let cert = params.signed_by(&key, &self.issuer).map_err(fail)?;
         let chain = vec![cert.der().clone(), self.ca_der.clone()];
         let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        super::server_config(chain, key_der)
-            .map_err(|e| format!("cannot use the certificate minted for {name}: {e}"))
+        super::server_config(chain, key_der).map_err(|e| {
+            TlsError::Crypto(format!("cannot use the certificate minted for {name}: {e}"))
+        })
     }
 }

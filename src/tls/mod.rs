@@ -17,7 +17,61 @@ pub mod upstream;
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Why TLS material (the CA, a certificate, a key, a configuration) could
+/// not be had. Each names the file, or the config key, to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A file could not be read, created or written.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A file is there but is not what it must be.
+    #[error("{}: {problem}", path.display())]
+    File { path: PathBuf, problem: String },
+    /// An existing CA, which is not replaced without `--force`.
+    #[error("{} exists; use --force to replace the CA", .0.display())]
+    Exists(PathBuf),
+    /// One file of the CA without the other: a CA half-replaced by hand is
+    /// not silently regenerated.
+    #[error("{} exists but {} does not", there.display(), missing.display())]
+    HalfCa { there: PathBuf, missing: PathBuf },
+    /// Generating, minting or assembling certificates failed.
+    #[error("{0}")]
+    Crypto(String),
+    /// A fault in what a config key names: the key, then the fault.
+    #[error("{key}: {source}")]
+    Setting { key: String, source: Box<TlsError> },
+}
+
+impl TlsError {
+    fn io(action: &'static str, path: &Path, source: std::io::Error) -> TlsError {
+        TlsError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    fn file(path: &Path, problem: impl std::fmt::Display) -> TlsError {
+        TlsError::File {
+            path: path.to_path_buf(),
+            problem: problem.to_string(),
+        }
+    }
+
+    /// This fault, under the config key that named its file.
+    pub fn under(self, key: impl Into<String>) -> TlsError {
+        TlsError::Setting {
+            key: key.into(),
+            source: Box::new(self),
+        }
+    }
+}
 
 /// The crypto provider both legs use (ring, the one rcgen signs with).
 pub fn provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
@@ -29,13 +83,14 @@ pub fn provider() -> std::sync::Arc<rustls::crypto::CryptoProvider> {
 pub fn server_config(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
-) -> Result<rustls::ServerConfig, String> {
+) -> Result<rustls::ServerConfig, TlsError> {
+    let crypto = |e: rustls::Error| TlsError::Crypto(e.to_string());
     let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(crypto)?
         .with_no_client_auth()
         .with_single_cert(chain, key)
-        .map_err(|e| e.to_string())?;
+        .map_err(crypto)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }
@@ -44,12 +99,12 @@ pub fn server_config(
 /// configuration presenting them. The error names the key.
 pub fn instance_server_configs(
     config: &crate::config::Config,
-) -> Result<std::collections::HashMap<String, std::sync::Arc<rustls::ServerConfig>>, String> {
+) -> Result<std::collections::HashMap<String, std::sync::Arc<rustls::ServerConfig>>, TlsError> {
     let mut out = std::collections::HashMap::new();
     for i in &config.instances {
         if let (Some(cert), Some(key)) = (&i.tls.server_cert, &i.tls.server_key) {
             let server = server_config(read_certs(cert)?, read_key(key)?)
-                .map_err(|e| format!("instances.{}.tls.server_cert: {e}", i.id))?;
+                .map_err(|e| e.under(format!("instances.{}.tls.server_cert", i.id)))?;
             out.insert(i.id.clone(), std::sync::Arc::new(server));
         }
     }
@@ -57,20 +112,20 @@ pub fn instance_server_configs(
 }
 
 /// Every certificate in a PEM file; the error names the file.
-pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let pem = std::fs::read(path).map_err(|e| TlsError::io("read", path, e))?;
     let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{}: not a PEM certificate file: {e}", path.display()))?;
+        .map_err(|e| TlsError::file(path, format!("not a PEM certificate file: {e}")))?;
     if certs.is_empty() {
-        return Err(format!("{}: no certificate in the file", path.display()));
+        return Err(TlsError::file(path, "no certificate in the file"));
     }
     Ok(certs)
 }
 
 /// The private key in a PEM file; the error names the file.
-pub fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+pub fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let pem = std::fs::read(path).map_err(|e| TlsError::io("read", path, e))?;
     PrivateKeyDer::from_pem_slice(&pem)
-        .map_err(|e| format!("{}: not a PEM private key: {e}", path.display()))
+        .map_err(|e| TlsError::file(path, format!("not a PEM private key: {e}")))
 }

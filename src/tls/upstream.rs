@@ -6,6 +6,7 @@
 //! MISP's own client certificate cannot cross an interception. Turning
 //! verification off is possible per instance only, and loud.
 
+use super::TlsError;
 use crate::config::{Config, Instance};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
@@ -23,12 +24,12 @@ pub struct UpstreamTls {
 
 impl UpstreamTls {
     /// Reads every trust anchor and client key the config names.
-    pub fn build(config: &Config) -> Result<UpstreamTls, String> {
+    pub fn build(config: &Config) -> Result<UpstreamTls, TlsError> {
         let mut roots = RootCertStore::empty();
         let native = rustls_native_certs::load_native_certs();
         roots.add_parsable_certificates(native.certs);
         if let Some(path) = &config.warden.upstream_ca {
-            add_all(&mut roots, path)?;
+            add_all(&mut roots, path).map_err(|e| e.under("warden.upstream_ca"))?;
         }
         let default = Arc::new(finish(
             builder()?.with_root_certificates(roots.clone()),
@@ -56,16 +57,16 @@ impl UpstreamTls {
 fn instance_config(
     instance: &Instance,
     roots: &RootCertStore,
-) -> Result<Option<ClientConfig>, String> {
+) -> Result<Option<ClientConfig>, TlsError> {
     let tls = &instance.tls;
     let key_path = format!("instances.{}.tls", instance.id);
     let client_auth = match (&tls.client_cert, &tls.client_key) {
         (Some(cert), Some(key)) => Some((super::read_certs(cert)?, super::read_key(key)?)),
         (None, None) => None,
         _ => {
-            return Err(format!(
-                "{key_path}: client_cert and client_key go together"
-            ));
+            return Err(
+                TlsError::Crypto("client_cert and client_key go together".into()).under(key_path),
+            );
         }
     };
     let verifying = if !tls.verify {
@@ -77,19 +78,19 @@ fn instance_config(
     } else {
         let mut roots = roots.clone();
         if let Some(ca) = &tls.ca_file {
-            add_all(&mut roots, ca).map_err(|e| format!("{key_path}.ca_file: {e}"))?;
+            add_all(&mut roots, ca).map_err(|e| e.under(format!("{key_path}.ca_file")))?;
         }
         builder()?.with_root_certificates(roots)
     };
     finish(verifying, client_auth)
         .map(Some)
-        .map_err(|e| format!("{key_path}.{e}"))
+        .map_err(|e| e.under(format!("{key_path}.client_key")))
 }
 
-fn builder() -> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>, String> {
+fn builder() -> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>, TlsError> {
     ClientConfig::builder_with_provider(super::provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())
+        .map_err(|e| TlsError::Crypto(e.to_string()))
 }
 
 type ClientAuth = (
@@ -102,11 +103,11 @@ type ClientAuth = (
 fn finish(
     verifying: rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>,
     client_auth: Option<ClientAuth>,
-) -> Result<ClientConfig, String> {
+) -> Result<ClientConfig, TlsError> {
     let mut config = match client_auth {
         Some((certs, key)) => verifying
             .with_client_auth_cert(certs, key)
-            .map_err(|e| format!("client_key: {e}"))?,
+            .map_err(|e| TlsError::Crypto(e.to_string()))?,
         None => verifying.with_no_client_auth(),
     };
     // The upstream leg speaks HTTP/1.1: every MISP serves it.
@@ -114,11 +115,11 @@ fn finish(
     Ok(config)
 }
 
-fn add_all(roots: &mut RootCertStore, path: &std::path::Path) -> Result<(), String> {
+fn add_all(roots: &mut RootCertStore, path: &std::path::Path) -> Result<(), TlsError> {
     for cert in super::read_certs(path)? {
         roots
             .add(cert)
-            .map_err(|e| format!("{}: not a usable CA certificate: {e}", path.display()))?;
+            .map_err(|e| TlsError::file(path, format!("not a usable CA certificate: {e}")))?;
     }
     Ok(())
 }
