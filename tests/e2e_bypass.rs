@@ -20,7 +20,7 @@
 //!
 //! The closed-world family (issue 13) runs here too, from the table
 //! `tests/closed_world.rs` replays through `eval`
-//! (`tests/parity_scenarios/closed_world.rs`): each refusal and each of its
+//! (`tests/parity_scenarios/closed_world/`): each refusal and each of its
 //! harmless twins — MISP 2.5's own requests and answers — sent as MISP's
 //! client sends it, the partner answering with the table's answer. A run
 //! refused on its request carries its marker (`X-Case: BLOCKED-<n>`) and
@@ -957,7 +957,7 @@ fn the_marker_search_finds_markers_behind_broken_framing_and_hidden_encodings() 
 // The closed-world family (issue 13), live
 
 /// One run of the closed-world table (`tests/parity_scenarios/
-/// closed_world.rs`) as the lab sends it: every event uuid of the family
+/// closed_world/`) as the lab sends it: every event uuid of the family
 /// replaced by this run's own copy, so that what the daemon remembers of
 /// one run cannot help another.
 struct WorldRun {
