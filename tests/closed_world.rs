@@ -4,7 +4,7 @@
 //! the key, or the event, it is about) — and every refusal's harmless
 //! twins passing: the exact requests and answers of MISP 2.5's own sync.
 //! The scenarios and why each is what it is: `tests/parity_scenarios/
-//! closed_world.rs`; the documents: `tests/fixtures/closed_world/`.
+//! closed_world/`; the documents: `tests/fixtures/closed_world/`.
 //!
 //! Where misp-guard's verdict differs from ours, the run says so on stderr
 //! (`--nocapture`), one line per difference, for the README's migration

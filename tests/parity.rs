@@ -22,7 +22,7 @@
 //! Each scenario asserts the exit code (0 allow, 3 block) and that the
 //! printed reason contains misp-guard's reason text. Where our wording is
 //! known to differ while the verdict is the same, `WORDING_GAPS` (in
-//! `tests/parity_scenarios/mod.rs`) says how;
+//! `tests/parity_scenarios/model.rs`) says how;
 //! such a match is accepted and reported on stderr (`--nocapture`).
 //!
 //! Most blocked scenarios also run an *allowed twin*: the same exchange with
@@ -31,7 +31,7 @@
 //! problem behind the first (as misp-guard's do, to pin the order of the
 //! checks), the twin expects that second reason.
 //!
-//! The scenarios themselves live in `tests/parity_scenarios/mod.rs`, shared
+//! The scenarios themselves live in `tests/parity_scenarios/`, shared
 //! with `tests/e2e_parity.rs`, which replays them through the live daemon.
 
 mod parity_scenarios;
