@@ -254,8 +254,6 @@ impl Gen {
             kr(o, "deleted", "false");
             kv(o, "event_id", EVENT_ID);
             kv(o, "source_uuid", &uuid);
-            kr(o, "first_seen", "null");
-            kr(o, "last_seen", "null");
             close(o, '}');
         }
         o.push_str("],");

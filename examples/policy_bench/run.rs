@@ -129,6 +129,20 @@ fn sanity_checks(config: &Config, body: &[u8]) {
     let text = std::str::from_utf8(body).expect("generated JSON is UTF-8");
     let sg_from = format!("\"uuid\":\"{SG_UUID}\"");
     let sg_to = format!("\"uuid\":\"{}\"", BLOCKED_SG_UUID.to_uppercase());
+    // The last galaxy cluster's whole tag name, so that its value can be
+    // swapped for a blocked one without adding a key MISP never sends.
+    let cluster_tag = {
+        let key = "\"tag_name\":\"";
+        let Some(at) = text.rfind(key) else {
+            die("sanity check: the 1 MB event has no galaxy cluster tag_name");
+        };
+        let value = &text[at + key.len()..];
+        let end = value
+            .char_indices()
+            .find(|&(i, c)| c == '"' && !value[..i].ends_with('\\'))
+            .map_or(value.len(), |(i, _)| i);
+        format!("{key}{}\"", &value[..end])
+    };
     for (from, to, rule) in [
         (
             sg_from.as_str(),
@@ -141,8 +155,8 @@ fn sanity_checks(config: &Config, body: &[u8]) {
             "blocked_distribution_levels",
         ),
         (
-            "\"tag_name\":\"",
-            "\"tag_name\":\"tlp:red\",\"was\":\"",
+            cluster_tag.as_str(),
+            "\"tag_name\":\"tlp:red\"",
             "blocked_tags",
         ),
         (
