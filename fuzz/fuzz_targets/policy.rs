@@ -4,10 +4,12 @@
 //!
 //! - `scenario` (mod the number of [`SCENARIOS`]) picks the method, the
 //!   request target, the destination (an instance or a feed) and whether
-//!   the body is sent as the request body or judged as the response body.
+//!   the body is sent as the request body or judged as the response body
+//!   (the answer to a POST is asked with the body MISP's sync sends).
 //! - `flags`: bit 0 picks the destination instance of sync scenarios
 //!   (`alpha_2`, plain rules, or `delta_1`, which requires the `tlp`
-//!   taxonomy); bits 1-2 the request `Content-Type`; bits 3-5 the response
+//!   taxonomy); bits 1-2 the `Content-Type` of a request body sent as the
+//!   input (a fixed one is `application/json`); bits 3-5 the response
 //!   status; bit 6 whether the response carries an `X-UserOrgUUID`; bit 7
 //!   whether the guard remembers letting event [`SUBJECT`] (the UUID in
 //!   the scenarios' paths) through both ways (push and pull) between the
@@ -56,7 +58,8 @@ const CONFIG: &str = include_str!("../../tests/fixtures/parity/config.json");
 enum Mode {
     /// The body is the request body.
     Request,
-    /// The body is the response body (the request has none).
+    /// The body is the response body; the request has none, or on a POST
+    /// the fixed one of the scenario ([`answer`]).
     Response,
 }
 
@@ -73,6 +76,8 @@ struct Scenario {
     target: &'static str,
     mode: Mode,
     kind: Kind,
+    /// In `Response` mode: the request body (sent `application/json`).
+    request_body: &'static str,
 }
 
 const fn sync(method: &'static str, target: &'static str, mode: Mode) -> Scenario {
@@ -81,6 +86,20 @@ const fn sync(method: &'static str, target: &'static str, mode: Mode) -> Scenari
         target,
         mode,
         kind: Kind::Sync,
+        request_body: "",
+    }
+}
+
+/// The answer to a POST, asked with the body MISP's own sync sends (the
+/// request stage refuses these endpoints without one, so the answer would
+/// never be judged).
+const fn answer(target: &'static str, request_body: &'static str) -> Scenario {
+    Scenario {
+        method: "POST",
+        target,
+        mode: Mode::Response,
+        kind: Kind::Sync,
+        request_body,
     }
 }
 
@@ -90,6 +109,7 @@ const fn feed(host: &'static str, target: &'static str, mode: Mode, object: bool
         target,
         mode,
         kind: Kind::Feed(host, object),
+        request_body: "",
     }
 }
 
@@ -97,6 +117,9 @@ use Mode::{Request, Response};
 
 /// The event UUID of the scenarios' paths (flag bit 7 remembers it).
 const SUBJECT: &str = "5b6a6bd0-4a4c-4a7e-8a6e-0a1b2c3d4e5f";
+
+/// MISP's sightings pull (`SM::pullSightingNewWay`).
+const SIGHTING_SEARCH: &str = r#"{"returnFormat": "json", "last": 0, "includeUuid": true, "uuid": ["5b6a6bd0-4a4c-4a7e-8a6e-0a1b2c3d4e5f"]}"#;
 
 const F1: &str = "feed1.mirror.example";
 const F2: &str = "feed2.mirror.example";
@@ -162,7 +185,7 @@ const SCENARIOS: &[Scenario] = &[
         "/galaxy_clusters/view/5b6a6bd0-4a4c-4a7e-8a6e-0a1b2c3d4e5f",
         Response,
     ),
-    /* 19 */ sync("POST", "/sightings/restSearch/event", Response),
+    /* 19 */ answer("/sightings/restSearch/event", SIGHTING_SEARCH),
     /* 20 */
     sync(
         "GET",
@@ -175,7 +198,7 @@ const SCENARIOS: &[Scenario] = &[
         "/analyst_data/index/Relationship/uuid[]:5b6a6bd0-4a4c-4a7e-8a6e-0a1b2c3d4e5f",
         Response,
     ),
-    /* 22 */ sync("POST", "/events/index", Response),
+    /* 22 */ answer("/events/index", r#"{"minimal": 1, "published": 1}"#),
     /* 23 */
     sync(
         "GET",
@@ -251,7 +274,10 @@ pub(crate) fn run(data: &[u8]) -> Option<bool> {
     };
     let s = &SCENARIOS[*scenario as usize % SCENARIOS.len()];
     let delta = flags & 1 != 0;
-    let content_type = CONTENT_TYPES[(*flags as usize >> 1) & 3];
+    let content_type = match s.request_body {
+        "" => CONTENT_TYPES[(*flags as usize >> 1) & 3],
+        _ => Some("application/json"),
+    };
     let status = STATUSES[(*flags as usize >> 3) & 7];
     let user_org = (flags & 0x40 != 0).then_some("55f6ea5e-2c60-40e5-964f-47a8950d210f");
     let (destination_ip, name) = match s.kind {
@@ -280,7 +306,7 @@ pub(crate) fn run(data: &[u8]) -> Option<bool> {
     let response = response.body(()).expect("statuses build").into_parts().0;
     let (request_body, response): (&[u8], _) = match s.mode {
         Request => (body, None),
-        Response => (&[], Some((&response, body))),
+        Response => (s.request_body.as_bytes(), Some((&response, body))),
     };
     let case = Case {
         connection: Connection {
