@@ -292,6 +292,31 @@ fn seed_client_hellos_give_a_name_and_a_leaf() {
     assert!(named >= 2);
 }
 
+/// A policy seed whose name ends in `.allowed` or `.refused` gets that
+/// verdict: an allowed seed is one the closed-world oracle walks, and a
+/// change of shape that makes it refused must be a decision, not an
+/// accident. (The older seeds are named after misp-guard's scenarios,
+/// whose verdicts this engine does not always share.)
+#[test]
+fn policy_seeds_get_the_verdict_their_name_says() {
+    let mut named = 0;
+    let mut wrong = Vec::new();
+    for (path, data) in seeds("policy") {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let want = match name.rsplit_once('.') {
+            Some((_, "allowed")) => true,
+            Some((_, "refused")) => false,
+            _ => continue,
+        };
+        named += 1;
+        if policy::run(&data) != Some(want) {
+            wrong.push(name);
+        }
+    }
+    assert!(named > 0, "no policy seed says its verdict");
+    assert!(wrong.is_empty(), "seeds judged otherwise: {wrong:#?}");
+}
+
 /// The policy target's closed-world oracle is not vacuous: it finds an
 /// unknown key at every depth it follows, follows `related_object` by its
 /// type, and leaves harmless values alone. (The engine refuses each of

@@ -237,6 +237,29 @@ const SCENARIOS: &[Scenario] = &[
     ),
     /* 30 */ sync("POST", "/users/resetauthkey/me", Request),
     /* 31 */ sync("POST", "/analyst_data/indexMinimal", Request),
+    /* 32 */ sync("POST", "/sightings/restSearch/event", Request),
+    /* 33 */
+    answer(
+        "/galaxy_clusters/restSearch",
+        r#"{"published": 1, "minimal": 1, "custom": 1}"#,
+    ),
+    /* 34 */ answer("/analyst_data/indexMinimal", r#"{"orgc_name": []}"#),
+    /* 35 */
+    answer(
+        "/events/filterEventIdsForPush",
+        r#"[{"Event": {"uuid": "5b6a6bd0-4a4c-4a7e-8a6e-0a1b2c3d4e5f", "timestamp": "1714640000"}}]"#,
+    ),
+    /* 36 */
+    answer(
+        "/analyst_data/filterAnalystDataForPush",
+        r#"{"Note": {"0c3a1f7e-7f0d-4a58-9d0e-2a4c8e1b6f10": "2024-05-03 09:00:00"}}"#,
+    ),
+    /* 37 */
+    sync(
+        "GET",
+        "/shadow_attributes/index/all:1/timestamp:1700000000/limit:1000/page:1/deleted[]:0/deleted[]:1.json",
+        Response,
+    ),
 ];
 
 const CONTENT_TYPES: [Option<&str>; 4] = [
