@@ -378,6 +378,16 @@ fn the_policy_oracle_finds_unknown_keys_where_it_walks() {
             "[0].info",
         ),
         (r#"["u", {"a": 1}]"#, El::NoKeys, "[1].a"),
+        (
+            r#"{"Event": {"uuid": "u"}, "Tag": []}"#,
+            El::Event,
+            ".Tag: a judged key beside a wrapped event",
+        ),
+        (
+            r#"{"Event": {"Event": {}}}"#,
+            El::Event,
+            ".Event.Event: an event wrapped twice",
+        ),
     ];
     for (body, el, want) in refused {
         let e = check(body, el).expect_err(body);
@@ -413,12 +423,32 @@ fn the_policy_oracle_finds_unknown_keys_where_it_walks() {
 // ---------------------------------------------------------------------------
 // Crashes found by fuzzing
 //
-// None yet: the first runs (2026-11-29, 600 s per target, all five targets)
-// found no crash and no broken promise, nor did policy (300 s, with the
-// closed-world oracle) and decode (120 s) on 2026-12-04. Add each new one here as a test
+// The first runs (2026-11-29, 600 s per target, all five targets) found no
+// crash and no broken promise, nor did policy (300 s, with the closed-world
+// oracle) and decode (120 s) on 2026-12-04. Each finding since is a test
 // named after the target and the cause, with the minimised input embedded
 // (or in tests/fixtures/fuzz/<target>/; the decode and classify replays
 // above read those directories too).
+
+/// policy, 2026-12-04 (60 s, once the oracle refused judged keys beside a
+/// wrapped event): `response` inside the wrapped event of a push was let
+/// through. MISP swaps the body for `response` only at the top, so inside
+/// it is a key sync never sends; the oracle holds it to `null` there too.
+#[test]
+fn policy_response_inside_a_wrapped_event_is_refused() {
+    for inner in [r#""response": "2""#, r#""request": {}"#] {
+        let body = format!(
+            r#"{{"Event": {{"uuid": "ec72abfd-4383-51dd-92f8-209f29bd8a1e", "distribution": "2", {inner}}}}}"#
+        );
+        let mut data = vec![0u8, 0];
+        data.extend_from_slice(body.as_bytes());
+        assert_eq!(policy::run(&data), Some(false), "{inner}");
+        let twin = body.replace(inner, r#""response": null"#);
+        let mut data = vec![0u8, 0];
+        data.extend_from_slice(twin.as_bytes());
+        assert_eq!(policy::run(&data), Some(true), "null twin of {inner}");
+    }
+}
 
 /// `libfuzzer_sys::fuzz_target!` for the targets compiled above: the body
 /// becomes `pub fn fuzz_one(data: &[u8])` of the target's module.

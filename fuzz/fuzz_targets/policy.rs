@@ -321,7 +321,11 @@ pub(crate) fn run(data: &[u8]) -> Option<bool> {
     if let Some(ct) = content_type {
         request = request.header("content-type", ct);
     }
-    let request = request.body(()).expect("scenario heads build").into_parts().0;
+    let request = request
+        .body(())
+        .expect("scenario heads build")
+        .into_parts()
+        .0;
     let mut response = http::Response::builder().status(status.unwrap_or(200));
     if let Some(org) = user_org {
         response = response.header("x-userorguuid", org);
@@ -368,10 +372,7 @@ pub(crate) fn run(data: &[u8]) -> Option<bool> {
                 Request => {
                     if body.is_empty() {
                         assert!(
-                            matches!(
-                                endpoint.request,
-                                RequestBody::Empty | RequestBody::Nothing
-                            ),
+                            matches!(endpoint.request, RequestBody::Empty | RequestBody::Nothing),
                             "empty body allowed for {} which requires one",
                             endpoint.name
                         );
@@ -1084,9 +1085,7 @@ fn keys(el: El) -> Keys {
         ErrorAnswer => k(
             &[],
             false,
-            &[
-                "name", "message", "url", "errors", "saved", "success", "id",
-            ],
+            &["name", "message", "url", "errors", "saved", "success", "id"],
         ),
     }
 }
@@ -1159,6 +1158,19 @@ pub(crate) fn walk(v: &Value, el: El) -> Result<(), String> {
             .try_for_each(|(i, item)| walk(item, el).map_err(|e| format!("[{i}]{e}"))),
         Value::Object(map) => {
             let known = keys(el);
+            // Around a wrapped event MISP reads only the event inside: a
+            // judged key beside it, or an event wrapped twice, is refused.
+            if let Some(inner) = map.get("Event").filter(|v| el == El::Event && !v.is_null()) {
+                for key in map.keys() {
+                    let judged = matches!(known.get(key), Some(Val::Scalar | Val::Holds(_)));
+                    if judged && !matches!(key.as_str(), "Event" | "response" | "request") {
+                        return Err(format!(".{key}: a judged key beside a wrapped event"));
+                    }
+                }
+                if inner.get("Event").is_some_and(|v| !v.is_null()) {
+                    return Err(".Event.Event: an event wrapped twice".into());
+                }
+            }
             for (key, value) in map {
                 let at = |e: String| format!(".{key}{e}");
                 let Some(val) = known.get(key) else {

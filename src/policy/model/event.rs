@@ -244,6 +244,29 @@ impl<'de, J: ElementJudge> Visitor<'de> for EventSeed<'_, J> {
                 _ => unreachable!("every key of KEYS has an arm"),
             }
         }
+        // Around a wrapped event MISP reads the event inside, so judged keys
+        // beside it would be rules applied to the wrong data; MISP's sync
+        // never sends them, nor an event wrapped twice. Refused by name.
+        if let Some(inner) = &e.wrapped {
+            // (`response` and `request` have a refusal of their own.)
+            let beside = (0..KEYS.len()).find(|&i| {
+                !matches!(KEYS[i], "Event" | "response" | "request") && seen & (1 << i) != 0
+            });
+            if let Some(i) = beside {
+                return Err(de::Error::unknown_field(KEYS[i], &[]));
+            }
+            if inner.wrapped.is_some() {
+                return Err(de::Error::unknown_field("Event", &[]));
+            }
+            // Inside the event MISP does not swap anything for them: keys
+            // sync never sends, refused like any other.
+            if inner.export_response {
+                return Err(de::Error::unknown_field("response", &[]));
+            }
+            if inner.export_request {
+                return Err(de::Error::unknown_field("request", &[]));
+            }
+        }
         Ok(e)
     }
 }

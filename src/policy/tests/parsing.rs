@@ -97,12 +97,30 @@ fn list_verdicts_do_not_depend_on_key_order() {
     let b = raw(&twice).unwrap_err();
     assert_eq!(b.rule, Rule::MalformedBody, "{b}");
     assert!(b.message.contains("duplicate field `Attribute`"), "{b}");
-    // The outer fields of a wrapped push are ignored by MISP, so a refused
-    // element there is no reason (its shape is still checked).
-    let outer = format!(
-        r#"{{"Attribute":[{bad_attribute}],"Event":{{"distribution":"1","Attribute":[]}}}}"#
-    );
-    raw(&outer).expect("outer lists of a wrapped push are not the event");
+    // Judged keys beside a wrapped event are not what MISP reads and never
+    // what its sync sends: refused by name, whatever they hold, before or
+    // after the event. An event wrapped twice is refused the same way.
+    for outer in [
+        format!(
+            r#"{{"Attribute":[{bad_attribute}],"Event":{{"distribution":"1","Attribute":[]}}}}"#
+        ),
+        r#"{"Event":{"distribution":"1","Attribute":[]},"Attribute":[]}"#.to_string(),
+        r#"{"Event":{"distribution":"1"},"Tag":[{"name":"tlp:green"}]}"#.to_string(),
+        r#"{"uuid":"5f1e6a37-0b0c-4c8e-9d5e-1a2b3c4d5e6f","Event":{"distribution":"1"}}"#
+            .to_string(),
+        r#"{"Event":{"Event":{"distribution":"1"}}}"#.to_string(),
+        r#"{"Event":{"distribution":"1","Event":{"distribution":"1"}}}"#.to_string(),
+        r#"{"Event":{"distribution":"1","response":"2"}}"#.to_string(),
+        r#"{"Event":{"distribution":"1","request":{}}}"#.to_string(),
+    ] {
+        let b = raw(&outer).unwrap_err();
+        assert_eq!(b.rule, Rule::UnknownKey, "{outer}: {b}");
+    }
+    // Its harmless twins: the event alone, keys MISP's push answer puts
+    // beside it, and an explicit null where the event would be.
+    raw(r#"{"Event":{"distribution":"1","Attribute":[]}}"#).expect("wrapped event alone");
+    raw(r#"{"Event":{"distribution":"1"},"errors":[],"saved":true}"#).expect("answer keys beside");
+    raw(r#"{"distribution":"1","Event":null}"#).expect("null event: the bare event is read");
 }
 
 #[test]

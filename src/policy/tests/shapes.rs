@@ -15,9 +15,13 @@ fn pushed_events_are_read_as_misp_reads_them() {
     raw(bad).expect_err("bare blocked event");
     raw(&format!(r#"{{"Event":{ok}}}"#)).expect("wrapped event");
     raw(&format!(r#"{{"Event":{bad}}}"#)).expect_err("wrapped blocked event");
-    // The wrapper's own fields are ignored by MISP, so by us.
-    raw(&format!(r#"{{"Tag":[{{"name":"tlp:red"}}],"Event":{ok}}}"#))
-        .expect("outer fields ignored");
+    // MISP ignores the wrapper's own fields, and its sync never sends
+    // them: refused by name, not judged as if they were the event.
+    let b = raw(&format!(
+        r#"{{"Tag":[{{"name":"tlp:green"}}],"Event":{ok}}}"#
+    ))
+    .unwrap_err();
+    assert_eq!(b.rule, Rule::UnknownKey, "{b}");
     // `"Event": null` is not set for PHP: the whole body is the event.
     raw(r#"{"Event":null,"distribution":"1","Tag":[{"name":"tlp:red"}]}"#).expect_err("null Event");
     raw(r#"{"Event":null,"distribution":"1"}"#).expect("null Event, clean body");
