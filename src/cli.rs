@@ -144,8 +144,6 @@ pub fn eval(args: &EvalArgs) -> ExitCode {
 /// [`policy::evaluate`].
 fn run_eval(a: &EvalArgs) -> Result<Verdict, String> {
     let config = Config::load(a.config).map_err(|e| e.to_string())?;
-    let headers = parse_headers(a.headers, "--header")?;
-    let response_headers = parse_headers(a.response_headers, "--response-header")?;
     let read = |p: &Path, what: &str| -> Result<Vec<u8>, String> {
         std::fs::read(p).map_err(|e| format!("cannot read {what} {}: {e}", p.display()))
     };
@@ -157,84 +155,22 @@ fn run_eval(a: &EvalArgs) -> Result<Verdict, String> {
         Some(p) => Some(read(p, "--response")?),
         None => None,
     };
-
-    let source = match a.from.parse::<IpAddr>() {
-        Ok(ip) => SourceSpec::Ip(ip),
-        Err(_) => {
-            if config.instance(a.from).is_none() {
-                return Err(format!(
-                    "--from {:?} is neither an IP address nor an instance id",
-                    a.from
-                ));
-            }
-            SourceSpec::Instance(a.from)
-        }
-    };
     let (dest_ip, dest_name, dest_port) = resolve_to(&config, a.to)?;
     let tls = !a.plaintext;
     let connection = Connection {
-        source,
+        source: eval_source(&config, a.from)?,
         destination_ip: dest_ip,
         port: dest_port,
         tls,
         // A client dialling a name says it in the ClientHello.
         sni: dest_name.as_deref().filter(|_| tls),
     };
-
-    // The request head, with what a MISP client always sends unless given:
-    // `Host` (the name dialled) and `Content-Type: application/json`.
-    let mut request = http::Request::builder()
-        .method(a.method)
-        .uri(a.path)
-        .body(())
-        .map_err(|e| format!("--method/--path: not a request line: {e}"))?
-        .into_parts()
-        .0;
-    append_headers(&mut request.headers, &headers, "--header")?;
-    if let Some(name) = &dest_name
-        && !request.headers.contains_key(http::header::HOST)
-    {
-        let value = http::HeaderValue::from_str(name).map_err(|e| format!("--to: {e}"))?;
-        request.headers.insert(http::header::HOST, value);
-    }
-    if !request.headers.contains_key(http::header::CONTENT_TYPE) {
-        request.headers.insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/json"),
-        );
-    }
-
+    let request = eval_request_head(a, dest_name.as_deref())?;
     let response = match &response_body {
-        Some(_) => {
-            let status = a.response_status.unwrap_or(200);
-            let mut parts = http::Response::builder()
-                .status(status)
-                .body(())
-                .map_err(|e| format!("--response-status {status}: {e}"))?
-                .into_parts()
-                .0;
-            append_headers(&mut parts.headers, &response_headers, "--response-header")?;
-            Some(parts)
-        }
+        Some(_) => Some(eval_response_head(a)?),
         None => None,
     };
-
-    let memory = EventVerdicts::default();
-    for uuid in a.seen_events {
-        let (owner, recipient) = match &response {
-            Some(_) => (a.to, a.from),
-            None => (a.from, a.to),
-        };
-        let flow = seen_flow(&config, owner, recipient)?;
-        memory.remember(
-            Flow {
-                owner: &flow.0,
-                recipient: &flow.1,
-            },
-            uuid,
-            true,
-        );
-    }
+    let memory = seen_events(&config, a, response.is_some())?;
     let case = Case {
         connection,
         request: &request,
@@ -246,6 +182,85 @@ fn run_eval(a: &EvalArgs) -> Result<Verdict, String> {
         Ok(()) => Verdict::Allow,
         Err(block) => Verdict::Block(block),
     })
+}
+
+/// `--from`: an IP address, or an instance id standing for its address.
+fn eval_source<'a>(config: &Config, from: &'a str) -> Result<SourceSpec<'a>, String> {
+    match from.parse::<IpAddr>() {
+        Ok(ip) => Ok(SourceSpec::Ip(ip)),
+        Err(_) if config.instance(from).is_some() => Ok(SourceSpec::Instance(from)),
+        Err(_) => Err(format!(
+            "--from {from:?} is neither an IP address nor an instance id"
+        )),
+    }
+}
+
+/// The request head, with what a MISP client always sends unless given:
+/// `Host` (the name dialled) and `Content-Type: application/json`.
+fn eval_request_head(
+    a: &EvalArgs,
+    dest_name: Option<&str>,
+) -> Result<http::request::Parts, String> {
+    let headers = parse_headers(a.headers, "--header")?;
+    let mut request = http::Request::builder()
+        .method(a.method)
+        .uri(a.path)
+        .body(())
+        .map_err(|e| format!("--method/--path: not a request line: {e}"))?
+        .into_parts()
+        .0;
+    append_headers(&mut request.headers, &headers, "--header")?;
+    if let Some(name) = dest_name
+        && !request.headers.contains_key(http::header::HOST)
+    {
+        let value = http::HeaderValue::from_str(name).map_err(|e| format!("--to: {e}"))?;
+        request.headers.insert(http::header::HOST, value);
+    }
+    if !request.headers.contains_key(http::header::CONTENT_TYPE) {
+        request.headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+    }
+    Ok(request)
+}
+
+/// The response head of `--response-status` and `--response-header`.
+fn eval_response_head(a: &EvalArgs) -> Result<http::response::Parts, String> {
+    let headers = parse_headers(a.response_headers, "--response-header")?;
+    let status = a.response_status.unwrap_or(200);
+    let mut parts = http::Response::builder()
+        .status(status)
+        .body(())
+        .map_err(|e| format!("--response-status {status}: {e}"))?
+        .into_parts()
+        .0;
+    append_headers(&mut parts.headers, &headers, "--response-header")?;
+    Ok(parts)
+}
+
+/// The daemon's memory of events let through, as `--seen-event` fills it:
+/// synced from `--from` to `--to` for a request, the other way for an
+/// answer (the event's owner is the side that answers).
+fn seen_events(config: &Config, a: &EvalArgs, answer: bool) -> Result<EventVerdicts, String> {
+    let memory = EventVerdicts::default();
+    let (owner, recipient) = if answer {
+        (a.to, a.from)
+    } else {
+        (a.from, a.to)
+    };
+    for uuid in a.seen_events {
+        let flow = seen_flow(config, owner, recipient)?;
+        memory.remember(
+            Flow {
+                owner: &flow.0,
+                recipient: &flow.1,
+            },
+            uuid,
+            true,
+        );
+    }
+    Ok(memory)
 }
 
 /// The instance ids of `--from` and `--to`, for `--seen-event`: who owned

@@ -172,57 +172,28 @@ fn start(path: &Path) -> Result<Started, StartError> {
 /// Step 6 and the rest of the daemon's life: accept, reload on SIGHUP,
 /// drain on SIGTERM.
 async fn serve(path: &Path, started: Started) -> Result<(), StartError> {
-    let runtime = |what: &'static str| move |source| StartError::Runtime { what, source };
     let proxy = Arc::new(started.proxy);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let graceful = Arc::new(GracefulShutdown::new());
+    let (listeners, mut addrs) = register(started.listeners, started.proxy_listener)?;
     let mut loops = tokio::task::JoinSet::new();
-    let mut addrs = Vec::new();
-    let mut listeners = Vec::new();
-    let explicit = started.proxy_listener.into_iter().map(|l| (l, true));
-    let transparent = started.listeners.into_iter().map(|l| (l, false));
-    for (std_listener, explicit) in transparent.chain(explicit) {
-        let listener = tokio::net::TcpListener::from_std(std_listener)
-            .map_err(runtime("register a listener"))?;
-        let addr = listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
-        addrs.push(if explicit {
-            format!("CONNECT proxy on {addr}")
-        } else {
-            addr
-        });
-        listeners.push((listener, explicit));
-    }
     loops.spawn(
         proxy
             .clone()
-            .accept_loop(listeners, graceful.clone(), stopped.clone()),
+            .accept_loop(listeners, graceful.clone(), stopped),
     );
-    let mut term = signal(SignalKind::terminate()).map_err(runtime("handle SIGTERM"))?;
-    let mut int = signal(SignalKind::interrupt()).map_err(runtime("handle SIGINT"))?;
-    let mut hup = signal(SignalKind::hangup()).map_err(runtime("handle SIGHUP"))?;
-    let metrics = proxy.metrics.clone();
     let _metrics_server = match started.metrics_listener {
         Some(l) => {
             let l = tokio::net::TcpListener::from_std(l)
                 .map_err(runtime("register the metrics listener"))?;
-            addrs.push(format!(
-                "metrics on {}",
-                l.local_addr().map(|a| a.to_string()).unwrap_or_default()
-            ));
-            Some(AbortOnDrop(tokio::spawn(crate::metrics::serve(
-                metrics.clone(),
-                l,
-            ))))
+            addrs.push(format!("metrics on {}", local_addr(&l)));
+            let task = tokio::spawn(crate::metrics::serve(proxy.metrics.clone(), l));
+            Some(AbortOnDrop(task))
         }
         None => None,
     };
-    let mut watch = tokio::time::interval(WATCH_INTERVAL);
-    watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut file = FileWatch::new(path);
-    let at_start = start_only(&proxy.in_force().config.warden);
+    // Installed before `ready` is said: a SIGTERM sent on seeing it drains.
+    let signals = Signals::new()?;
     let account = &started.account;
     tracing::info!(
         "misp-warden ready: mode {}, listening on {}, running as {} ({}:{}) with no capabilities",
@@ -232,26 +203,95 @@ async fn serve(path: &Path, started: Started) -> Result<(), StartError> {
         account.uid,
         account.gid
     );
-    metrics.set_ready(true);
-    loop {
-        tokio::select! {
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-            _ = hup.recv() => {
-                file.loaded();
-                reload(path, &proxy, &at_start);
-            }
-            _ = watch.tick() => if file.settled_change() {
-                tracing::info!("{} changed", path.display());
-                reload(path, &proxy, &at_start);
+    proxy.metrics.set_ready(true);
+    signals.serve_until_stopped(path, &proxy).await;
+    // Not ready any more, then the listeners close: from the line below on,
+    // no new connection is taken.
+    proxy.metrics.set_ready(false);
+    let _ = stop.send(true);
+    while loops.join_next().await.is_some() {}
+    drain(graceful).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn runtime(what: &'static str) -> impl Fn(std::io::Error) -> StartError {
+    move |source| StartError::Runtime { what, source }
+}
+
+fn local_addr(l: &tokio::net::TcpListener) -> String {
+    l.local_addr().map(|a| a.to_string()).unwrap_or_default()
+}
+
+/// The bound listeners handed to the runtime, each marked explicit (the
+/// CONNECT proxy) or transparent, and how the `ready` line names them.
+#[allow(clippy::type_complexity)]
+fn register(
+    transparent: Vec<std::net::TcpListener>,
+    explicit: Option<std::net::TcpListener>,
+) -> Result<(Vec<(tokio::net::TcpListener, bool)>, Vec<String>), StartError> {
+    let mut addrs = Vec::new();
+    let mut listeners = Vec::new();
+    let explicit = explicit.into_iter().map(|l| (l, true));
+    let transparent = transparent.into_iter().map(|l| (l, false));
+    for (std_listener, explicit) in transparent.chain(explicit) {
+        let listener = tokio::net::TcpListener::from_std(std_listener)
+            .map_err(runtime("register a listener"))?;
+        let addr = local_addr(&listener);
+        addrs.push(if explicit {
+            format!("CONNECT proxy on {addr}")
+        } else {
+            addr
+        });
+        listeners.push((listener, explicit));
+    }
+    Ok((listeners, addrs))
+}
+
+/// The signals the daemon answers: SIGTERM and SIGINT stop it, SIGHUP
+/// reloads.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Signals, StartError> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).map_err(runtime("handle SIGTERM"))?,
+            int: signal(SignalKind::interrupt()).map_err(runtime("handle SIGINT"))?,
+            hup: signal(SignalKind::hangup()).map_err(runtime("handle SIGHUP"))?,
+        })
+    }
+
+    /// Reloads on SIGHUP and on a settled change of the config file, until
+    /// SIGTERM or SIGINT.
+    async fn serve_until_stopped(mut self, path: &Path, proxy: &Proxy) {
+        let mut watch = tokio::time::interval(WATCH_INTERVAL);
+        watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut file = FileWatch::new(path);
+        let at_start = start_only(&proxy.in_force().config.warden);
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => break,
+                _ = self.int.recv() => break,
+                _ = self.hup.recv() => {
+                    file.loaded();
+                    reload(path, proxy, &at_start);
+                }
+                _ = watch.tick() => if file.settled_change() {
+                    tracing::info!("{} changed", path.display());
+                    reload(path, proxy, &at_start);
+                }
             }
         }
     }
-    // Not ready any more, then the listeners close: from the line below on,
-    // no new connection is taken.
-    metrics.set_ready(false);
-    let _ = stop.send(true);
-    while loops.join_next().await.is_some() {}
+}
+
+/// Waits up to [`DRAIN_TIMEOUT`] for the exchanges in flight, then cuts
+/// what is left.
+async fn drain(graceful: Arc<GracefulShutdown>) {
     tracing::info!(
         "stopping: listeners closed, waiting up to {}s for exchanges in flight",
         DRAIN_TIMEOUT.as_secs()
@@ -270,8 +310,6 @@ async fn serve(path: &Path, started: Started) -> Result<(), StartError> {
         }
         Err(_) => tracing::warn!("could not wait for open connections"),
     }
-    tracing::info!("stopped");
-    Ok(())
 }
 
 /// The settings read once, at start: what a reload changes in them waits

@@ -34,6 +34,22 @@
 //! - [`nftables`] — the ruleset rendered from the config.
 //! - [`cli`] — the subcommands `check`, `eval`, `nft`, `ca init`.
 //!
+//! Each module uses only those listed in a layer below its own, so none
+//! can be read only after a module that depends on it, and there is no
+//! circle:
+//!
+//! ```text
+//!   cli
+//!   daemon
+//!   preflight            nftables
+//!   proxy
+//!   metrics  telemetry
+//!   policy
+//!   tls  body
+//!   config
+//!   misp  net
+//! ```
+//!
 //! # Errors
 //!
 //! Two kinds, kept apart:
