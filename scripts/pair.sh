@@ -13,8 +13,9 @@
 #   pair.sh active NAME             which box holds the virtual addresses:
 #                                   a, b, none, or split (they disagree)
 #   pair.sh links NAME BOX up|down  BOX's two interfaces up or down
-#   pair.sh remove NAME BOX         the box is gone: SIGKILL every process in
-#                                   its namespace (by PID), delete it
+#   pair.sh remove NAME BOX         the box is gone: SIGSTOP, then SIGKILL,
+#                                   every process in its namespace (by PID),
+#                                   delete it
 #   pair.sh down NAME               remove everything (idempotent): SIGTERM,
 #                                   then SIGKILL, to the processes left in the
 #                                   lab's namespaces, by PID; delete them
@@ -44,7 +45,7 @@ bin=${MISP_WARDEN:-misp-warden}
 case $bin in /*) ;; */*) bin=$PWD/$bin ;; esac
 
 usage() {
-    sed -n '4,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '4,21p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -227,8 +228,15 @@ remove() {
     local ns=$1-$2 pids
     octet "$2" >/dev/null
     pids=$(pids_in "$ns")
-    # shellcheck disable=SC2086
-    [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+    # Frozen first, all of them, then killed: as a box that loses power, it
+    # says nothing more (keepalived's child, told of its parent's death,
+    # would otherwise announce its leaving and hand over early).
+    if [ -n "$pids" ]; then
+        # shellcheck disable=SC2086
+        kill -STOP $pids 2>/dev/null || true
+        # shellcheck disable=SC2086
+        kill -KILL $pids 2>/dev/null || true
+    fi
     ip netns del "$ns" 2>/dev/null || true
     # The kernel dismantles a namespace in the background: done when the
     # box's cables are gone from the switch (at most 10 s).

@@ -8,10 +8,11 @@
 //! blocked byte (every byte searched, raw and decoded), no connection that
 //! did not come from a box (an unguarded pass-through would show MISP's own
 //! address), every allowed push that arrived judged by the box it came
-//! through (its audit line) — bar those in flight when that box was
-//! killed — and the other box serving afterwards. The time from the fault
-//! to the first allowed push through the other box is printed, never
-//! asserted: `scripts/failover.sh` measures it over many runs.
+//! through (its audit line) — bar those in flight on the faulted box at
+//! the fault that never got an answer — and the other box serving
+//! afterwards. The time from the fault to the first allowed push through
+//! the other box is printed, never asserted: `scripts/failover.sh`
+//! measures it over many runs.
 //!
 //! Needs root, keepalived, the lab's tools and the repository's `.venv`
 //! (scripts/test.sh makes it); skips otherwise, a failure under
@@ -167,7 +168,7 @@ fn assert_served(facts: &Value, serving: &[&str], end: &str) {
     );
     let unlogged = list(facts, "unlogged_in_flight");
     if unlogged > 0 {
-        eprintln!("{unlogged} allowed push(es) were in flight when the box was killed");
+        eprintln!("{unlogged} allowed push(es) were in flight on the faulted box at the fault");
     }
 }
 
@@ -379,5 +380,28 @@ fn drift_between_the_boxes_shows_in_the_metrics() {
         "promtool test rules on the live values:\n{test}\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The README's pair section shows the keepalived configuration the pair
+/// lab runs (`scripts/lab/keepalived.conf`), byte for byte.
+#[test]
+fn the_readme_shows_the_keepalived_config_the_lab_runs() {
+    let readme = fs::read_to_string(format!("{MANIFEST}/README.md")).unwrap();
+    let conf = fs::read_to_string(format!("{MANIFEST}/scripts/lab/keepalived.conf")).unwrap();
+    let section = readme
+        .split("### Active/passive pair")
+        .nth(1)
+        .expect("the README has an \"Active/passive pair\" section");
+    let section = &section[..section.find("\n## ").unwrap_or(section.len())];
+    let block = section
+        .split("```text\n")
+        .nth(1)
+        .and_then(|b| b.split("\n```").next())
+        .expect("a ```text block in the pair section");
+    assert_eq!(
+        format!("{block}\n"),
+        conf,
+        "README's keepalived config differs from scripts/lab/keepalived.conf"
     );
 }
