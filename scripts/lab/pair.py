@@ -51,6 +51,7 @@ import ctypes
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -410,7 +411,10 @@ def serving_sequence(pair):
 
 
 def fault(pair, kind, box):
-    """Injects the fault; returns its time (just before it)."""
+    """Injects the fault at a random point of keepalived's one-second check
+    cycle (a run set up like the last would otherwise hit the same point,
+    and every run measure the same); returns its time (just before it)."""
+    time.sleep(random.uniform(0, 1))
     t = time.time()
     if kind == "kill":
         pair.procs[("warden", box)].send_signal(signal.SIGKILL)
