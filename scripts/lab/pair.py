@@ -265,15 +265,18 @@ class Pair:
         p = self.procs.pop(("pusher", None))
         p.wait(60)
 
+    def lines(self, name):
+        """The complete lines of a file another process appends to (a line
+        being written is left for the next read)."""
+        return [line for line in self.read(name).split("\n")[:-1] if line.strip()]
+
     def attempts(self, name="attempts.jsonl"):
-        return [json.loads(l) for l in self.read(name).splitlines() if l.strip()]
+        return [json.loads(line) for line in self.lines(name)]
 
     def records(self):
         """The pushes the remote received: [{len, peer, body}]."""
         out = []
-        for line in self.read("remote.jsonl").splitlines():
-            if not line.strip():
-                continue
+        for line in self.lines("remote.jsonl"):
             r = json.loads(line)
             if r["method"] == "POST" and r["path"] == PUSH_PATH:
                 body = base64.b64decode(r["body_b64"])
