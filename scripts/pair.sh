@@ -15,7 +15,7 @@
 #   pair.sh links NAME BOX up|down  BOX's two interfaces up or down
 #   pair.sh remove NAME BOX         the box is gone: SIGSTOP, then SIGKILL,
 #                                   every process in its namespace (by PID),
-#                                   delete it
+#                                   delete it; prints when it went silent
 #   pair.sh down NAME               remove everything (idempotent): SIGTERM,
 #                                   then SIGKILL, to the processes left in the
 #                                   lab's namespaces, by PID; delete them
@@ -237,6 +237,7 @@ remove() {
         # shellcheck disable=SC2086
         kill -KILL $pids 2>/dev/null || true
     fi
+    date +%s.%N # when it went silent
     ip netns del "$ns" 2>/dev/null || true
     # The kernel dismantles a namespace in the background: done when the
     # box's cables are gone from the switch (at most 10 s).

@@ -280,7 +280,7 @@ class Pair:
             r = json.loads(line)
             if r["method"] == "POST" and r["path"] == PUSH_PATH:
                 body = base64.b64decode(r["body_b64"])
-                out.append({"len": len(body), "peer": r["peer"], "body": body})
+                out.append({"len": len(body), "peer": r["peer"], "body": body, "error": r.get("error")})
         return out
 
     def served(self):
@@ -337,7 +337,7 @@ def blocks_logged(pair, box):
 
 def evidence(pair, faulted=(), attempt_files=("attempts.jsonl",)):
     """Everything the remote received, checked against what MISP sent and
-    what the boxes logged. faulted: [(box, time)] of the faults."""
+    what the boxes logged. faulted: [(box, start, done)] of the faults."""
     attempts = [a for f in attempt_files for a in pair.attempts(f)]
     by_len = {a["len"]: a for a in attempts if a["kind"] == "allowed"}
     found = subprocess.run([sys.executable, FIND_MARKERS, "--capture", pair.path("capture"),
@@ -359,16 +359,29 @@ def evidence(pair, faulted=(), attempt_files=("attempts.jsonl",)):
     records = pair.records()
     arrived = set()
     unknown, unjudged, in_flight = [], [], []
+    def at_fault(a, box):
+        """a was in flight on box while box failed, and got no answer."""
+        return a["status"] != 200 and any(
+            b == box and a["start"] <= done and a["end"] >= start for b, start, done in faulted)
+
     for r in records:
-        a = by_len.get(r["len"])
         box = BOX_OF.get(r["peer"])
+        if r["error"]:
+            # Cut short: the box failed while it forwarded an allowed push.
+            cut = [a for a in by_len.values() if at_fault(a, box) and _body(a).startswith(r["body"])]
+            if cut:
+                in_flight.append(cut[0]["i"])
+            else:
+                unknown.append({"len": r["len"], "peer": r["peer"], "error": r["error"]})
+            continue
+        a = by_len.get(r["len"])
         if a is None or r["body"] != _body(a):
             unknown.append({"len": r["len"], "peer": r["peer"]})
             continue
         arrived.add(a["i"])
         if box is None or r["len"] in judged[box]:
             continue  # unguarded peers are reported above
-        if a["status"] != 200 and any(b == box and a["start"] <= t <= a["end"] for b, t in faulted):
+        if at_fault(a, box):
             in_flight.append(a["i"])
         else:
             unjudged.append({"i": a["i"], "box": box})
@@ -416,34 +429,40 @@ def serving_sequence(pair):
 def fault(pair, kind, box):
     """Injects the fault at a random point of keepalived's one-second check
     cycle (a run set up like the last would otherwise hit the same point,
-    and every run measure the same); returns its time (just before it)."""
+    and every run measure the same). Returns (box, start, done): the time
+    just before it, from which failover is measured, and the time it had
+    taken effect."""
     time.sleep(random.uniform(0, 1))
     t = time.time()
     if kind == "kill":
         pair.procs[("warden", box)].send_signal(signal.SIGKILL)
+        done = time.time()
     elif kind == "term":
         pair.procs[("warden", box)].send_signal(signal.SIGTERM)
+        done = time.time()
     elif kind == "links":
         pair.sh("links", pair.name, box, "down")
+        done = time.time()
     elif kind == "remove":
-        pair.sh("remove", pair.name, box)
+        done = float(pair.sh("remove", pair.name, box))
         for what in ("warden", "keepalived"):
             p = pair.procs.pop((what, box), None)
             if p:
                 p.wait(10)
     else:
         raise ValueError(kind)
-    return t
+    return box, t, done
 
 
 def failover(pair, kind):
     pair.up()
     pair.run_pusher()
     pair.wait_serving("a", 0)
-    t = fault(pair, kind, "a")
+    f = fault(pair, kind, "a")
+    t = f[1]
     first = pair.wait_serving("b", t)
     pair.stop_pusher()
-    facts = evidence(pair, [("a", t)])
+    facts = evidence(pair, [f])
     facts.update(scenario=kind, failovers=[round(first - t, 3)], serving=serving_sequence(pair),
                  active_end=pair.active(), masters={b: pair.masters(b) for b in ("a", "b")})
     return facts
@@ -453,7 +472,8 @@ def failback(pair):
     pair.up()
     pair.run_pusher()
     pair.wait_serving("a", 0)
-    t1 = fault(pair, "kill", "a")
+    f1 = fault(pair, "kill", "a")
+    t1 = f1[1]
     first = pair.wait_serving("b", t1)
     pair.stop(("warden", "a"))  # reaps the killed daemon
     pair.start_warden("a")
@@ -464,10 +484,11 @@ def failback(pair):
     seen = set()
     mark = len(pair.attempts())
     wait_until("40 attempts with a back", lambda: seen.add(pair.active()) or len(pair.attempts()) >= mark + 40, 30)
-    t2 = fault(pair, "term", "b")
+    f2 = fault(pair, "term", "b")
+    t2 = f2[1]
     back = pair.wait_serving("a", t2)
     pair.stop_pusher()
-    facts = evidence(pair, [("a", t1), ("b", t2)])
+    facts = evidence(pair, [f1, f2])
     facts.update(scenario="failback", failovers=[round(first - t1, 3), round(back - t2, 3)],
                  serving=serving_sequence(pair), active_while_a_back=sorted(seen),
                  active_end=pair.active(), masters={b: pair.masters(b) for b in ("a", "b")})
