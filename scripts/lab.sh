@@ -6,6 +6,7 @@
 #                                   load the ruleset `misp-warden nft --mode MODE`
 #                                   renders for CONFIG (binary: $MISP_WARDEN)
 #   lab.sh down NAME                tear it down (idempotent; kills nothing)
+#   lab.sh certs DIR                only the certificates `up` writes (scripts/pair.sh)
 #
 # Three namespaces joined by plain veth pairs (no bridge: with br_netfilter
 # loaded, bridged frames would bypass TPROXY):
@@ -25,7 +26,7 @@
 set -euo pipefail
 
 usage() {
-    echo "usage: $0 up NAME DIR | guard NAME CONFIG MODE [--nat] | down NAME" >&2
+    echo "usage: $0 up NAME DIR | guard NAME CONFIG MODE [--nat] | down NAME | certs DIR" >&2
     exit 2
 }
 
@@ -206,6 +207,10 @@ guard)
 down)
     [ $# = 2 ] || usage
     down "$2"
+    ;;
+certs)
+    [ $# = 2 ] || usage
+    certificates "$2"
     ;;
 *) usage ;;
 esac

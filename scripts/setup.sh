@@ -23,6 +23,9 @@ packages=(
     # tests/monitoring.rs: promtool checks the alert rules (the package brings
     # the Prometheus server too; where systemd runs, it starts it on :9090)
     prometheus
+    # tests/e2e_pair.rs and scripts/failover.sh: the active/passive pair (VRRP;
+    # its service starts only with /etc/keepalived/keepalived.conf, never written)
+    keepalived
     # scripts/demo.sh and scripts/test.sh ask for root with it when run as a user
     sudo
 )

@@ -91,9 +91,12 @@ fn load(path: &Path) -> Result<(Config, String), LoadError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
-    let hash = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    Ok((config, hash))
+    Ok((config, sha256_hex(text.as_bytes())))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn run(path: &Path) -> Result<(), StartError> {
@@ -143,6 +146,10 @@ fn start(path: &Path) -> Result<Started, StartError> {
             config.warden.ca_cert.display()
         );
     }
+    // The CA's fingerprint, for the metrics (a pair must hold one CA).
+    let ca_sha256 = crate::tls::read_certs(&config.warden.ca_cert)?
+        .first()
+        .map_or_else(String::new, |der| sha256_hex(der));
     let (user, group) = (ready.user, ready.group);
     let listen = config.warden.listen.clone();
     let loaded = InForce::new(config)?;
@@ -160,6 +167,7 @@ fn start(path: &Path) -> Result<Started, StartError> {
     let account = privilege::drop_privileges(&user, &group)?;
     let metrics = Arc::new(Metrics::new());
     metrics.config_in_force(&hash);
+    metrics.ca_in_force(&ca_sha256);
     Ok(Started {
         listeners,
         metrics_listener,

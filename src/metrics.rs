@@ -80,6 +80,9 @@ pub struct Metrics {
     leaf_cache: Family<Outcome, Counter>,
     reloads: Family<Outcome, Counter>,
     config_info: Family<ConfigLabels, Gauge>,
+    /// The interception CA by its certificate's fingerprint: two boxes of
+    /// a pair must show the same (MISP trusts one CA).
+    ca_info: Family<ConfigLabels, Gauge>,
     config_loaded: Gauge,
     /// Bytes of bodies held now (`warden.body_budget_bytes` is the most),
     /// read from the budget at each scrape.
@@ -160,6 +163,12 @@ impl Metrics {
             "The config in force, by the SHA-256 of its file (value 1)",
             config_info.clone(),
         );
+        let ca_info = Family::<ConfigLabels, Gauge>::default();
+        registry.register(
+            "ca_info",
+            "The interception CA in force, by the SHA-256 of its certificate (DER; value 1)",
+            ca_info.clone(),
+        );
         let config_loaded = Gauge::default();
         registry.register(
             "config_loaded_timestamp_seconds",
@@ -202,6 +211,7 @@ impl Metrics {
             leaf_cache,
             reloads,
             config_info,
+            ca_info,
             config_loaded,
             body_budget_used,
             body_budget_total,
@@ -284,6 +294,16 @@ impl Metrics {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         self.config_loaded.set(now as i64);
+    }
+
+    /// The interception CA, by its certificate's SHA-256; set once, at
+    /// start (the CA changes only on restart).
+    pub fn ca_in_force(&self, sha256: &str) {
+        self.ca_info
+            .get_or_create(&ConfigLabels {
+                sha256: sha256.to_string(),
+            })
+            .set(1);
     }
 
     /// Ready (listeners bound, policy loaded) or not (stopping).
@@ -429,5 +449,16 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("aaaa"), "{text}");
+    }
+
+    #[test]
+    fn ca_info_shows_the_fingerprint() {
+        let m = Metrics::new();
+        m.ca_in_force("cccc");
+        let text = m.encode();
+        assert!(
+            text.contains(r#"misp_warden_ca_info{sha256="cccc"} 1"#),
+            "{text}"
+        );
     }
 }
