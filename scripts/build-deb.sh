@@ -58,6 +58,9 @@ inst 0644 "$repo/config/misp-warden.json" etc/misp-warden/config.json
 inst 0644 "$pkg/default" etc/default/misp-warden
 doc=usr/share/doc/misp-warden
 inst 0644 "$repo/README.md" "$doc/README.md"
+for f in "$repo"/docs/*.md; do
+    inst 0644 "$f" "$doc/docs/$(basename "$f")"
+done
 inst 0644 "$pkg/copyright" "$doc/copyright"
 # The changelog: this build, dated by the last commit (reproducible).
 when=$(git -C "$repo" log -1 --format=%cD 2>/dev/null || date -R)

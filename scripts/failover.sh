@@ -10,7 +10,7 @@
 #
 #   sudo scripts/failover.sh [RUNS] [--faults kill,term,links,remove] [--markdown]
 #
-# --markdown prints the table the README shows. Root (or a user who may
+# --markdown prints the table docs/deployment.md shows. Root (or a user who may
 # sudo); needs keepalived (scripts/setup.sh) and builds the release binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."

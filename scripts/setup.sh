@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every system package the demo and the tests need, from Debian's
 # (or Ubuntu's) archive with apt-get. The one list: .ci/run calls this, the
-# README names it. Rust itself (rustup, cargo) is not installed here.
+# development guide (docs/development.md) names it. Rust itself (rustup, cargo) is not installed here.
 #
 #   scripts/setup.sh            as root, or as a user who may sudo
 #   scripts/setup.sh --list     print the packages and exit

@@ -7,8 +7,8 @@
 //! closed_world/`; the documents: `tests/fixtures/closed_world/`.
 //!
 //! Where misp-guard's verdict differs from ours, the run says so on stderr
-//! (`--nocapture`), one line per difference, for the README's migration
-//! section: `[migration] <case>: misp-warden <verdict>; misp-guard
+//! (`--nocapture`), one line per difference, for the migration
+//! guide (docs/migration.md): `[migration] <case>: misp-warden <verdict>; misp-guard
 //! <verdict>`.
 
 mod parity_scenarios;

@@ -252,7 +252,7 @@ fn the_misp_docker_sidecar_guards_misp_core_pushes() {
     .unwrap();
 
     // The CA first (misp-core trusts it from its first start), and check,
-    // as the README says.
+    // as image/misp-docker/README.md says.
     let out = run(Command::new("timeout")
         .args(["60", "podman", "run", "--rm", "--pull", "never"])
         .args(LIMITS)

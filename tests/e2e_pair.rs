@@ -1,4 +1,4 @@
-//! The active/passive pair (README, "Active/passive pair"), for real: two
+//! The active/passive pair (docs/deployment.md, "Active/passive pair"), for real: two
 //! gateway namespaces running misp-warden and Debian's keepalived behind
 //! one inside and one outside virtual address, MISP routing through the
 //! inside one (`scripts/pair.sh`), driven by `scripts/lab/pair.py`.
@@ -383,16 +383,16 @@ fn drift_between_the_boxes_shows_in_the_metrics() {
     );
 }
 
-/// The README's pair section shows the keepalived configuration the pair
-/// lab runs (`scripts/lab/keepalived.conf`), byte for byte.
+/// The deployment guide's pair section shows the keepalived configuration
+/// the pair lab runs (`scripts/lab/keepalived.conf`), byte for byte.
 #[test]
-fn the_readme_shows_the_keepalived_config_the_lab_runs() {
-    let readme = fs::read_to_string(format!("{MANIFEST}/README.md")).unwrap();
+fn the_deployment_guide_shows_the_keepalived_config_the_lab_runs() {
+    let guide = fs::read_to_string(format!("{MANIFEST}/docs/deployment.md")).unwrap();
     let conf = fs::read_to_string(format!("{MANIFEST}/scripts/lab/keepalived.conf")).unwrap();
-    let section = readme
-        .split("### Active/passive pair")
+    let section = guide
+        .split("## Active/passive pair")
         .nth(1)
-        .expect("the README has an \"Active/passive pair\" section");
+        .expect("docs/deployment.md has an \"Active/passive pair\" section");
     let section = &section[..section.find("\n## ").unwrap_or(section.len())];
     let block = section
         .split("```text\n")
@@ -402,6 +402,6 @@ fn the_readme_shows_the_keepalived_config_the_lab_runs() {
     assert_eq!(
         format!("{block}\n"),
         conf,
-        "README's keepalived config differs from scripts/lab/keepalived.conf"
+        "docs/deployment.md's keepalived config differs from scripts/lab/keepalived.conf"
     );
 }

@@ -173,6 +173,7 @@ install -m 0755 "$here/entrypoint.sh" "$rootfs/usr/lib/misp-warden/entrypoint"
 install -m 0644 "$here"/rootfs/etc/{passwd,group,nsswitch.conf} "$rootfs/etc/"
 mkdir -p "$rootfs/usr/share/doc/misp-warden"
 install -m 0644 "$repo/README.md" "$rootfs/usr/share/doc/misp-warden/"
+install -D -m 0644 -t "$rootfs/usr/share/doc/misp-warden/docs" "$repo"/docs/*.md
 
 # Smoke test before packing: the programs start, from the image's tree alone.
 for cmd in "misp-warden --version" "nft --version" "ip -V" "dirname /a/b"; do

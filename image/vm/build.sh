@@ -194,6 +194,7 @@ install -D -m 0644 "$unit" "$rootfs/usr/lib/systemd/system/misp-warden.service"
 install -D -m 0755 "$routing" "$rootfs/usr/lib/misp-warden/routing.sh"
 install -D -m 0755 "$apply" "$rootfs/usr/lib/misp-warden/apply.sh"
 install -D -m 0644 "$readme" "$rootfs/usr/share/doc/misp-warden/README.md"
+install -D -m 0644 -t "$rootfs/usr/share/doc/misp-warden/docs" "$repo"/docs/*.md
 install -D -m 0644 "$sysusers" "$rootfs/usr/lib/sysusers.d/misp-warden.conf"
 chroot "$rootfs" systemd-sysusers /usr/lib/sysusers.d/misp-warden.conf
 # Root reads it at start; the unprivileged daemon re-reads it on SIGHUP.

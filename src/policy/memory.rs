@@ -16,7 +16,7 @@
 //! when a reload changes the rules (a verdict is only as good as the rules
 //! that gave it), and lost on restart. After a restart the guard has
 //! judged nothing yet, so an event's sightings and proposals are refused
-//! until MISP syncs the event itself again (see the README, "Cold start").
+//! until MISP syncs the event itself again (docs/security-model.md, "Cold start").
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};

@@ -91,7 +91,7 @@ fn fixture_event_uuid(fixture: &str) -> Option<String> {
 /// through for this scenario: the event in the path of a pushed proposal
 /// or sighting, and the events pulled proposals and sightings belong to.
 /// (Cold, the guard refuses those until it has seen their event: a
-/// deliberate difference from misp-guard, listed in the README.)
+/// deliberate difference from misp-guard, listed in docs/migration.md.)
 pub fn seen_events(s: &Scenario) -> Vec<String> {
     // A scenario that says what the guard remembers (the closed-world
     // family: a refusal because the guard has not seen an event, its twin

@@ -1,6 +1,6 @@
 //! The content rules: misp-guard's, at every level it applies them, and at
-//! the places it misses (each marked *beyond misp-guard* and listed in the
-//! README), over a closed model of what MISP sends (`model.rs`).
+//! the places it misses (each marked *beyond misp-guard* and listed in
+//! docs/migration.md), over a closed model of what MISP sends (`model.rs`).
 //!
 //! - [`check_request`], [`check_response`], [`check_feed_response`]: one
 //!   body, by the endpoint's kind.
