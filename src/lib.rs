@@ -26,6 +26,9 @@
 //!   exchange, forward, upstream, audit).
 //! - [`body`] — bodies read whole, paid for out of one memory budget, and
 //!   decoded within bounds.
+//! - [`json`] — the JSON reader the judge reads bodies with: a
+//!   `serde::Deserializer` over a body whose chunks may still be
+//!   arriving ([`json::Arrival`]), waiting for bytes not there yet.
 //! - [`policy`] — the judge, pure: the head, the request body, the
 //!   response; what `misp-warden eval` runs too.
 //! - [`daemon`] — start-up order, signals, reload; [`preflight`] — what
@@ -47,7 +50,7 @@
 //!   policy
 //!   tls  body
 //!   config
-//!   misp  net
+//!   misp  net  json
 //! ```
 //!
 //! # Errors
@@ -77,6 +80,7 @@ pub mod body;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod json;
 pub mod metrics;
 pub mod misp;
 pub mod net;

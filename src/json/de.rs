@@ -1,0 +1,1494 @@
+//! The deserializer: serde_json's, token for token, over a [`Reader`].
+//!
+//! Each method does what serde_json 1.0's `Deserializer<StrRead>` does —
+//! the same bytes read in the same order, the same visitor calls, the same
+//! errors at the same places, `end_seq`/`end_map` after a visitor's error
+//! too (which moves the place where that error is reported) — so that a
+//! body is accepted, refused and read alike. What differs is underneath,
+//! in the reader: the body in chunks that may still be arriving, and UTF-8
+//! checked as it is read.
+
+use super::arrival::Arrival;
+use super::error::{Code, Error};
+use super::read::{RawStart, Reader, Reference, Result};
+use serde::de::{self, Expected, Unexpected};
+use serde::forward_to_deserialize_any;
+
+/// The name serde_json's `RawValue` asks a deserializer for: the value's
+/// text, unparsed.
+pub const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// Deepest nesting of arrays and objects read into a value (serde_json's
+/// 128; skipped values have no limit, as in serde_json).
+const RECURSION_LIMIT: u8 = 128;
+
+/// A JSON deserializer over a body that may still be arriving (see the
+/// module documentation of [`crate::json`]).
+pub struct Deserializer<'b> {
+    read: Reader<'b>,
+    scratch: Vec<u8>,
+    remaining_depth: u8,
+}
+
+impl<'b> Deserializer<'b> {
+    /// Over a body as it arrives: reads wait for bytes not there yet.
+    pub fn new(arrival: &'b Arrival) -> Deserializer<'b> {
+        Deserializer::with(Reader::from_arrival(arrival))
+    }
+
+    /// Over a body that is all there, as one slice.
+    pub fn from_slice(slice: &'b [u8]) -> Deserializer<'b> {
+        Deserializer::with(Reader::from_slice(slice))
+    }
+
+    fn with(read: Reader<'b>) -> Deserializer<'b> {
+        Deserializer {
+            read,
+            scratch: Vec::new(),
+            remaining_depth: RECURSION_LIMIT,
+        }
+    }
+
+    /// After the value: nothing but whitespace may follow (serde_json's
+    /// `end`). Waits for the end of the body.
+    pub fn end(&mut self) -> Result<()> {
+        match self.parse_whitespace()? {
+            Some(_) => Err(self.peek_error(Code::TrailingCharacters)),
+            None => Ok(()),
+        }
+    }
+
+    /// Offset in the body of the next byte to read.
+    pub fn offset(&self) -> usize {
+        self.read.offset()
+    }
+
+    #[inline(always)]
+    fn peek(&mut self) -> Result<Option<u8>> {
+        self.read.peek()
+    }
+
+    #[inline(always)]
+    fn peek_or_null(&mut self) -> Result<u8> {
+        Ok(self.peek()?.unwrap_or(b'\x00'))
+    }
+
+    #[inline(always)]
+    fn eat_char(&mut self) {
+        self.read.discard();
+    }
+
+    #[inline(always)]
+    fn next_char(&mut self) -> Result<Option<u8>> {
+        self.read.next()
+    }
+
+    #[inline(always)]
+    fn next_char_or_null(&mut self) -> Result<u8> {
+        Ok(self.next_char()?.unwrap_or(b'\x00'))
+    }
+
+    #[cold]
+    fn error(&self, code: Code) -> Error {
+        self.read.error(code)
+    }
+
+    #[cold]
+    fn peek_error(&self, code: Code) -> Error {
+        self.read.peek_error(code)
+    }
+
+    #[cold]
+    fn fix_position(&self, err: Error) -> Error {
+        err.fix_position(|code| self.error(code))
+    }
+
+    /// The next byte that is not whitespace, not consumed.
+    #[inline]
+    fn parse_whitespace(&mut self) -> Result<Option<u8>> {
+        loop {
+            match self.peek()? {
+                Some(b' ' | b'\n' | b'\t' | b'\r') => self.eat_char(),
+                other => return Ok(other),
+            }
+        }
+    }
+
+    #[cold]
+    fn peek_invalid_type(&mut self, exp: &dyn Expected) -> Error {
+        let err = match self.peek_or_null().unwrap_or(b'\x00') {
+            b'n' => {
+                self.eat_char();
+                if let Err(err) = self.parse_ident(b"ull") {
+                    return err;
+                }
+                de::Error::invalid_type(Unexpected::Unit, exp)
+            }
+            b't' => {
+                self.eat_char();
+                if let Err(err) = self.parse_ident(b"rue") {
+                    return err;
+                }
+                de::Error::invalid_type(Unexpected::Bool(true), exp)
+            }
+            b'f' => {
+                self.eat_char();
+                if let Err(err) = self.parse_ident(b"alse") {
+                    return err;
+                }
+                de::Error::invalid_type(Unexpected::Bool(false), exp)
+            }
+            b'-' => {
+                self.eat_char();
+                match self.parse_integer(false) {
+                    Ok(n) => n.invalid_type(exp),
+                    Err(err) => return err,
+                }
+            }
+            b'0'..=b'9' => match self.parse_integer(true) {
+                Ok(n) => n.invalid_type(exp),
+                Err(err) => return err,
+            },
+            b'"' => {
+                self.eat_char();
+                self.scratch.clear();
+                match self.read.parse_str(&mut self.scratch) {
+                    Ok(s) => de::Error::invalid_type(Unexpected::Str(&s), exp),
+                    Err(err) => return err,
+                }
+            }
+            b'[' => de::Error::invalid_type(Unexpected::Seq, exp),
+            b'{' => de::Error::invalid_type(Unexpected::Map, exp),
+            _ => self.peek_error(Code::ExpectedSomeValue),
+        };
+        self.fix_position(err)
+    }
+
+    fn deserialize_number<'any, V: de::Visitor<'any>>(&mut self, visitor: V) -> Result<V::Value> {
+        let peek = match self.parse_whitespace()? {
+            Some(b) => b,
+            None => return Err(self.peek_error(Code::EofWhileParsingValue)),
+        };
+        let value = match peek {
+            b'-' => {
+                self.eat_char();
+                self.parse_integer(false)?.visit(visitor)
+            }
+            b'0'..=b'9' => self.parse_integer(true)?.visit(visitor),
+            _ => Err(self.peek_invalid_type(&visitor)),
+        };
+        value.map_err(|err| self.fix_position(err))
+    }
+
+    fn do_deserialize_i128<'any, V: de::Visitor<'any>>(&mut self, visitor: V) -> Result<V::Value> {
+        let mut buf = String::new();
+        match self.parse_whitespace()? {
+            Some(b'-') => {
+                self.eat_char();
+                buf.push('-');
+            }
+            Some(_) => {}
+            None => return Err(self.peek_error(Code::EofWhileParsingValue)),
+        }
+        self.scan_integer128(&mut buf)?;
+        let value = match buf.parse() {
+            Ok(int) => visitor.visit_i128(int),
+            Err(_) => return Err(self.error(Code::NumberOutOfRange)),
+        };
+        value.map_err(|err| self.fix_position(err))
+    }
+
+    fn do_deserialize_u128<'any, V: de::Visitor<'any>>(&mut self, visitor: V) -> Result<V::Value> {
+        match self.parse_whitespace()? {
+            Some(b'-') => return Err(self.peek_error(Code::NumberOutOfRange)),
+            Some(_) => {}
+            None => return Err(self.peek_error(Code::EofWhileParsingValue)),
+        }
+        let mut buf = String::new();
+        self.scan_integer128(&mut buf)?;
+        let value = match buf.parse() {
+            Ok(int) => visitor.visit_u128(int),
+            Err(_) => return Err(self.error(Code::NumberOutOfRange)),
+        };
+        value.map_err(|err| self.fix_position(err))
+    }
+
+    fn scan_integer128(&mut self, buf: &mut String) -> Result<()> {
+        match self.next_char_or_null()? {
+            b'0' => {
+                buf.push('0');
+                match self.peek_or_null()? {
+                    b'0'..=b'9' => Err(self.peek_error(Code::InvalidNumber)),
+                    _ => Ok(()),
+                }
+            }
+            c @ b'1'..=b'9' => {
+                buf.push(c as char);
+                while let c @ b'0'..=b'9' = self.peek_or_null()? {
+                    self.eat_char();
+                    buf.push(c as char);
+                }
+                Ok(())
+            }
+            _ => Err(self.error(Code::InvalidNumber)),
+        }
+    }
+
+    fn parse_ident(&mut self, ident: &[u8]) -> Result<()> {
+        for expected in ident {
+            match self.next_char()? {
+                None => return Err(self.error(Code::EofWhileParsingValue)),
+                Some(next) if next != *expected => {
+                    return Err(self.error(Code::ExpectedSomeIdent));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_integer(&mut self, positive: bool) -> Result<ParserNumber> {
+        let next = match self.next_char()? {
+            Some(b) => b,
+            None => return Err(self.error(Code::EofWhileParsingValue)),
+        };
+        match next {
+            b'0' => match self.peek_or_null()? {
+                b'0'..=b'9' => Err(self.peek_error(Code::InvalidNumber)),
+                _ => self.parse_number(positive, 0),
+            },
+            c @ b'1'..=b'9' => {
+                let mut significand = u64::from(c - b'0');
+                loop {
+                    match self.peek_or_null()? {
+                        c @ b'0'..=b'9' => {
+                            let digit = u64::from(c - b'0');
+                            if overflows(significand, digit, u64::MAX) {
+                                return Ok(ParserNumber::F64(
+                                    self.parse_long_integer(positive, significand)?,
+                                ));
+                            }
+                            self.eat_char();
+                            significand = significand * 10 + digit;
+                        }
+                        _ => return self.parse_number(positive, significand),
+                    }
+                }
+            }
+            _ => Err(self.error(Code::InvalidNumber)),
+        }
+    }
+
+    fn parse_number(&mut self, positive: bool, significand: u64) -> Result<ParserNumber> {
+        Ok(match self.peek_or_null()? {
+            b'.' => ParserNumber::F64(self.parse_decimal(positive, significand, 0)?),
+            b'e' | b'E' => ParserNumber::F64(self.parse_exponent(positive, significand, 0)?),
+            _ => {
+                if positive {
+                    ParserNumber::U64(significand)
+                } else {
+                    let neg = (significand as i64).wrapping_neg();
+                    // A float when it does not fit, and for `-0`.
+                    if neg >= 0 {
+                        ParserNumber::F64(-(significand as f64))
+                    } else {
+                        ParserNumber::I64(neg)
+                    }
+                }
+            }
+        })
+    }
+
+    fn parse_decimal(
+        &mut self,
+        positive: bool,
+        mut significand: u64,
+        exponent_before_decimal_point: i32,
+    ) -> Result<f64> {
+        self.eat_char();
+        let mut exponent_after_decimal_point = 0;
+        while let c @ b'0'..=b'9' = self.peek_or_null()? {
+            let digit = u64::from(c - b'0');
+            if overflows(significand, digit, u64::MAX) {
+                let exponent = exponent_before_decimal_point + exponent_after_decimal_point;
+                return self.parse_decimal_overflow(positive, significand, exponent);
+            }
+            self.eat_char();
+            significand = significand * 10 + digit;
+            exponent_after_decimal_point -= 1;
+        }
+        // At least one digit after the point.
+        if exponent_after_decimal_point == 0 {
+            return Err(match self.peek()? {
+                Some(_) => self.peek_error(Code::InvalidNumber),
+                None => self.peek_error(Code::EofWhileParsingValue),
+            });
+        }
+        let exponent = exponent_before_decimal_point + exponent_after_decimal_point;
+        match self.peek_or_null()? {
+            b'e' | b'E' => self.parse_exponent(positive, significand, exponent),
+            _ => self.f64_from_parts(positive, significand, exponent),
+        }
+    }
+
+    fn parse_exponent(
+        &mut self,
+        positive: bool,
+        significand: u64,
+        starting_exp: i32,
+    ) -> Result<f64> {
+        self.eat_char();
+        let positive_exp = match self.peek_or_null()? {
+            b'+' => {
+                self.eat_char();
+                true
+            }
+            b'-' => {
+                self.eat_char();
+                false
+            }
+            _ => true,
+        };
+        let next = match self.next_char()? {
+            Some(b) => b,
+            None => return Err(self.error(Code::EofWhileParsingValue)),
+        };
+        let mut exp = match next {
+            c @ b'0'..=b'9' => i32::from(c - b'0'),
+            _ => return Err(self.error(Code::InvalidNumber)),
+        };
+        while let c @ b'0'..=b'9' = self.peek_or_null()? {
+            self.eat_char();
+            let digit = i32::from(c - b'0');
+            if overflows_i32(exp, digit) {
+                let zero_significand = significand == 0;
+                return self.parse_exponent_overflow(positive, zero_significand, positive_exp);
+            }
+            exp = exp * 10 + digit;
+        }
+        let final_exp = if positive_exp {
+            starting_exp.saturating_add(exp)
+        } else {
+            starting_exp.saturating_sub(exp)
+        };
+        self.f64_from_parts(positive, significand, final_exp)
+    }
+
+    /// serde_json's float assembly (without its `float_roundtrip`
+    /// feature): the significand scaled by powers of ten, in the same
+    /// steps, so the same `f64` comes out — not always the nearest one.
+    fn f64_from_parts(
+        &mut self,
+        positive: bool,
+        significand: u64,
+        mut exponent: i32,
+    ) -> Result<f64> {
+        let mut f = significand as f64;
+        loop {
+            match POW10.get(exponent.wrapping_abs() as usize) {
+                Some(&pow) => {
+                    if exponent >= 0 {
+                        f *= pow;
+                        if f.is_infinite() {
+                            return Err(self.error(Code::NumberOutOfRange));
+                        }
+                    } else {
+                        f /= pow;
+                    }
+                    break;
+                }
+                None => {
+                    if f == 0.0 {
+                        break;
+                    }
+                    if exponent >= 0 {
+                        return Err(self.error(Code::NumberOutOfRange));
+                    }
+                    f /= 1e308;
+                    exponent += 308;
+                }
+            }
+        }
+        Ok(if positive { f } else { -f })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn parse_long_integer(&mut self, positive: bool, significand: u64) -> Result<f64> {
+        let mut exponent = 0;
+        loop {
+            match self.peek_or_null()? {
+                b'0'..=b'9' => {
+                    self.eat_char();
+                    exponent += 1;
+                }
+                b'.' => return self.parse_decimal(positive, significand, exponent),
+                b'e' | b'E' => return self.parse_exponent(positive, significand, exponent),
+                _ => return self.f64_from_parts(positive, significand, exponent),
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn parse_decimal_overflow(
+        &mut self,
+        positive: bool,
+        significand: u64,
+        exponent: i32,
+    ) -> Result<f64> {
+        // Further digits are ignored.
+        while let b'0'..=b'9' = self.peek_or_null()? {
+            self.eat_char();
+        }
+        match self.peek_or_null()? {
+            b'e' | b'E' => self.parse_exponent(positive, significand, exponent),
+            _ => self.f64_from_parts(positive, significand, exponent),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn parse_exponent_overflow(
+        &mut self,
+        positive: bool,
+        zero_significand: bool,
+        positive_exp: bool,
+    ) -> Result<f64> {
+        if !zero_significand && positive_exp {
+            return Err(self.error(Code::NumberOutOfRange));
+        }
+        while let b'0'..=b'9' = self.peek_or_null()? {
+            self.eat_char();
+        }
+        Ok(if positive { 0.0 } else { -0.0 })
+    }
+
+    fn parse_object_colon(&mut self) -> Result<()> {
+        match self.parse_whitespace()? {
+            Some(b':') => {
+                self.eat_char();
+                Ok(())
+            }
+            Some(_) => Err(self.peek_error(Code::ExpectedColon)),
+            None => Err(self.peek_error(Code::EofWhileParsingObject)),
+        }
+    }
+
+    fn end_seq(&mut self) -> Result<()> {
+        match self.parse_whitespace()? {
+            Some(b']') => {
+                self.eat_char();
+                Ok(())
+            }
+            Some(b',') => {
+                self.eat_char();
+                match self.parse_whitespace() {
+                    Ok(Some(b']')) => Err(self.peek_error(Code::TrailingComma)),
+                    _ => Err(self.peek_error(Code::TrailingCharacters)),
+                }
+            }
+            Some(_) => Err(self.peek_error(Code::TrailingCharacters)),
+            None => Err(self.peek_error(Code::EofWhileParsingList)),
+        }
+    }
+
+    fn end_map(&mut self) -> Result<()> {
+        match self.parse_whitespace()? {
+            Some(b'}') => {
+                self.eat_char();
+                Ok(())
+            }
+            Some(b',') => Err(self.peek_error(Code::TrailingComma)),
+            Some(_) => Err(self.peek_error(Code::TrailingCharacters)),
+            None => Err(self.peek_error(Code::EofWhileParsingObject)),
+        }
+    }
+
+    /// Skips one value, its syntax checked as serde_json checks it when
+    /// it skips (nesting unbounded: the open brackets are kept in the
+    /// scratch buffer, not on the stack).
+    fn ignore_value(&mut self) -> Result<()> {
+        self.scratch.clear();
+        let mut enclosing = None;
+        loop {
+            let peek = match self.parse_whitespace()? {
+                Some(b) => b,
+                None => return Err(self.peek_error(Code::EofWhileParsingValue)),
+            };
+            let frame = match peek {
+                b'n' => {
+                    self.eat_char();
+                    self.parse_ident(b"ull")?;
+                    None
+                }
+                b't' => {
+                    self.eat_char();
+                    self.parse_ident(b"rue")?;
+                    None
+                }
+                b'f' => {
+                    self.eat_char();
+                    self.parse_ident(b"alse")?;
+                    None
+                }
+                b'-' => {
+                    self.eat_char();
+                    self.ignore_integer()?;
+                    None
+                }
+                b'0'..=b'9' => {
+                    self.ignore_integer()?;
+                    None
+                }
+                b'"' => {
+                    self.eat_char();
+                    self.read.ignore_str()?;
+                    None
+                }
+                frame @ (b'[' | b'{') => {
+                    self.scratch.extend(enclosing.take());
+                    self.eat_char();
+                    Some(frame)
+                }
+                _ => return Err(self.peek_error(Code::ExpectedSomeValue)),
+            };
+            let (mut accept_comma, mut frame) = match frame {
+                Some(frame) => (false, frame),
+                None => match enclosing.take() {
+                    Some(frame) => (true, frame),
+                    None => match self.scratch.pop() {
+                        Some(frame) => (true, frame),
+                        None => return Ok(()),
+                    },
+                },
+            };
+            loop {
+                match self.parse_whitespace()? {
+                    Some(b',') if accept_comma => {
+                        self.eat_char();
+                        break;
+                    }
+                    Some(b']') if frame == b'[' => {}
+                    Some(b'}') if frame == b'{' => {}
+                    Some(_) => {
+                        if accept_comma {
+                            return Err(self.peek_error(if frame == b'[' {
+                                Code::ExpectedListCommaOrEnd
+                            } else {
+                                Code::ExpectedObjectCommaOrEnd
+                            }));
+                        }
+                        break;
+                    }
+                    None => {
+                        return Err(self.peek_error(if frame == b'[' {
+                            Code::EofWhileParsingList
+                        } else {
+                            Code::EofWhileParsingObject
+                        }));
+                    }
+                }
+                self.eat_char();
+                frame = match self.scratch.pop() {
+                    Some(frame) => frame,
+                    None => return Ok(()),
+                };
+                accept_comma = true;
+            }
+            if frame == b'{' {
+                match self.parse_whitespace()? {
+                    Some(b'"') => self.eat_char(),
+                    Some(_) => return Err(self.peek_error(Code::KeyMustBeAString)),
+                    None => return Err(self.peek_error(Code::EofWhileParsingObject)),
+                }
+                self.read.ignore_str()?;
+                match self.parse_whitespace()? {
+                    Some(b':') => self.eat_char(),
+                    Some(_) => return Err(self.peek_error(Code::ExpectedColon)),
+                    None => return Err(self.peek_error(Code::EofWhileParsingObject)),
+                }
+            }
+            enclosing = Some(frame);
+        }
+    }
+
+    fn ignore_integer(&mut self) -> Result<()> {
+        match self.next_char_or_null()? {
+            b'0' => {
+                if let b'0'..=b'9' = self.peek_or_null()? {
+                    return Err(self.peek_error(Code::InvalidNumber));
+                }
+            }
+            b'1'..=b'9' => {
+                while let b'0'..=b'9' = self.peek_or_null()? {
+                    self.eat_char();
+                }
+            }
+            _ => return Err(self.error(Code::InvalidNumber)),
+        }
+        match self.peek_or_null()? {
+            b'.' => self.ignore_decimal(),
+            b'e' | b'E' => self.ignore_exponent(),
+            _ => Ok(()),
+        }
+    }
+
+    fn ignore_decimal(&mut self) -> Result<()> {
+        self.eat_char();
+        let mut at_least_one_digit = false;
+        while let b'0'..=b'9' = self.peek_or_null()? {
+            self.eat_char();
+            at_least_one_digit = true;
+        }
+        if !at_least_one_digit {
+            return Err(self.peek_error(Code::InvalidNumber));
+        }
+        match self.peek_or_null()? {
+            b'e' | b'E' => self.ignore_exponent(),
+            _ => Ok(()),
+        }
+    }
+
+    fn ignore_exponent(&mut self) -> Result<()> {
+        self.eat_char();
+        if let b'+' | b'-' = self.peek_or_null()? {
+            self.eat_char();
+        }
+        match self.next_char_or_null()? {
+            b'0'..=b'9' => {}
+            _ => return Err(self.error(Code::InvalidNumber)),
+        }
+        while let b'0'..=b'9' = self.peek_or_null()? {
+            self.eat_char();
+        }
+        Ok(())
+    }
+
+    /// serde_json's raw value: the value's text, skipped, handed to the
+    /// visitor as a one-entry map (`RAW_VALUE_TOKEN` → the text), borrowed
+    /// when it lies in one chunk.
+    fn deserialize_raw_value<V: de::Visitor<'b>>(&mut self, visitor: V) -> Result<V::Value> {
+        self.parse_whitespace()?;
+        let start: RawStart = self.read.begin_raw()?;
+        self.ignore_value()?;
+        match self.read.end_raw(start) {
+            Ok(borrowed) => visitor.visit_map(RawMap {
+                value: Some(RawText::Borrowed(borrowed)),
+            }),
+            Err(owned) => visitor.visit_map(RawMap {
+                value: Some(RawText::Owned(owned)),
+            }),
+        }
+    }
+
+    /// Deserializes `T` then checks the end (serde_json's `from_str`).
+    pub fn read_to_end<T: de::Deserialize<'b>>(&mut self) -> Result<T> {
+        let value = T::deserialize(&mut *self)?;
+        self.end()?;
+        Ok(value)
+    }
+}
+
+/// Whether `a * 10 + b` would pass `max` (serde_json's `overflow!`).
+#[inline(always)]
+fn overflows(a: u64, b: u64, max: u64) -> bool {
+    a >= max / 10 && (a > max / 10 || b > max % 10)
+}
+
+#[inline(always)]
+fn overflows_i32(a: i32, b: i32) -> bool {
+    let max = i32::MAX;
+    a >= max / 10 && (a > max / 10 || b > max % 10)
+}
+
+enum ParserNumber {
+    F64(f64),
+    U64(u64),
+    I64(i64),
+}
+
+impl ParserNumber {
+    fn visit<'de, V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self {
+            ParserNumber::F64(x) => visitor.visit_f64(x),
+            ParserNumber::U64(x) => visitor.visit_u64(x),
+            ParserNumber::I64(x) => visitor.visit_i64(x),
+        }
+    }
+
+    fn invalid_type(self, exp: &dyn Expected) -> Error {
+        match self {
+            ParserNumber::F64(x) => de::Error::invalid_type(Unexpected::Float(x), exp),
+            ParserNumber::U64(x) => de::Error::invalid_type(Unexpected::Unsigned(x), exp),
+            ParserNumber::I64(x) => de::Error::invalid_type(Unexpected::Signed(x), exp),
+        }
+    }
+}
+
+/// `1e0` … `1e308`, each written as a literal (the `f64` nearest the
+/// power itself), as serde_json's table: a product of tens would round
+/// differently.
+static POW10: [f64; 309] = pow10::TABLE;
+
+mod pow10 {
+    macro_rules! table {
+        ($($e:literal)*) => {
+            pub(super) const TABLE: [f64; 309] = [$($e),*];
+        };
+    }
+    table! {
+        1e0 1e1 1e2 1e3 1e4 1e5 1e6 1e7 1e8 1e9
+        1e10 1e11 1e12 1e13 1e14 1e15 1e16 1e17 1e18 1e19
+        1e20 1e21 1e22 1e23 1e24 1e25 1e26 1e27 1e28 1e29
+        1e30 1e31 1e32 1e33 1e34 1e35 1e36 1e37 1e38 1e39
+        1e40 1e41 1e42 1e43 1e44 1e45 1e46 1e47 1e48 1e49
+        1e50 1e51 1e52 1e53 1e54 1e55 1e56 1e57 1e58 1e59
+        1e60 1e61 1e62 1e63 1e64 1e65 1e66 1e67 1e68 1e69
+        1e70 1e71 1e72 1e73 1e74 1e75 1e76 1e77 1e78 1e79
+        1e80 1e81 1e82 1e83 1e84 1e85 1e86 1e87 1e88 1e89
+        1e90 1e91 1e92 1e93 1e94 1e95 1e96 1e97 1e98 1e99
+        1e100 1e101 1e102 1e103 1e104 1e105 1e106 1e107 1e108 1e109
+        1e110 1e111 1e112 1e113 1e114 1e115 1e116 1e117 1e118 1e119
+        1e120 1e121 1e122 1e123 1e124 1e125 1e126 1e127 1e128 1e129
+        1e130 1e131 1e132 1e133 1e134 1e135 1e136 1e137 1e138 1e139
+        1e140 1e141 1e142 1e143 1e144 1e145 1e146 1e147 1e148 1e149
+        1e150 1e151 1e152 1e153 1e154 1e155 1e156 1e157 1e158 1e159
+        1e160 1e161 1e162 1e163 1e164 1e165 1e166 1e167 1e168 1e169
+        1e170 1e171 1e172 1e173 1e174 1e175 1e176 1e177 1e178 1e179
+        1e180 1e181 1e182 1e183 1e184 1e185 1e186 1e187 1e188 1e189
+        1e190 1e191 1e192 1e193 1e194 1e195 1e196 1e197 1e198 1e199
+        1e200 1e201 1e202 1e203 1e204 1e205 1e206 1e207 1e208 1e209
+        1e210 1e211 1e212 1e213 1e214 1e215 1e216 1e217 1e218 1e219
+        1e220 1e221 1e222 1e223 1e224 1e225 1e226 1e227 1e228 1e229
+        1e230 1e231 1e232 1e233 1e234 1e235 1e236 1e237 1e238 1e239
+        1e240 1e241 1e242 1e243 1e244 1e245 1e246 1e247 1e248 1e249
+        1e250 1e251 1e252 1e253 1e254 1e255 1e256 1e257 1e258 1e259
+        1e260 1e261 1e262 1e263 1e264 1e265 1e266 1e267 1e268 1e269
+        1e270 1e271 1e272 1e273 1e274 1e275 1e276 1e277 1e278 1e279
+        1e280 1e281 1e282 1e283 1e284 1e285 1e286 1e287 1e288 1e289
+        1e290 1e291 1e292 1e293 1e294 1e295 1e296 1e297 1e298 1e299
+        1e300 1e301 1e302 1e303 1e304 1e305 1e306 1e307 1e308
+    }
+}
+
+/// Runs a visitor on an array or object just entered, within the
+/// recursion limit (serde_json's `check_recursion!`).
+macro_rules! check_recursion {
+    ($this:ident, $body:expr) => {{
+        $this.remaining_depth -= 1;
+        if $this.remaining_depth == 0 {
+            return Err($this.peek_error(Code::RecursionLimitExceeded));
+        }
+        let ret = $body;
+        $this.remaining_depth += 1;
+        ret
+    }};
+}
+
+macro_rules! deserialize_number {
+    ($($method:ident)*) => {
+        $(
+            fn $method<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+                self.deserialize_number(visitor)
+            }
+        )*
+    };
+}
+
+impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
+    type Error = Error;
+
+    #[inline]
+    fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let peek = match self.parse_whitespace()? {
+            Some(b) => b,
+            None => return Err(self.peek_error(Code::EofWhileParsingValue)),
+        };
+        let value = match peek {
+            b'n' => {
+                self.eat_char();
+                self.parse_ident(b"ull")?;
+                visitor.visit_unit()
+            }
+            b't' => {
+                self.eat_char();
+                self.parse_ident(b"rue")?;
+                visitor.visit_bool(true)
+            }
+            b'f' => {
+                self.eat_char();
+                self.parse_ident(b"alse")?;
+                visitor.visit_bool(false)
+            }
+            b'-' => {
+                self.eat_char();
+                self.parse_integer(false)?.visit(visitor)
+            }
+            b'0'..=b'9' => self.parse_integer(true)?.visit(visitor),
+            b'"' => {
+                self.eat_char();
+                self.scratch.clear();
+                match self.read.parse_str(&mut self.scratch)? {
+                    Reference::Borrowed(s) => visitor.visit_borrowed_str(s),
+                    Reference::Copied(s) => visitor.visit_str(s),
+                }
+            }
+            b'[' => {
+                let ret = check_recursion!(self, {
+                    self.eat_char();
+                    visitor.visit_seq(SeqAccess::new(&mut *self))
+                });
+                match (ret, self.end_seq()) {
+                    (Ok(ret), Ok(())) => Ok(ret),
+                    (Err(err), _) | (_, Err(err)) => Err(err),
+                }
+            }
+            b'{' => {
+                let ret = check_recursion!(self, {
+                    self.eat_char();
+                    visitor.visit_map(MapAccess::new(&mut *self))
+                });
+                match (ret, self.end_map()) {
+                    (Ok(ret), Ok(())) => Ok(ret),
+                    (Err(err), _) | (_, Err(err)) => Err(err),
+                }
+            }
+            _ => Err(self.peek_error(Code::ExpectedSomeValue)),
+        };
+        value.map_err(|err| self.fix_position(err))
+    }
+
+    fn deserialize_bool<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let peek = match self.parse_whitespace()? {
+            Some(b) => b,
+            None => return Err(self.peek_error(Code::EofWhileParsingValue)),
+        };
+        let value = match peek {
+            b't' => {
+                self.eat_char();
+                self.parse_ident(b"rue")?;
+                visitor.visit_bool(true)
+            }
+            b'f' => {
+                self.eat_char();
+                self.parse_ident(b"alse")?;
+                visitor.visit_bool(false)
+            }
+            _ => Err(self.peek_invalid_type(&visitor)),
+        };
+        value.map_err(|err| self.fix_position(err))
+    }
+
+    deserialize_number!(
+        deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64
+        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64
+        deserialize_f32 deserialize_f64
+    );
+
+    fn deserialize_i128<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.do_deserialize_i128(visitor)
+    }
+
+    fn deserialize_u128<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.do_deserialize_u128(visitor)
+    }
+
+    fn deserialize_char<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_str<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let peek = match self.parse_whitespace()? {
+            Some(b) => b,
+            None => return Err(self.peek_error(Code::EofWhileParsingValue)),
+        };
+        let value = match peek {
+            b'"' => {
+                self.eat_char();
+                self.scratch.clear();
+                match self.read.parse_str(&mut self.scratch)? {
+                    Reference::Borrowed(s) => visitor.visit_borrowed_str(s),
+                    Reference::Copied(s) => visitor.visit_str(s),
+                }
+            }
+            _ => Err(self.peek_invalid_type(&visitor)),
+        };
+        value.map_err(|err| self.fix_position(err))
+    }
+
+    fn deserialize_string<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    /// A string's bytes, escapes decoded, lone surrogates kept (WTF-8), as
+    /// serde_json; or an array of numbers.
+    fn deserialize_bytes<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let peek = match self.parse_whitespace()? {
+            Some(b) => b,
+            None => return Err(self.peek_error(Code::EofWhileParsingValue)),
+        };
+        let value = match peek {
+            b'"' => {
+                self.eat_char();
+                self.scratch.clear();
+                match self.read.parse_str_bytes(&mut self.scratch, false)? {
+                    Reference::Borrowed(b) => visitor.visit_borrowed_bytes(b),
+                    Reference::Copied(b) => visitor.visit_bytes(b),
+                }
+            }
+            b'[' => self.deserialize_seq(visitor),
+            _ => Err(self.peek_invalid_type(&visitor)),
+        };
+        value.map_err(|err| self.fix_position(err))
+    }
+
+    fn deserialize_byte_buf<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_bytes(visitor)
+    }
+
+    #[inline]
+    fn deserialize_option<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        match self.parse_whitespace()? {
+            Some(b'n') => {
+                self.eat_char();
+                self.parse_ident(b"ull")?;
+                visitor.visit_none()
+            }
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_unit<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let peek = match self.parse_whitespace()? {
+            Some(b) => b,
+            None => return Err(self.peek_error(Code::EofWhileParsingValue)),
+        };
+        let value = match peek {
+            b'n' => {
+                self.eat_char();
+                self.parse_ident(b"ull")?;
+                visitor.visit_unit()
+            }
+            _ => Err(self.peek_invalid_type(&visitor)),
+        };
+        value.map_err(|err| self.fix_position(err))
+    }
+
+    fn deserialize_unit_struct<V: de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.deserialize_unit(visitor)
+    }
+
+    #[inline]
+    fn deserialize_newtype_struct<V: de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        if name == RAW_VALUE_TOKEN {
+            return self.deserialize_raw_value(visitor);
+        }
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let peek = match self.parse_whitespace()? {
+            Some(b) => b,
+            None => return Err(self.peek_error(Code::EofWhileParsingValue)),
+        };
+        let value = match peek {
+            b'[' => {
+                let ret = check_recursion!(self, {
+                    self.eat_char();
+                    visitor.visit_seq(SeqAccess::new(&mut *self))
+                });
+                match (ret, self.end_seq()) {
+                    (Ok(ret), Ok(())) => Ok(ret),
+                    (Err(err), _) | (_, Err(err)) => Err(err),
+                }
+            }
+            _ => Err(self.peek_invalid_type(&visitor)),
+        };
+        value.map_err(|err| self.fix_position(err))
+    }
+
+    fn deserialize_tuple<V: de::Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_map<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        let peek = match self.parse_whitespace()? {
+            Some(b) => b,
+            None => return Err(self.peek_error(Code::EofWhileParsingValue)),
+        };
+        let value = match peek {
+            b'{' => {
+                let ret = check_recursion!(self, {
+                    self.eat_char();
+                    visitor.visit_map(MapAccess::new(&mut *self))
+                });
+                match (ret, self.end_map()) {
+                    (Ok(ret), Ok(())) => Ok(ret),
+                    (Err(err), _) | (_, Err(err)) => Err(err),
+                }
+            }
+            _ => Err(self.peek_invalid_type(&visitor)),
+        };
+        value.map_err(|err| self.fix_position(err))
+    }
+
+    /// A struct from an object, or (as in serde_json) from an array of its
+    /// fields in order.
+    fn deserialize_struct<V: de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        let peek = match self.parse_whitespace()? {
+            Some(b) => b,
+            None => return Err(self.peek_error(Code::EofWhileParsingValue)),
+        };
+        let value = match peek {
+            b'[' => {
+                let ret = check_recursion!(self, {
+                    self.eat_char();
+                    visitor.visit_seq(SeqAccess::new(&mut *self))
+                });
+                match (ret, self.end_seq()) {
+                    (Ok(ret), Ok(())) => Ok(ret),
+                    (Err(err), _) | (_, Err(err)) => Err(err),
+                }
+            }
+            b'{' => {
+                let ret = check_recursion!(self, {
+                    self.eat_char();
+                    visitor.visit_map(MapAccess::new(&mut *self))
+                });
+                match (ret, self.end_map()) {
+                    (Ok(ret), Ok(())) => Ok(ret),
+                    (Err(err), _) | (_, Err(err)) => Err(err),
+                }
+            }
+            _ => Err(self.peek_invalid_type(&visitor)),
+        };
+        value.map_err(|err| self.fix_position(err))
+    }
+
+    /// An enum as serde_json reads one: `"Variant"` or `{"Variant": …}`.
+    fn deserialize_enum<V: de::Visitor<'de>>(
+        self,
+        _name: &str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        match self.parse_whitespace()? {
+            Some(b'{') => {
+                let value = check_recursion!(self, {
+                    self.eat_char();
+                    visitor.visit_enum(VariantAccess { de: &mut *self })
+                })?;
+                match self.parse_whitespace()? {
+                    Some(b'}') => {
+                        self.eat_char();
+                        Ok(value)
+                    }
+                    Some(_) => Err(self.error(Code::ExpectedSomeValue)),
+                    None => Err(self.error(Code::EofWhileParsingObject)),
+                }
+            }
+            Some(b'"') => visitor.visit_enum(UnitVariantAccess { de: &mut *self }),
+            Some(_) => Err(self.peek_error(Code::ExpectedSomeValue)),
+            None => Err(self.peek_error(Code::EofWhileParsingValue)),
+        }
+    }
+
+    fn deserialize_identifier<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.deserialize_str(visitor)
+    }
+
+    /// The fast path most bytes of a body take: skipped, syntax checked.
+    fn deserialize_ignored_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.ignore_value()?;
+        visitor.visit_unit()
+    }
+}
+
+struct SeqAccess<'a, 'b> {
+    de: &'a mut Deserializer<'b>,
+    first: bool,
+}
+
+impl<'a, 'b> SeqAccess<'a, 'b> {
+    fn new(de: &'a mut Deserializer<'b>) -> Self {
+        SeqAccess { de, first: true }
+    }
+
+    fn has_next_element(&mut self) -> Result<bool> {
+        let peek = match self.de.parse_whitespace()? {
+            Some(b) => b,
+            None => return Err(self.de.peek_error(Code::EofWhileParsingList)),
+        };
+        if peek == b']' {
+            Ok(false)
+        } else if self.first {
+            self.first = false;
+            Ok(true)
+        } else if peek == b',' {
+            self.de.eat_char();
+            match self.de.parse_whitespace()? {
+                Some(b']') => Err(self.de.peek_error(Code::TrailingComma)),
+                Some(_) => Ok(true),
+                None => Err(self.de.peek_error(Code::EofWhileParsingValue)),
+            }
+        } else {
+            Err(self.de.peek_error(Code::ExpectedListCommaOrEnd))
+        }
+    }
+}
+
+impl<'de> de::SeqAccess<'de> for SeqAccess<'_, 'de> {
+    type Error = Error;
+
+    fn next_element_seed<T: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>> {
+        if self.has_next_element()? {
+            Ok(Some(seed.deserialize(&mut *self.de)?))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+struct MapAccess<'a, 'b> {
+    de: &'a mut Deserializer<'b>,
+    first: bool,
+}
+
+impl<'a, 'b> MapAccess<'a, 'b> {
+    fn new(de: &'a mut Deserializer<'b>) -> Self {
+        MapAccess { de, first: true }
+    }
+
+    fn has_next_key(&mut self) -> Result<bool> {
+        let peek = match self.de.parse_whitespace()? {
+            Some(b) => b,
+            None => return Err(self.de.peek_error(Code::EofWhileParsingObject)),
+        };
+        if peek == b'}' {
+            Ok(false)
+        } else if self.first {
+            self.first = false;
+            if peek == b'"' {
+                Ok(true)
+            } else {
+                Err(self.de.peek_error(Code::KeyMustBeAString))
+            }
+        } else if peek == b',' {
+            self.de.eat_char();
+            match self.de.parse_whitespace()? {
+                Some(b'"') => Ok(true),
+                Some(b'}') => Err(self.de.peek_error(Code::TrailingComma)),
+                Some(_) => Err(self.de.peek_error(Code::KeyMustBeAString)),
+                None => Err(self.de.peek_error(Code::EofWhileParsingValue)),
+            }
+        } else {
+            Err(self.de.peek_error(Code::ExpectedObjectCommaOrEnd))
+        }
+    }
+}
+
+impl<'de> de::MapAccess<'de> for MapAccess<'_, 'de> {
+    type Error = Error;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
+        if self.has_next_key()? {
+            Ok(Some(seed.deserialize(MapKey { de: &mut *self.de })?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
+        self.de.parse_object_colon()?;
+        seed.deserialize(&mut *self.de)
+    }
+}
+
+struct VariantAccess<'a, 'b> {
+    de: &'a mut Deserializer<'b>,
+}
+
+impl<'de> de::EnumAccess<'de> for VariantAccess<'_, 'de> {
+    type Error = Error;
+    type Variant = Self;
+
+    fn variant_seed<V: de::DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self)> {
+        match self.de.parse_whitespace()? {
+            Some(b'"') => {}
+            Some(b'}') => return Err(self.de.peek_error(Code::ExpectedSomeValue)),
+            Some(_) => return Err(self.de.peek_error(Code::KeyMustBeAString)),
+            None => return Err(self.de.peek_error(Code::EofWhileParsingObject)),
+        }
+        let val = match seed.deserialize(MapKey { de: &mut *self.de }) {
+            Ok(value) => value,
+            Err(err) => return Err(self.de.fix_position(err)),
+        };
+        self.de.parse_object_colon()?;
+        Ok((val, self))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for VariantAccess<'_, 'de> {
+    type Error = Error;
+
+    fn unit_variant(self) -> Result<()> {
+        de::Deserialize::deserialize(self.de)
+    }
+
+    fn newtype_variant_seed<T: de::DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value> {
+        seed.deserialize(self.de)
+    }
+
+    fn tuple_variant<V: de::Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value> {
+        de::Deserializer::deserialize_seq(self.de, visitor)
+    }
+
+    fn struct_variant<V: de::Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        de::Deserializer::deserialize_struct(self.de, "", fields, visitor)
+    }
+}
+
+struct UnitVariantAccess<'a, 'b> {
+    de: &'a mut Deserializer<'b>,
+}
+
+impl<'de> de::EnumAccess<'de> for UnitVariantAccess<'_, 'de> {
+    type Error = Error;
+    type Variant = Self;
+
+    fn variant_seed<V: de::DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self)> {
+        let variant = seed.deserialize(&mut *self.de)?;
+        Ok((variant, self))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for UnitVariantAccess<'_, 'de> {
+    type Error = Error;
+
+    fn unit_variant(self) -> Result<()> {
+        Ok(())
+    }
+
+    fn newtype_variant_seed<T: de::DeserializeSeed<'de>>(self, _seed: T) -> Result<T::Value> {
+        Err(de::Error::invalid_type(
+            Unexpected::UnitVariant,
+            &"newtype variant",
+        ))
+    }
+
+    fn tuple_variant<V: de::Visitor<'de>>(self, _len: usize, _visitor: V) -> Result<V::Value> {
+        Err(de::Error::invalid_type(
+            Unexpected::UnitVariant,
+            &"tuple variant",
+        ))
+    }
+
+    fn struct_variant<V: de::Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value> {
+        Err(de::Error::invalid_type(
+            Unexpected::UnitVariant,
+            &"struct variant",
+        ))
+    }
+}
+
+/// An object's key, after the opening quote was peeked (serde_json's
+/// `MapKey`): a string, or a number or boolean in quotes when asked for one.
+struct MapKey<'a, 'b> {
+    de: &'a mut Deserializer<'b>,
+}
+
+macro_rules! deserialize_numeric_key {
+    ($($method:ident => $delegate:ident),* $(,)?) => {
+        $(
+            fn $method<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+                self.de.eat_char();
+                match self.de.peek()? {
+                    Some(b'0'..=b'9' | b'-') => {}
+                    _ => return Err(self.de.error(Code::ExpectedNumericKey)),
+                }
+                let value = self.de.$delegate(visitor)?;
+                match self.de.peek()? {
+                    Some(b'"') => self.de.eat_char(),
+                    _ => return Err(self.de.peek_error(Code::ExpectedDoubleQuote)),
+                }
+                Ok(value)
+            }
+        )*
+    };
+}
+
+impl<'de> de::Deserializer<'de> for MapKey<'_, 'de> {
+    type Error = Error;
+
+    #[inline]
+    fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.de.eat_char();
+        self.de.scratch.clear();
+        match self.de.read.parse_str(&mut self.de.scratch)? {
+            Reference::Borrowed(s) => visitor.visit_borrowed_str(s),
+            Reference::Copied(s) => visitor.visit_str(s),
+        }
+    }
+
+    deserialize_numeric_key!(
+        deserialize_i8 => deserialize_number,
+        deserialize_i16 => deserialize_number,
+        deserialize_i32 => deserialize_number,
+        deserialize_i64 => deserialize_number,
+        deserialize_i128 => do_deserialize_i128,
+        deserialize_u8 => deserialize_number,
+        deserialize_u16 => deserialize_number,
+        deserialize_u32 => deserialize_number,
+        deserialize_u64 => deserialize_number,
+        deserialize_u128 => do_deserialize_u128,
+        deserialize_f32 => deserialize_number,
+        deserialize_f64 => deserialize_number,
+    );
+
+    fn deserialize_bool<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        self.de.eat_char();
+        let peek = match self.de.next_char()? {
+            Some(b) => b,
+            None => return Err(self.de.peek_error(Code::EofWhileParsingValue)),
+        };
+        let value = match peek {
+            b't' => {
+                self.de.parse_ident(b"rue\"")?;
+                visitor.visit_bool(true)
+            }
+            b'f' => {
+                self.de.parse_ident(b"alse\"")?;
+                visitor.visit_bool(false)
+            }
+            _ => {
+                self.de.scratch.clear();
+                let s = self.de.read.parse_str(&mut self.de.scratch)?;
+                Err(de::Error::invalid_type(Unexpected::Str(&s), &visitor))
+            }
+        };
+        value.map_err(|err| self.de.fix_position(err))
+    }
+
+    #[inline]
+    fn deserialize_option<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        // Keys cannot be null.
+        visitor.visit_some(self)
+    }
+
+    #[inline]
+    fn deserialize_newtype_struct<V: de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value> {
+        if name == RAW_VALUE_TOKEN {
+            return self.de.deserialize_raw_value(visitor);
+        }
+        visitor.visit_newtype_struct(self)
+    }
+
+    #[inline]
+    fn deserialize_enum<V: de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value> {
+        de::Deserializer::deserialize_enum(self.de, name, variants, visitor)
+    }
+
+    #[inline]
+    fn deserialize_bytes<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        de::Deserializer::deserialize_bytes(self.de, visitor)
+    }
+
+    #[inline]
+    fn deserialize_byte_buf<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        de::Deserializer::deserialize_bytes(self.de, visitor)
+    }
+
+    forward_to_deserialize_any! {
+        char str string unit unit_struct seq tuple tuple_struct map struct
+        identifier ignored_any
+    }
+}
+
+/// A raw value's text, borrowed from the body or copied out of it.
+enum RawText<'b> {
+    Borrowed(&'b str),
+    Owned(String),
+}
+
+/// A raw value as serde_json hands it over: one entry, `RAW_VALUE_TOKEN`
+/// → the text.
+struct RawMap<'b> {
+    value: Option<RawText<'b>>,
+}
+
+impl<'de> de::MapAccess<'de> for RawMap<'de> {
+    type Error = Error;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
+        if self.value.is_none() {
+            return Ok(None);
+        }
+        seed.deserialize(RawKey).map(Some)
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
+        match self.value.take().expect("a key first") {
+            RawText::Borrowed(s) => seed.deserialize(de::value::BorrowedStrDeserializer::new(s)),
+            RawText::Owned(s) => seed.deserialize(de::value::StringDeserializer::new(s)),
+        }
+    }
+}
+
+struct RawKey;
+
+impl<'de> de::Deserializer<'de> for RawKey {
+    type Error = Error;
+
+    fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+        visitor.visit_borrowed_str(RAW_VALUE_TOKEN)
+    }
+
+    forward_to_deserialize_any! {
+        bool u8 u16 u32 u64 u128 i8 i16 i32 i64 i128 f32 f64 char str string seq
+        bytes byte_buf map struct option unit newtype_struct ignored_any
+        unit_struct tuple_struct tuple enum identifier
+    }
+}
