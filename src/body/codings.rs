@@ -9,7 +9,9 @@
 
 use super::buffer::{self, MappedBuffer};
 use crate::config::limits::RATIO_FLOOR;
-use std::io::Read;
+use crate::json::Arrival;
+use bytes::Bytes;
+use std::io::{BufRead, Read};
 use std::ops::Deref;
 
 /// The largest zstd window accepted: 2^23 = 8 MiB, as RFC 9659 lets an
@@ -41,6 +43,9 @@ pub enum DecodeError {
     /// More came out than the ratio allows (the ratio is in the error).
     #[error("body decodes to more than {0} times its size")]
     Ratio(u64),
+    /// The encoded body did not arrive whole (its reader's error).
+    #[error("the encoded body did not arrive whole: {0}")]
+    Input(String),
 }
 
 /// How a body will be decoded, and how much a decoder may produce: made
@@ -54,6 +59,9 @@ pub struct DecodePlan {
     /// The ratio, when it (not `limit`) set `room`: a body that fills the
     /// room is refused for its ratio.
     ratio: Option<u64>,
+    /// The bounds the plan was made with, for the plan of another length.
+    limit: u64,
+    max_ratio: u64,
 }
 
 impl DecodePlan {
@@ -65,6 +73,8 @@ impl DecodePlan {
                 codings,
                 room: limit,
                 ratio: None,
+                limit,
+                max_ratio: ratio,
             };
         }
         let by_ratio = ratio.saturating_mul(raw_len as u64).max(RATIO_FLOOR);
@@ -72,7 +82,22 @@ impl DecodePlan {
             codings,
             room: by_ratio.min(limit),
             ratio: (by_ratio < limit).then_some(ratio),
+            limit,
+            max_ratio: ratio,
         }
+    }
+
+    /// The plan for the same codings and bounds, for `raw_len` encoded
+    /// bytes. A body still arriving is planned with its declared length,
+    /// or with `usize::MAX` when it has none (room: the limit); once its
+    /// length is known, this plan says what it is held to.
+    pub fn for_len(&self, raw_len: usize) -> DecodePlan {
+        DecodePlan::new(self.codings.clone(), raw_len, self.limit, self.max_ratio)
+    }
+
+    /// The codings to undo, in the order they were applied.
+    pub fn codings(&self) -> &[Coding] {
+        &self.codings
     }
 
     /// Bytes of memory decoding may take at once: nothing for a body that
@@ -88,6 +113,198 @@ impl DecodePlan {
             (DecodeError::TooLarge(_), Some(ratio)) => DecodeError::Ratio(ratio),
             (e, _) => e,
         })
+    }
+}
+
+/// Pieces of decoded output pushed at once by [`DecodePlan::decode_into`]
+/// (a reader waits for a whole piece, or the end).
+const PIECE: usize = 128 << 10;
+
+impl DecodePlan {
+    /// Decodes an encoded body read from `input` as it arrives, pushing
+    /// the decoded bytes into `out` piece by piece, and ends `out`:
+    /// finished when the body decoded within bounds, failed otherwise —
+    /// with the error returned, the one [`decode`](Self::decode) gives the
+    /// whole body under the plan for its length (`for_len`), decided once
+    /// `input` is read to its end:
+    ///
+    /// - decoding stops as soon as more than this plan's room came out;
+    ///   if that is more than the room for the body's real length, or the
+    ///   body fails to decode after that much, the refusal is for size (or
+    ///   ratio), as `decode` would have stopped there;
+    /// - a body that does not decode as its codings say is
+    ///   `Undecodable`, a failing `input` is `Input`.
+    ///
+    /// A plan made without the length (`usize::MAX`) lets up to the limit
+    /// out before the ratio can be decided. One coding is decoded as the
+    /// body arrives; stacked codings (which MISP never sends) wait for the
+    /// whole body and are decoded as `decode` does. Returns the decoded
+    /// length.
+    pub fn decode_into(&self, input: impl BufRead, out: &Arrival) -> Result<u64, DecodeError> {
+        let result = self.decode_stream(input, out);
+        match &result {
+            Ok(_) => out.finish(),
+            Err(e) => out.fail(e.to_string()),
+        }
+        result
+    }
+
+    fn decode_stream(&self, input: impl BufRead, out: &Arrival) -> Result<u64, DecodeError> {
+        let mut input = Counted {
+            inner: input,
+            read: 0,
+            failed: None,
+        };
+        if self.codings.len() > 1 {
+            let mut raw = Vec::new();
+            if input.read_to_end(&mut raw).is_err() {
+                return Err(input.failure());
+            }
+            let decoded = self.for_len(raw.len()).decode(&raw)?;
+            let len = decoded.len() as u64;
+            out.push(Bytes::from(decoded.into_vec()));
+            return Ok(len);
+        }
+        let coding = self.codings.first().copied();
+        // Read in steps that never ask for more than one byte past the
+        // room, as `decode` does, so a body fails at the same place.
+        let room = self.room;
+        let mut produced: u64 = 0;
+        let mut over = false;
+        let mut undecodable = false;
+        {
+            let mut reader: Box<dyn Read + '_> = match coding {
+                None => Box::new(&mut input),
+                Some(coding) => match decoder(&mut input, coding) {
+                    Ok(r) => r,
+                    Err(_) => {
+                        undecodable = true;
+                        Box::new(std::io::empty())
+                    }
+                },
+            };
+            let mut piece = vec![0u8; PIECE];
+            let mut filled = 0;
+            while !undecodable {
+                let want = (PIECE - filled)
+                    .min((room.saturating_add(1) - produced).min(PIECE as u64) as usize);
+                if want == 0 {
+                    over = true;
+                    break;
+                }
+                match reader.read(&mut piece[filled..filled + want]) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        filled += n;
+                        produced += n as u64;
+                        if produced > room {
+                            over = true;
+                            break;
+                        }
+                        if filled == PIECE {
+                            out.push(Bytes::from(std::mem::replace(&mut piece, vec![0u8; PIECE])));
+                            filled = 0;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => undecodable = true,
+                }
+            }
+            if filled > 0 && !over && !undecodable {
+                piece.truncate(filled);
+                out.push(Bytes::from(piece));
+            }
+        }
+        if input.failed.is_some() {
+            return Err(input.failure());
+        }
+        // The rest of the body (after a stream that ended, or one that
+        // failed): its length sets the room it is held to.
+        if input.drain().is_err() {
+            return Err(input.failure());
+        }
+        let held = self.for_len(input.read as usize);
+        if over || produced > held.room {
+            return Err(match held.ratio {
+                Some(ratio) => DecodeError::Ratio(ratio),
+                None => too_large(held.room),
+            });
+        }
+        if undecodable {
+            return Err(undecodable_error(coding));
+        }
+        Ok(produced)
+    }
+}
+
+fn undecodable_error(coding: Option<Coding>) -> DecodeError {
+    match coding {
+        Some(coding) => DecodeError::Undecodable(coding),
+        None => DecodeError::Input("unreadable".into()),
+    }
+}
+
+/// The decoder of one coding over `input`.
+fn decoder<'r, R: Read + 'r>(input: R, coding: Coding) -> Result<Box<dyn Read + 'r>, DecodeError> {
+    Ok(match coding {
+        Coding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
+        Coding::Deflate => Box::new(flate2::read::ZlibDecoder::new(input)),
+        Coding::Brotli => Box::new(brotli::Decompressor::new(input, 64 * 1024)),
+        Coding::Zstd => {
+            let mut decoder =
+                zstd::stream::read::Decoder::new(input).map_err(|_| undecodable(coding))?;
+            // See `decode_one`.
+            decoder
+                .window_log_max(ZSTD_WINDOW_LOG_MAX)
+                .map_err(|_| undecodable(coding))?;
+            Box::new(decoder)
+        }
+    })
+}
+
+/// The encoded input, counted, its failure kept apart from the decoder's.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+    failed: Option<String>,
+}
+
+impl<R: BufRead> Counted<R> {
+    /// Reads the rest of the input, counting it.
+    fn drain(&mut self) -> std::io::Result<()> {
+        loop {
+            let n = match self.inner.fill_buf() {
+                Ok([]) => return Ok(()),
+                Ok(buf) => buf.len(),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.failed = Some(e.to_string());
+                    return Err(e);
+                }
+            };
+            self.inner.consume(n);
+            self.read += n as u64;
+        }
+    }
+
+    fn failure(&self) -> DecodeError {
+        DecodeError::Input(self.failed.clone().unwrap_or_default())
+    }
+}
+
+impl<R: BufRead> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.read += n as u64;
+                Ok(n)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                self.failed = Some(e.to_string());
+                Err(e)
+            }
+        }
     }
 }
 
@@ -388,5 +605,88 @@ mod tests {
         let body = b"12345";
         assert!(decode(body, &[], 5).unwrap().is_same());
         assert_eq!(decode(body, &[], 4).unwrap_err(), DecodeError::TooLarge(4));
+    }
+
+    /// What `decode_into` gives: the decoded bytes (`out` finished), or
+    /// the error (`out` failed).
+    fn decode_arriving(plan: &DecodePlan, chunks: &[&[u8]]) -> Result<Vec<u8>, DecodeError> {
+        let raw = Arrival::from_chunks(chunks.iter().map(|c| Bytes::copy_from_slice(c)));
+        let out = Arrival::new();
+        let len = plan.decode_into(raw.reader(), &out);
+        let mut got = Vec::new();
+        let read = out.reader().read_to_end(&mut got);
+        assert_eq!(read.is_ok(), len.is_ok(), "finished exactly when decoded");
+        len.map(|len| {
+            assert_eq!(len as usize, got.len());
+            got
+        })
+    }
+
+    /// Decoding as a body arrives says what decoding it whole says, for
+    /// every coding, bomb and bound, however the body is cut, and whether
+    /// or not its length was known in advance.
+    #[test]
+    fn decoding_as_it_arrives_says_what_decoding_whole_says() {
+        let text: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| format!("{{\"n\":{i},\"v\":\"{}\"}},", i % 97).into_bytes())
+            .collect();
+        let deflate = |d: &[u8]| {
+            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(d).unwrap();
+            e.finish().unwrap()
+        };
+        let zeros = vec![0u8; 4 << 20];
+        let mut cases: Vec<(Vec<Coding>, Vec<u8>)> = vec![
+            (vec![Coding::Gzip], gzip(&text)),
+            (vec![Coding::Deflate], deflate(&text)),
+            (vec![Coding::Brotli], brotli(&text)),
+            (vec![Coding::Zstd], zstd::encode_all(&text[..], 3).unwrap()),
+            (vec![Coding::Gzip], gzip(&zeros)),
+            (vec![Coding::Gzip, Coding::Brotli], brotli(&gzip(&text))),
+            (vec![Coding::Gzip], text[..1000].to_vec()),
+            (vec![], text[..5000].to_vec()),
+        ];
+        // A stream cut short, one with trailing bytes, two gzip members.
+        let gz = gzip(&text);
+        cases.push((vec![Coding::Gzip], gz[..gz.len() / 2].to_vec()));
+        let mut trailing = deflate(&text[..10_000]);
+        trailing.extend_from_slice(b"trailing bytes after the stream");
+        cases.push((vec![Coding::Deflate], trailing));
+        let mut members = gzip(&text[..7000]);
+        members.extend(gzip(&text[7000..9000]));
+        cases.push((vec![Coding::Gzip], members));
+        for (codings, raw) in &cases {
+            for (limit, ratio) in [(64 << 20, 100), (1 << 20, 100), (64 << 20, 3), (100, 1000)] {
+                let plan = DecodePlan::new(codings.clone(), raw.len(), limit, ratio);
+                let want = plan.decode(raw).map(|d| d.to_vec());
+                for plan in [plan.clone(), plan.for_len(usize::MAX)] {
+                    for cut in [raw.len(), 1000, 16 << 10] {
+                        let chunks: Vec<&[u8]> = raw.chunks(cut.max(1)).collect();
+                        assert_eq!(
+                            decode_arriving(&plan, &chunks),
+                            want,
+                            "{codings:?} limit {limit} ratio {ratio} cut {cut}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// An encoded body that stops arriving fails the decoded one.
+    #[test]
+    fn a_body_that_stops_arriving_fails_its_decoding() {
+        let (raw, producer) = Arrival::channel();
+        let gz = gzip(&[b'x'; 100_000]);
+        producer.push(Bytes::copy_from_slice(&gz[..gz.len() / 2]));
+        producer.fail("connection reset");
+        let out = Arrival::new();
+        let plan = DecodePlan::new(vec![Coding::Gzip], gz.len(), 1 << 20, 100);
+        let err = plan.decode_into(raw.reader(), &out).unwrap_err();
+        assert!(
+            matches!(err, DecodeError::Input(ref why) if why.contains("connection reset")),
+            "{err:?}"
+        );
+        assert!(out.wait_end().is_err());
     }
 }
