@@ -25,7 +25,7 @@
 //! - [`proxy`] — the data path, one module per stage (accept, connection,
 //!   exchange, forward, upstream, audit).
 //! - [`body`] — bodies read whole, paid for out of one memory budget, and
-//!   decoded within bounds.
+//!   decoded within bounds (whole, or as they arrive).
 //! - [`json`] — the JSON reader the judge reads bodies with: a
 //!   `serde::Deserializer` over a body whose chunks may still be
 //!   arriving ([`json::Arrival`]), waiting for bytes not there yet.

@@ -7,12 +7,26 @@
 //! The bound ([`DecodePlan`]) is computed here once and used by both the
 //! daemon, which pays for it out of its memory budget before decoding, and
 //! `eval`: a body refused by one is refused by the other.
+//!
+//! Each stage takes its body whole ([`judge_request_body`],
+//! [`judge_response`]) or as it arrives ([`judge_request_body_arriving`],
+//! [`judge_response_arriving`], on a thread of its own: they wait for the
+//! bytes). Both are one function: the same bytes get the same verdict,
+//! however they came. A verdict on an arriving body is given once the
+//! body has all arrived — its size is judged first, and a reading that
+//! fails early may owe its reason to a byte further on (see
+//! `read.rs`) — so the verdict is ready when the last byte is, not before.
+//! A compressed body that arrives is decoded on a second thread as it
+//! arrives ([`DecodePlan::decode_into`]) while this one judges what comes
+//! out.
 
 use super::memory::EventVerdicts;
+use super::read::{Body, reading_with_serde_json};
 use super::rules;
 use super::{Block, RequestKind, Rule, head::single, printable};
-use crate::body::{self, DecodeError, DecodePlan, Decoded};
+use crate::body::{self, DecodeError, DecodePlan};
 use crate::config::{Config, Warden};
+use crate::json::Arrival;
 use http::header::{self, HeaderMap};
 
 /// The decode plan for a body of `raw_len` bytes with these header fields.
@@ -21,13 +35,25 @@ pub fn decode_plan(
     raw_len: usize,
     warden: &Warden,
 ) -> Result<DecodePlan, Block> {
-    let limit = warden.max_body_bytes;
-    if raw_len as u64 > limit {
-        return Err(Block::new(
-            Rule::BodyTooLarge,
-            format!("body larger than warden.max_body_bytes ({limit} bytes)"),
-        ));
+    if raw_len as u64 > warden.max_body_bytes {
+        return Err(too_large(warden));
     }
+    codings_plan(headers, raw_len, warden)
+}
+
+fn too_large(warden: &Warden) -> Block {
+    Block::new(
+        Rule::BodyTooLarge,
+        format!(
+            "body larger than warden.max_body_bytes ({} bytes)",
+            warden.max_body_bytes
+        ),
+    )
+}
+
+/// [`decode_plan`] but for the size of the body itself (judged by
+/// [`settle`] once an arriving body has all arrived).
+fn codings_plan(headers: &HeaderMap, raw_len: usize, warden: &Warden) -> Result<DecodePlan, Block> {
     let mut values = Vec::new();
     for v in headers.get_all(header::CONTENT_ENCODING) {
         values.push(
@@ -39,13 +65,35 @@ pub fn decode_plan(
     Ok(DecodePlan::new(
         codings,
         raw_len,
-        limit,
+        warden.max_body_bytes,
         warden.limits.max_decompression_ratio,
     ))
 }
 
-/// The body as its receiver reads it, within the plan's room.
-fn decoded<'a>(plan: &DecodePlan, raw: &'a [u8], warden: &Warden) -> Result<Decoded<'a>, Block> {
+/// The length to plan an arriving body's decoding with: its own when it
+/// has all arrived, else the one its head declares (hyper holds the body
+/// to it), else none (`usize::MAX`: the plan's room is the limit until the
+/// length is known).
+fn planned_len(raw: Body, headers: &HeaderMap) -> usize {
+    match raw {
+        Body::Whole(bytes) => bytes.len(),
+        Body::Arriving(arrival) if arrival.is_ended() => arrival.len(),
+        Body::Arriving(_) => headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(usize::MAX),
+    }
+}
+
+/// The body as its receiver reads it, decoded whole within the plan's
+/// room (what the tests hold [`DecodePlan::decode_into`] to).
+#[cfg(test)]
+fn decoded<'a>(
+    plan: &DecodePlan,
+    raw: &'a [u8],
+    warden: &Warden,
+) -> Result<body::Decoded<'a>, Block> {
     plan.decode(raw).map_err(|e| decode_refusal(e, warden))
 }
 
@@ -64,7 +112,78 @@ fn decode_refusal(e: DecodeError, warden: &Warden) -> Block {
                 "body decodes to more than {ratio} times its size (warden.max_decompression_ratio)"
             ),
         ),
+        DecodeError::Input(why) => Block::new(
+            Rule::MalformedBody,
+            format!("the body did not arrive whole: {}", printable(&why)),
+        ),
         other => Block::new(Rule::ContentEncoding, other.to_string()),
+    }
+}
+
+/// A verdict on a body, once the body has all arrived: one larger than
+/// `max_body_bytes` is refused for that first (as [`decode_plan`] does
+/// before anything else), one that did not arrive whole gets no other
+/// verdict.
+fn settle<T>(verdict: Result<T, Block>, raw: Body, warden: &Warden) -> Result<T, Block> {
+    let len = match raw {
+        Body::Whole(bytes) => bytes.len(),
+        Body::Arriving(arrival) => match arrival.wait_end() {
+            Ok(len) => len,
+            Err(failed) => {
+                return Err(Block::new(
+                    Rule::MalformedBody,
+                    format!("the body did not arrive whole: {}", printable(&failed.0)),
+                ));
+            }
+        },
+    };
+    if len as u64 > warden.max_body_bytes {
+        return Err(too_large(warden));
+    }
+    verdict
+}
+
+/// Runs `judge` on the body as its receiver reads it: `raw` itself, or
+/// `raw` decoded within the plan. The outer `Err` is a decoding refusal
+/// (it comes before the judge's verdict, as decoding comes first); the
+/// inner result is the judge's.
+///
+/// A body that is all there is decoded first, then judged, on this
+/// thread. One that is arriving is decoded on a second thread as it
+/// arrives, into an [`Arrival`] this thread judges as it fills.
+fn judged_decoded<T>(
+    raw: Body,
+    plan: &DecodePlan,
+    warden: &Warden,
+    judge: impl FnOnce(Body) -> Result<T, Block>,
+) -> Result<Result<T, Block>, Block> {
+    if plan.codings().is_empty() {
+        return Ok(judge(raw));
+    }
+    if reading_with_serde_json() {
+        // The reference reading decodes into one buffer, as it used to.
+        let Body::Whole(bytes) = raw else {
+            panic!("the serde_json reader reads whole bodies only");
+        };
+        let decoded = plan.decode(bytes).map_err(|e| decode_refusal(e, warden))?;
+        return Ok(judge(Body::Whole(&decoded)));
+    }
+    let decoded = Arrival::new();
+    match raw {
+        Body::Whole(bytes) => {
+            plan.decode_into(bytes, &decoded)
+                .map_err(|e| decode_refusal(e, warden))?;
+            Ok(judge(Body::Arriving(&decoded)))
+        }
+        Body::Arriving(arrival) => std::thread::scope(|scope| {
+            let decoder = scope.spawn(|| plan.decode_into(arrival.reader(), &decoded));
+            let verdict = judge(Body::Arriving(&decoded));
+            let decoding = decoder
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            decoding.map_err(|e| decode_refusal(e, warden))?;
+            Ok(verdict)
+        }),
     }
 }
 
@@ -110,10 +229,45 @@ pub fn judge_request_body(
     raw: &[u8],
     memory: &EventVerdicts,
 ) -> Result<RequestFacts, Block> {
+    judge_request(config, exchange, headers, Body::Whole(raw), memory)
+}
+
+/// [`judge_request_body`] on a body as it arrives (still encoded, as
+/// received), on the calling thread, which waits for the bytes: the verdict
+/// comes once the body has all arrived (or it failed). The same verdict as
+/// the whole body's.
+pub fn judge_request_body_arriving(
+    config: &Config,
+    exchange: &RequestKind,
+    headers: &HeaderMap,
+    raw: &Arrival,
+    memory: &EventVerdicts,
+) -> Result<RequestFacts, Block> {
+    judge_request(config, exchange, headers, Body::Arriving(raw), memory)
+}
+
+fn judge_request(
+    config: &Config,
+    exchange: &RequestKind,
+    headers: &HeaderMap,
+    raw: Body,
+    memory: &EventVerdicts,
+) -> Result<RequestFacts, Block> {
     if !request_is_judged(exchange) {
         return Ok(RequestFacts::default());
     }
-    let plan = decode_plan(headers, raw.len(), &config.warden)?;
+    let verdict = request_verdict(config, exchange, headers, raw, memory);
+    settle(verdict, raw, &config.warden)
+}
+
+fn request_verdict(
+    config: &Config,
+    exchange: &RequestKind,
+    headers: &HeaderMap,
+    raw: Body,
+    memory: &EventVerdicts,
+) -> Result<RequestFacts, Block> {
+    let plan = codings_plan(headers, planned_len(raw, headers), &config.warden)?;
     let (source, destination, endpoint) = match exchange {
         RequestKind::Sync {
             source,
@@ -139,13 +293,14 @@ pub fn judge_request_body(
             ),
         ));
     }
-    let body = decoded(&plan, raw, &config.warden)?;
     let flow = super::memory::Flow {
         owner: &source.id,
         recipient: &destination.id,
     };
-    let pushed_event =
-        rules::check_request(source, endpoint, &body, flow, memory).map_err(|b| b.by(source))?;
+    let pushed_event = judged_decoded(raw, &plan, &config.warden, |body| {
+        rules::check_request(source, endpoint, body, flow, memory)
+    })?
+    .map_err(|b| b.by(source))?;
     Ok(RequestFacts { pushed_event })
 }
 
@@ -186,10 +341,64 @@ pub fn judge_response(
     raw: &[u8],
     memory: &EventVerdicts,
 ) -> Result<(), Block> {
+    judge_answer(
+        config,
+        exchange,
+        request,
+        response,
+        Body::Whole(raw),
+        memory,
+    )
+}
+
+/// [`judge_response`] on a body as it arrives (see
+/// [`judge_request_body_arriving`]).
+pub fn judge_response_arriving(
+    config: &Config,
+    exchange: &RequestKind,
+    request: &RequestFacts,
+    response: &http::response::Parts,
+    raw: &Arrival,
+    memory: &EventVerdicts,
+) -> Result<(), Block> {
+    judge_answer(
+        config,
+        exchange,
+        request,
+        response,
+        Body::Arriving(raw),
+        memory,
+    )
+}
+
+fn judge_answer(
+    config: &Config,
+    exchange: &RequestKind,
+    request: &RequestFacts,
+    response: &http::response::Parts,
+    raw: Body,
+    memory: &EventVerdicts,
+) -> Result<(), Block> {
     if !response_is_judged(exchange) {
         return Ok(());
     }
-    let plan = decode_plan(&response.headers, raw.len(), &config.warden)?;
+    let verdict = response_verdict(config, exchange, request, response, raw, memory);
+    settle(verdict, raw, &config.warden)
+}
+
+fn response_verdict(
+    config: &Config,
+    exchange: &RequestKind,
+    request: &RequestFacts,
+    response: &http::response::Parts,
+    raw: Body,
+    memory: &EventVerdicts,
+) -> Result<(), Block> {
+    let plan = codings_plan(
+        &response.headers,
+        planned_len(raw, &response.headers),
+        &config.warden,
+    )?;
     let ctx = ResponseContext {
         user_org_uuid: single(&response.headers, "X-UserOrgUUID")?,
         status: response.status.as_u16(),
@@ -197,8 +406,7 @@ pub fn judge_response(
     if ctx.carries_no_content() && raw.is_empty() {
         return Ok(());
     }
-    let body = decoded(&plan, raw, &config.warden)?;
-    match exchange {
+    judged_decoded(raw, &plan, &config.warden, |body| match exchange {
         RequestKind::Sync {
             source,
             destination,
@@ -208,17 +416,17 @@ pub fn judge_response(
                 owner: &destination.id,
                 recipient: &source.id,
             };
-            rules::check_response(destination, endpoint, &ctx, request, &body, flow, memory)
+            rules::check_response(destination, endpoint, &ctx, request, body, flow, memory)
                 .map_err(|b| b.by(destination))
         }
         // misp-guard passes a feed's non-200 answers (a 304 for an
         // unchanged manifest, a 404) as they are: they carry no event.
         RequestKind::Feed { .. } if ctx.status != 200 => Ok(()),
         RequestKind::Feed { feed, file } => {
-            rules::check_feed_response(&feed.rules, *file, &body).map_err(|b| b.by_feed(feed))
+            rules::check_feed_response(&feed.rules, *file, body).map_err(|b| b.by_feed(feed))
         }
         RequestKind::Allowlisted => Ok(()),
-    }
+    })?
 }
 
 #[cfg(test)]

@@ -102,6 +102,20 @@ impl EventVerdicts {
         self.len() == 0
     }
 
+    /// A copy, for tests that judge one exchange several ways from the
+    /// same memory.
+    #[cfg(test)]
+    pub(crate) fn copy(&self) -> EventVerdicts {
+        let inner = self.lock();
+        EventVerdicts {
+            capacity: self.capacity,
+            inner: Mutex::new(Inner {
+                allowed: inner.allowed.clone(),
+                order: inner.order.clone(),
+            }),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }

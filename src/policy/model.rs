@@ -42,7 +42,7 @@ mod event;
 pub use analyst::{AnalystData, AnalystEnvelope, ObjectRow, RelatedAttribute};
 pub use cluster::{Galaxy, GalaxyCluster, GalaxyClusterEnvelope, GalaxyClusterRelation};
 pub use control::*;
-pub use de::{Distribution, ObjectOnly, Wrapped};
+pub use de::{Distribution, ObjectOnly, RawJson, Wrapped};
 use de::{closed_struct, list, loose_bool, opt_list, opt_object};
 pub use event::{ElementJudge, EnvelopeSeed, Event, EventRow, EventSeed, Verdict};
 use std::borrow::Cow;

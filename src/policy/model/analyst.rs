@@ -7,11 +7,10 @@
 //! with the rows of its parent event and object. Those copies are judged
 //! as what they are.
 
-use super::de::{closed_struct, opt_object};
+use super::de::{RawJson, closed_struct, opt_object};
 use super::event::EventRow;
 use super::{Distribution, SharingGroup, Str};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 closed_struct! {
     /// A note, an opinion or a relationship. The three share
@@ -37,7 +36,7 @@ closed_struct! {
         /// Kept raw: its shape depends on `related_object_type`, which may
         /// come after it in the object.
         #[serde(borrow, default)]
-        pub related_object: Option<&'a RawValue>,
+        pub related_object: Option<RawJson<'a>>,
     }
     harmless {
         id, authors, org_uuid, orgc_uuid, created, modified, sharing_group_id, locked,

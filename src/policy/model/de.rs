@@ -48,6 +48,62 @@ impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for Wrapped<'a, T> {
     }
 }
 
+/// A value kept as its JSON text, to be read later (its shape depends on
+/// a key that may come after it): serde_json's raw-value protocol, which
+/// both the judge's reader and serde_json speak. Borrowed from the body
+/// when the value lies in one piece of it, else copied.
+#[derive(Debug)]
+pub struct RawJson<'a>(pub Str<'a>);
+
+impl RawJson<'_> {
+    /// The value's text, as it is in the body.
+    pub fn get(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawJson<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = RawJson<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any valid JSON value")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<RawJson<'a>, A::Error> {
+                if map.next_key::<RawKey>()?.is_none() {
+                    return Err(de::Error::invalid_type(de::Unexpected::Map, &self));
+                }
+                map.next_value::<Str<'de>>().map(RawJson)
+            }
+        }
+        d.deserialize_newtype_struct(crate::json::RAW_VALUE_TOKEN, V(PhantomData))
+    }
+}
+
+/// The one key of a raw value's map.
+struct RawKey;
+
+impl<'de> Deserialize<'de> for RawKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawKey;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("raw value")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RawKey, E> {
+                if s == crate::json::RAW_VALUE_TOKEN {
+                    Ok(RawKey)
+                } else {
+                    Err(E::custom("unexpected raw value"))
+                }
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
 /// A distribution level 0..=5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Distribution(pub u8);

@@ -8,14 +8,14 @@
 //! children of events (sightings, proposals) by the memory of their event.
 
 use super::super::endpoint::Endpoint;
-use super::super::read::{malformed, parse, parse_object, parse_seed};
+use super::super::read::{Body, malformed, parse, parse_object, parse_seed};
 use super::{Checker, Outcome, event_uuid};
 use crate::policy::model::*;
 use crate::policy::{Block, RequestBody, ResponseBody, Rule};
 use serde::de::IgnoredAny;
 
 /// Reads `body` as `T`, only to check its shape.
-fn shape<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Outcome {
+fn shape<'a, T: serde::Deserialize<'a>>(body: Body<'a>) -> Outcome {
     parse::<T>(body).map(|_| ())
 }
 
@@ -24,14 +24,12 @@ impl Checker<'_> {
         &self,
         kind: RequestBody,
         endpoint: &Endpoint,
-        body: &[u8],
+        body: Body,
     ) -> Outcome {
         match kind {
             RequestBody::Empty | RequestBody::Event => unreachable!("judged by the caller"),
-            RequestBody::Nothing => match body.trim_ascii() {
-                b"" | b"[]" | b"{}" => Ok(()),
-                _ => Err(malformed("a body where MISP sends none")),
-            },
+            RequestBody::Nothing if body.trimmed_is(&[b"", b"[]", b"{}"]) => Ok(()),
+            RequestBody::Nothing => Err(malformed("a body where MISP sends none")),
             RequestBody::PostTest => shape::<ObjectOnly<PostTest>>(body),
             RequestBody::EventIndexFilter => {
                 let f: EventIndexFilter = parse_object(body)?;
@@ -86,21 +84,21 @@ impl Checker<'_> {
         }
     }
 
-    pub(super) fn control_response(&self, kind: ResponseBody, body: &[u8]) -> Outcome {
+    pub(super) fn control_response(&self, kind: ResponseBody, body: Body) -> Outcome {
         match kind {
             ResponseBody::Unchecked | ResponseBody::Event | ResponseBody::PushAnswer => {
                 unreachable!("judged by the caller")
             }
             ResponseBody::MinimalIndex => shape::<Vec<ObjectOnly<MinimalIndexEntry>>>(body),
             ResponseBody::ClusterIndex => {
-                if body.trim_ascii() == b"[]" {
+                if body.trimmed_is(&[b"[]"]) {
                     return Ok(());
                 }
                 shape::<ObjectOnly<ClusterIndex>>(body)
             }
             ResponseBody::Uuids => uuids(body),
             ResponseBody::AnalystCandidates => {
-                if body.trim_ascii() == b"[]" {
+                if body.trimmed_is(&[b"[]"]) {
                     return Ok(());
                 }
                 shape::<ObjectOnly<AnalystCandidates>>(body)
@@ -118,7 +116,7 @@ impl Checker<'_> {
             }
             ResponseBody::Sightings => {
                 // (misp-guard's tests answer `[]`: no sighting either way.)
-                if body.trim_ascii() == b"[]" {
+                if body.trimmed_is(&[b"[]"]) {
                     return Ok(());
                 }
                 let answer: SightingsAnswer = parse_object(body)?;
@@ -136,7 +134,7 @@ impl Checker<'_> {
     }
 
     /// MISP's JSON error: no data in it.
-    pub(super) fn error_answer(&self, body: &[u8]) -> Outcome {
+    pub(super) fn error_answer(&self, body: Body) -> Outcome {
         shape::<ObjectOnly<ErrorAnswer>>(body)
     }
 
@@ -146,7 +144,7 @@ impl Checker<'_> {
     /// (this checker's). The event itself must be the one this exchange
     /// pushed (`events/edit/{id}` answers with the event of the path, which
     /// need not be the one pushed).
-    pub(super) fn push_answer(&self, body: &[u8], pushed: Option<&str>) -> Outcome {
+    pub(super) fn push_answer(&self, body: Body, pushed: Option<&str>) -> Outcome {
         let top = parse_seed(body, EventSeed(&ShapeOnly))?;
         let Some(event) = top.wrapped.as_deref() else {
             return Err(malformed("no `Event` property in the answer to a push"));
@@ -188,7 +186,7 @@ fn minimal_published(minimal: bool, published: bool, endpoint: &Endpoint) -> Out
 }
 
 /// A list of UUID strings.
-fn uuids(body: &[u8]) -> Outcome {
+fn uuids(body: Body) -> Outcome {
     let list: Vec<std::borrow::Cow<str>> = parse(body)?;
     if list.iter().all(|u| crate::misp::is_uuid(u.trim())) {
         Ok(())

@@ -14,7 +14,7 @@
 //!   another element, shaped by its type, judged as what it is.
 
 use super::super::endpoint::Endpoint;
-use super::super::read::{expect_key, malformed, parse, parse_object, parse_seed};
+use super::super::read::{Body, expect_key, malformed, parse, parse_object, parse_seed};
 use super::{Checker, MAX_RELATED_DEPTH, Outcome, event_uuid, hit, shown_rule_value};
 use crate::policy::model::*;
 use crate::policy::{Block, Rule};
@@ -23,7 +23,7 @@ impl Checker<'_> {
     /// A pulled event: MISP answers `{"Event": {...}}` and the puller reads
     /// the event from there. A `response` or `request` member beside it is
     /// refused as on a push: nothing MISP sends has one.
-    pub(super) fn pulled_event(&self, body: &[u8]) -> Result<Option<String>, Block> {
+    pub(super) fn pulled_event(&self, body: Body) -> Result<Option<String>, Block> {
         let top = self.scoped(|| parse_seed(body, EventSeed(self)))?;
         let Some(event) = &top.wrapped else {
             return Err(malformed("no `Event` property in response body"));
@@ -47,7 +47,7 @@ impl Checker<'_> {
     /// path must be the body's.
     pub(super) fn pushed_event(
         &self,
-        body: &[u8],
+        body: Body,
         endpoint: &Endpoint,
     ) -> Result<Option<String>, Block> {
         let top = self.scoped(|| parse_seed(body, EventSeed(self)))?;
@@ -385,7 +385,7 @@ impl Checker<'_> {
             Place::Inbound => a.object_type.as_deref(),
             _ => a.related_object_type.as_deref(),
         };
-        if let Some(raw) = a.related_object {
+        if let Some(raw) = &a.related_object {
             self.related_object(target, raw.get())?;
         }
         Ok(())
@@ -410,7 +410,7 @@ impl Checker<'_> {
         if trimmed == "null" || trimmed == "[]" || trimmed == "{}" {
             return Ok(());
         }
-        let bytes = raw.as_bytes();
+        let bytes = Body::Whole(raw.as_bytes());
         match kind {
             // MISP shows an event's bare row: no tags (see `event_row`).
             Some("Event") => {

@@ -20,7 +20,7 @@ mod elements;
 
 use super::memory::{EventVerdicts, Flow};
 use super::model::*;
-use super::read::{malformed, parse_seed};
+use super::read::{Body, malformed, parse_seed};
 use super::{
     Block, Endpoint, FeedFile, RequestBody, RequestFacts, ResponseBody, ResponseContext, Rule,
     is_uuid,
@@ -36,7 +36,7 @@ type Outcome = Result<(), Block>;
 pub(super) fn check_request(
     owner: &Instance,
     endpoint: &Endpoint,
-    body: &[u8],
+    body: Body,
     flow: Flow,
     memory: &EventVerdicts,
 ) -> Result<Option<String>, Block> {
@@ -62,7 +62,7 @@ pub(super) fn check_response(
     endpoint: &Endpoint,
     ctx: &ResponseContext,
     request: &RequestFacts,
-    body: &[u8],
+    body: Body,
     flow: Flow,
     memory: &EventVerdicts,
 ) -> Outcome {
@@ -107,7 +107,7 @@ fn remembered(
 }
 
 /// A file of a MISP feed, judged by the feed's rules.
-pub(super) fn check_feed_response(rules: &Rules, file: FeedFile, body: &[u8]) -> Outcome {
+pub(super) fn check_feed_response(rules: &Rules, file: FeedFile, body: Body) -> Outcome {
     // Feed events are judged alone: nothing of theirs is remembered.
     let memory = EventVerdicts::new(1);
     let flow = Flow {

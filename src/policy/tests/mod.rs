@@ -10,6 +10,7 @@ use crate::config::Config;
 use serde_json::{Value, json};
 use std::net::IpAddr;
 
+mod arriving;
 mod content;
 mod endpoints;
 mod feeds;
@@ -150,17 +151,67 @@ fn evaluate_with(cfg: &Config, case: &Case, memory: &EventVerdicts) -> Result<()
         tls: true,
         sni: case.destination.name,
     };
-    super::evaluate(
+    let case = super::Case {
+        connection,
+        request: &request,
+        framing: Framing::default(),
+        request_body: case.request_body,
+        response: response.as_ref().zip(case.response.map(|(b, _)| b)),
+    };
+    // Every exchange of these tests is also judged as its bodies arrive,
+    // in chunks of several sizes, and by the reader the judge had before
+    // (serde_json): each from the memory this one starts from, each with
+    // the same verdict.
+    let before = memory.copy();
+    let verdict = super::evaluate(cfg, &case, memory);
+    for cut in [usize::MAX, 7, 1] {
+        if cut == 1
+            && case
+                .request_body
+                .len()
+                .max(case.response.map_or(0, |r| r.1.len()))
+                > 1 << 16
+        {
+            continue;
+        }
+        let arriving = evaluate_arriving(cfg, &case, &before.copy(), cut);
+        assert_eq!(
+            arriving, verdict,
+            "the bodies arriving in chunks of {cut} bytes"
+        );
+    }
+    let reference = read::with_serde_json(|| super::evaluate(cfg, &case, &before.copy()));
+    assert_eq!(reference, verdict, "read with serde_json");
+    verdict
+}
+
+/// [`super::evaluate`] with each body arriving in chunks of `cut` bytes
+/// (and an empty chunk between two).
+fn evaluate_arriving(
+    cfg: &Config,
+    case: &super::Case,
+    memory: &EventVerdicts,
+    cut: usize,
+) -> Result<(), Block> {
+    let arrival = |body: &[u8]| {
+        let pieces = body
+            .chunks(cut.min(body.len().max(1)))
+            .flat_map(|c| [bytes::Bytes::copy_from_slice(c), bytes::Bytes::new()]);
+        crate::json::Arrival::from_chunks(pieces)
+    };
+    let admitted = judge_head(cfg, &case.connection, case.request, case.framing)?;
+    let kind = admitted.kind;
+    let facts = judge_request_body_arriving(
         cfg,
-        &super::Case {
-            connection,
-            request: &request,
-            framing: Framing::default(),
-            request_body: case.request_body,
-            response: response.as_ref().zip(case.response.map(|(b, _)| b)),
-        },
+        &kind,
+        &case.request.headers,
+        &arrival(case.request_body),
         memory,
-    )
+    )?;
+    if let Some((response, body)) = case.response {
+        judge_response_arriving(cfg, &kind, &facts, response, &arrival(body), memory)?;
+    }
+    Ok(())
 }
 
 /// One exchange from `from` to the host `to` on port 443, its body declared
