@@ -36,6 +36,7 @@ impl<T: ?Sized> std::ops::Deref for Reference<'_, '_, T> {
 pub(crate) struct RawStart {
     chunk: usize,
     pos: usize,
+    offset: usize,
 }
 
 pub(crate) struct Reader<'b> {
@@ -464,25 +465,34 @@ impl<'b> Reader<'b> {
         Ok(RawStart {
             chunk: self.cur_index,
             pos: self.pos,
+            offset: self.offset(),
         })
+    }
+
+    /// Chunk `index` of the body (the slice, for a body given as one).
+    fn chunk(&self, index: usize) -> &'b [u8] {
+        match self.src {
+            None => self.slice,
+            Some(src) => src.chunk_at(index).expect("chunks read are kept"),
+        }
     }
 
     /// The text from `start` to here: borrowed when it lies in one chunk.
     pub(crate) fn end_raw(&self, start: RawStart) -> std::result::Result<&'b str, String> {
-        if start.chunk == self.cur_index {
-            return Ok(checked_str(&self.cur[start.pos..self.pos]));
+        let mut len = self.offset() - start.offset;
+        let first = self.chunk(start.chunk);
+        if start.pos + len <= first.len() {
+            return Ok(checked_str(&first[start.pos..start.pos + len]));
         }
-        let src = self.src.expect("a slice is one chunk");
-        let mut raw = Vec::new();
-        for i in start.chunk..=self.cur_index {
-            let chunk = src.chunk_at(i).expect("chunks read are kept");
-            let from = if i == start.chunk { start.pos } else { 0 };
-            let to = if i == self.cur_index {
-                self.pos
-            } else {
-                chunk.len()
-            };
-            raw.extend_from_slice(&chunk[from..to]);
+        let mut raw = Vec::with_capacity(len);
+        let (mut index, mut from) = (start.chunk, start.pos);
+        while len > 0 {
+            let chunk = &self.chunk(index)[from..];
+            let take = chunk.len().min(len);
+            raw.extend_from_slice(&chunk[..take]);
+            len -= take;
+            index += 1;
+            from = 0;
         }
         Err(checked_str(&raw).to_owned())
     }

@@ -206,6 +206,23 @@ fn skipping_agrees_with_serde_json_at_every_cut() {
     check_agrees::<IgnoredAnyEq>("IgnoredAny");
 }
 
+/// A raw value, by its text.
+#[derive(Debug, PartialEq)]
+struct RawText(String);
+
+impl<'de> Deserialize<'de> for RawText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Box::<serde_json::value::RawValue>::deserialize(d).map(|r| RawText(r.get().to_string()))
+    }
+}
+
+/// A raw value's text is the one serde_json gives, wherever the cuts
+/// fall (the end of the body too).
+#[test]
+fn raw_values_agree_with_serde_json_at_every_cut() {
+    check_agrees::<RawText>("RawValue");
+}
+
 #[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Typed {
