@@ -4,7 +4,7 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
 # SECONDS per target (default 600); TARGETs among policy, decode, classify,
-# sniff, config (default: all five). Each target fuzzes its working corpus
+# sniff, config, json (default: all six). Each target fuzzes its working corpus
 # fuzz/corpus/<target>/ (git-ignored), seeded from the committed
 # fuzz/seeds/<target>/; crashes land in fuzz/artifacts/<target>/ and the
 # libFuzzer output in fuzz/logs/<target>.log. One fuzzer process at a time
@@ -26,7 +26,7 @@ if ! [[ "$SECONDS_PER_TARGET" =~ ^[0-9]+$ ]]; then
     exit 2
 fi
 shift || true
-ALL=(policy decode classify sniff config)
+ALL=(policy decode classify sniff config json)
 if [ "$#" -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL[@]}"); fi
 
 max_len() {
@@ -36,6 +36,7 @@ max_len() {
         classify) echo 4096 ;;  # a request line
         sniff) echo 16384 ;;    # a ClientHello fits one TLS record
         config) echo 32768 ;;   # config files
+        json) echo 65536 ;;     # documents, cut into chunks
         *) echo "unknown target $1 (one of: ${ALL[*]})" >&2; return 1 ;;
     esac
 }

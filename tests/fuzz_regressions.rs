@@ -52,6 +52,7 @@ targets!(
     classify = "../fuzz/fuzz_targets/classify.rs",
     sniff = "../fuzz/fuzz_targets/sniff.rs",
     config = "../fuzz/fuzz_targets/config.rs",
+    json = "../fuzz/fuzz_targets/json.rs",
 );
 
 /// The seed files of `target` (`fuzz/seeds/<target>/`), sorted; panics when
