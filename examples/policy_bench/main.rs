@@ -33,7 +33,14 @@
 //! cargo run --release --example policy_bench                   # table
 //! cargo run --release --example policy_bench -- --json         # JSON
 //! cargo run --release --example policy_bench -- --seconds 30   # longer timing
+//! cargo run --release --example policy_bench -- --readers      # old vs new reader
 //! ```
+//!
+//! `--readers` (module `readers`) puts the judge's JSON reader before
+//! (serde_json) and now (`misp_warden::json`) side by side on the same
+//! bodies — whole, as one chunk, in 16 KiB chunks — and merely skipping;
+//! then times the judge running while a body arrives: the delay from the
+//! last byte to the verdict.
 //!
 //! The events come from a deterministic PRNG (the same bytes every run).
 //! Memory figures need Linux (`/proc/self/status`). A run takes about 15 s
@@ -48,6 +55,7 @@ mod deployment;
 mod generator;
 mod json_text;
 mod measure;
+mod readers;
 mod report;
 mod rng;
 mod run;
@@ -63,8 +71,10 @@ fn die(msg: &str) -> ! {
     std::process::exit(2);
 }
 
-const USAGE: &str = "usage: policy_bench [--json] [--seconds N]
+const USAGE: &str = "usage: policy_bench [--json | --readers] [--seconds N]
   --json       print JSON instead of a table
+  --readers    the judge's JSON reader, serde_json before and misp_warden::json now, side by
+               side; then the judge while a body arrives (delay from last byte to verdict)
   --seconds N  time spent on throughput runs, all bodies interleaved (default 12)
 (internal: policy_bench --measure-one FILE [--gzip])";
 
@@ -74,11 +84,13 @@ fn main() -> ExitCode {
         return child(&args[1..]);
     }
     let mut json = false;
+    let mut readers = false;
     let mut seconds = 12;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--json" => json = true,
+            "--readers" => readers = true,
             "--seconds" => match it.next().and_then(|n| n.parse().ok()) {
                 Some(n) if n > 0 => seconds = n,
                 _ => {
@@ -95,6 +107,9 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if readers {
+        return readers::readers(seconds);
     }
     parent(json, seconds)
 }
