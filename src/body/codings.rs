@@ -211,8 +211,9 @@ impl DecodePlan {
                 }
             }
             if filled > 0 && !over && !undecodable {
-                piece.truncate(filled);
-                out.push(Bytes::from(piece));
+                // The last piece, short: copied to its size rather than
+                // holding a whole piece's memory (small bodies).
+                out.push(Bytes::copy_from_slice(&piece[..filled]));
             }
         }
         if input.failed.is_some() {
