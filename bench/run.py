@@ -312,6 +312,8 @@ def proc_status(pid):
             k, _, v = line.partition(":")
             if k in ("VmHWM", "VmRSS"):
                 out[k] = int(v.split()[0])
+    if len(out) < 2:  # a zombie: the daemon (or one of nginx's processes) exited
+        raise RuntimeError(f"process {pid} exited")
     return out
 
 
