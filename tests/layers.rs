@@ -86,7 +86,9 @@ fn each_module_uses_only_the_layers_below_it() {
             continue;
         }
         let Some(&own) = layer.get(&module) else {
-            wrong.push(format!("src/{first}: module `{module}` is in no layer of lib.rs"));
+            wrong.push(format!(
+                "src/{first}: module `{module}` is in no layer of lib.rs"
+            ));
             continue;
         };
         for used in named(&fs::read_to_string(&file).unwrap()) {
@@ -107,7 +109,10 @@ fn each_module_uses_only_the_layers_below_it() {
             }
         }
     }
-    assert!(checked > 50, "only {checked} uses found: is the scan broken?");
+    assert!(
+        checked > 50,
+        "only {checked} uses found: is the scan broken?"
+    );
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 

@@ -39,6 +39,7 @@ mod read_ahead;
 mod refusal;
 mod reply;
 mod upstream;
+pub mod workers;
 
 use crate::body;
 use crate::config::Config;
