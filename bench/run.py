@@ -1,21 +1,23 @@
 #!/usr/bin/env python3
 """The side-by-side benchmark's driver (root; Python stdlib only).
 
-Builds three namespace labs (scripts/lab.sh), one per path, each with its own
+Builds four namespace labs (scripts/lab.sh), one per path, each with its own
 fast remote MISP (mwbench remote):
 
     direct       the gateway only routes                         clients trust remote-ca.pem
     misp-warden  TPROXY ruleset + `misp-warden run` in NAME-gw    clients trust warden-ca.pem
     mitmproxy    nft redirect to mitmdump --mode transparent      clients trust mitmproxy's CA
+    nginx        nft redirect to nginx (TLS terminated, TLS       clients trust nginx-ca.pem
+                 re-originated, nothing judged)
 
-then runs every workload on the three paths back to back (the order rotates
+then runs every workload on the four paths back to back (the order rotates
 from one workload to the next), samples the daemons' /proc figures around
 each run, prints one table and optionally writes it as JSON. Everything it
 creates (namespaces, processes, its temp dir) is removed on exit.
 
 Started by scripts/bench.sh, which builds the binaries and the event cache:
 
-    run.py --warden BIN --mwbench BIN --mitmdump BIN --data DIR [--quick] [--json FILE]
+    run.py --warden BIN --mwbench BIN --mitmdump BIN --nginx BIN --data DIR [--quick] [--json FILE]
 """
 
 import argparse
@@ -34,9 +36,11 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAB = os.path.join(REPO, "scripts", "lab.sh")
-PATHS = ["direct", "misp-warden", "mitmproxy"]
+PATHS = ["direct", "misp-warden", "mitmproxy", "nginx"]
+DAEMONS = PATHS[1:]  # the paths with a process in the middle
 CLK = os.sysconf("SC_CLK_TCK")
 MITM_PORT = 8080
+NGINX_PORT = 8443
 
 
 def log(msg):
@@ -51,10 +55,13 @@ class Bench:
         self.procs = []  # (name, Popen), every process started, killed by PID on exit
         self.labs = []
         base = f"mwb{os.getpid() % 100000}"
-        self.name = {"direct": base + "d", "misp-warden": base + "w", "mitmproxy": base + "m"}
+        self.name = {"direct": base + "d", "misp-warden": base + "w", "mitmproxy": base + "m", "nginx": base + "n"}
         self.dir = {p: os.path.join(self.tmp, p) for p in PATHS}
         self.ca = {}
-        self.daemon = {}  # path -> pid of the interception daemon
+        self.daemon = {}  # path -> pids of the interception daemon (nginx: master and workers)
+        # (pid, namespace) of processes that are no child of ours (nginx's
+        # workers): killed by PID on exit if still in that namespace.
+        self.strays = []
         self.remote = {}  # path -> pid of the lab's remote
 
     # ------------------------------------------------------------ setup
@@ -106,7 +113,7 @@ class Bench:
         p = self.spawn("misp-warden", ["ip", "netns", "exec", f"{name}-gw", self.a.warden, "run",
                                        "--config", conf], stderr=open(wlog, "w"))
         wait_for(lambda: "misp-warden ready" in open(wlog).read(), "misp-warden", p)
-        self.daemon[path] = p.pid  # `ip netns exec` execs the daemon in place
+        self.daemon[path] = [p.pid]  # `ip netns exec` execs the daemon in place
         self.ca[path] = f"{d}/warden-ca.pem"
 
     def setup_mitm(self):
@@ -132,8 +139,44 @@ class Bench:
                        env=dict(os.environ, HOME=d))
         ca = os.path.join(conf, "mitmproxy-ca-cert.pem")
         wait_for(lambda: os.path.exists(ca) and listening(f"{name}-gw", MITM_PORT), "mitmdump", p, 60)
-        self.daemon[path] = p.pid
+        self.daemon[path] = [p.pid]
         self.ca[path] = ca
+
+    def setup_nginx(self):
+        path = "nginx"
+        self.lab_up(path)
+        name, d = self.name[path], self.dir[path]
+        # Its own CA and a leaf for the names the remote's certificate has,
+        # as lab.sh makes them (ECDSA P-256).
+        make_ca(d, "nginx-ca", "misp-warden bench nginx CA")
+        make_leaf(d, "nginx-leaf", "nginx-ca",
+                  "DNS:misp.partner.example,DNS:misp6.partner.example,IP:203.0.113.20,IP:2001:db8:2::20")
+        rules = (
+            "table inet bench_nginx {\n"
+            "  chain pre {\n"
+            "    type nat hook prerouting priority dstnat; policy accept;\n"
+            f'    iifname "gw-in" tcp dport 443 redirect to :{NGINX_PORT}\n'
+            "  }\n"
+            "}\n"
+        )
+        subprocess.run(["ip", "netns", "exec", f"{name}-gw", "nft", "-f", "-"], input=rules.encode(), check=True)
+        prefix = os.path.join(d, "nginx")
+        os.makedirs(prefix)
+        conf = os.path.join(prefix, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(nginx_conf(d, prefix, not self.a.nginx_no_access_log))
+        elog = os.path.join(prefix, "error.log")
+        p = self.spawn("nginx", ["ip", "netns", "exec", f"{name}-gw", self.a.nginx, "-p", prefix + "/", "-c", conf,
+                                 "-e", elog, "-g", "daemon off;"],
+                       stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "nginx.log"), "w"))
+        # `ip netns exec` execs nginx in place: P is the master; its workers
+        # (`worker_processes auto`: one per CPU) are its children.
+        want = os.cpu_count()
+        wait_for(lambda: listening(f"{name}-gw", NGINX_PORT) and len(children(p.pid)) >= want, "nginx", p)
+        workers = children(p.pid)
+        self.strays += [(pid, f"/run/netns/{name}-gw") for pid in workers]
+        self.daemon[path] = [p.pid, *workers]
+        self.ca[path] = os.path.join(d, "nginx-ca.pem")
 
     def remote_protocols(self):
         """The protocols each path's remote was spoken to in (its first-connection lines)."""
@@ -154,6 +197,15 @@ class Bench:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        # nginx's workers stop with their master; should one outlive it (a
+        # master killed above), it goes by its PID, if that PID is still a
+        # process in the lab's namespace.
+        for pid, ns in self.strays:
+            try:
+                if os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat(ns).st_ino:
+                    os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
         for name in self.labs:
             subprocess.run([LAB, "down", name])
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -177,20 +229,23 @@ class Bench:
         return out
 
     def measure(self, path, argv):
-        daemon = self.daemon.get(path)
+        # The daemon's processes (nginx: the master and its workers): their
+        # RSS and peaks are summed, and so are their CPU seconds.
+        daemon = self.daemon.get(path, [])
         remote = self.remote[path]
         if daemon:
-            rss0 = proc_status(daemon)["VmRSS"]
-            with open(f"/proc/{daemon}/clear_refs", "w") as f:
-                f.write("5")  # resets VmHWM: the peak is this workload's
-            d0 = cpu_s(daemon)
+            rss0 = sum(proc_status(pid)["VmRSS"] for pid in daemon)
+            for pid in daemon:
+                with open(f"/proc/{pid}/clear_refs", "w") as f:
+                    f.write("5")  # resets VmHWM: the peak is this workload's
+            d0 = sum(cpu_s(pid) for pid in daemon)
         r0 = cpu_s(remote)
         o0 = tcp_opens(f"{self.name[path]}-out")
         perf = None
         if self.a.perf and path == "misp-warden":
             os.makedirs(self.a.perf, exist_ok=True)
             slug = "-".join(x.strip("-") for x in argv if not x.startswith("/"))[:80]
-            perf = subprocess.Popen(["perf", "record", "-q", "-F", "999", *(["--call-graph", "fp"] if self.a.perf_callgraph else []), "-p", str(daemon),
+            perf = subprocess.Popen(["perf", "record", "-q", "-F", "999", *(["--call-graph", "fp"] if self.a.perf_callgraph else []), "-p", str(daemon[0]),
                                      "-o", os.path.join(self.a.perf, f"{slug}.data")],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.3)
@@ -203,13 +258,16 @@ class Bench:
         # its upstream connections.
         out["remote_connections"] = tcp_opens(f"{self.name[path]}-out") - o0
         if daemon:
-            st = proc_status(daemon)
+            st = [proc_status(pid) for pid in daemon]
             out["daemon"] = {
-                "peak_rss_mib": round(st["VmHWM"] / 1024, 1),
+                "peak_rss_mib": round(sum(x["VmHWM"] for x in st) / 1024, 1),
                 "rss_before_mib": round(rss0 / 1024, 1),
-                "rss_after_mib": round(st["VmRSS"] / 1024, 1),
-                "cpu_s": round(cpu_s(daemon) - d0, 3),
+                "rss_after_mib": round(sum(x["VmRSS"] for x in st) / 1024, 1),
+                "cpu_s": round(sum(cpu_s(pid) for pid in daemon) - d0, 3),
+                "processes": len(daemon),
             }
+            if len(daemon) > 1:
+                out["daemon"]["peak_rss_mib_each"] = [round(x["VmHWM"] / 1024, 1) for x in st]
         return out
 
 
@@ -254,7 +312,112 @@ def proc_status(pid):
             k, _, v = line.partition(":")
             if k in ("VmHWM", "VmRSS"):
                 out[k] = int(v.split()[0])
+    if len(out) < 2:  # a zombie: the daemon (or one of nginx's processes) exited
+        raise RuntimeError(f"process {pid} exited")
     return out
+
+
+def children(pid):
+    """The PIDs whose parent is PID."""
+    out = []
+    for e in os.listdir("/proc"):
+        if e.isdigit():
+            try:
+                with open(f"/proc/{e}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(e))
+            except (OSError, IndexError, ValueError):
+                pass
+    return sorted(out)
+
+
+def make_ca(d, name, cn):
+    """A self-signed ECDSA P-256 CA, D/NAME.pem + D/NAME.key (as scripts/lab.sh makes them)."""
+    subprocess.run(["openssl", "req", "-x509", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", f"{d}/{name}.key", "-out", f"{d}/{name}.pem", "-days", "30",
+                    "-subj", f"/CN={cn}", "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign,cRLSign"], check=True, capture_output=True)
+
+
+def make_leaf(d, name, issuer, san):
+    """A server certificate D/NAME.pem + .key for SAN, signed by D/ISSUER."""
+    cn = san.split(",")[0].removeprefix("DNS:")
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", f"{d}/{name}.key", "-out", f"{d}/{name}.csr", "-subj", f"/CN={cn}"],
+                   check=True, capture_output=True)
+    with open(f"{d}/{name}.ext", "w") as f:
+        f.write(f"subjectAltName={san}\nbasicConstraints=critical,CA:FALSE\n"
+                "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", f"{d}/{name}.csr", "-CA", f"{d}/{issuer}.pem",
+                    "-CAkey", f"{d}/{issuer}.key", "-set_serial", "0x" + os.urandom(8).hex(), "-days", "30",
+                    "-extfile", f"{d}/{name}.ext", "-out", f"{d}/{name}.pem"], check=True, capture_output=True)
+    os.remove(f"{d}/{name}.csr")
+    os.remove(f"{d}/{name}.ext")
+
+
+def nginx_conf(d, prefix, access_log):
+    """The nginx path's configuration: TLS terminated with nginx-leaf.pem
+    (HTTP/1.1 and HTTP/2 offered), TLS re-originated to the remote
+    (verified against remote-ca.pem, HTTP/1.1, a keep-alive pool), request
+    bodies stored whole before they go on, nothing judged. Started as
+    root (the master), the workers as nobody; everything it writes is under
+    PREFIX. bench/README.md quotes it."""
+    log = f"access_log {prefix}/access.log;" if access_log else "access_log off;"
+    return f"""\
+worker_processes auto;
+user nobody nogroup;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{
+    # Client and upstream connections alike; open files as run.py raised them.
+    worker_connections 4096;
+}}
+http {{
+    {log}
+    client_body_temp_path {prefix}/client_body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    # The default, 1000, would close each client and upstream connection
+    # after 1000 requests (the other paths do not).
+    keepalive_requests 1000000;
+
+    upstream remote {{
+        server 203.0.113.20:443;
+        keepalive 64;
+        keepalive_requests 1000000;
+    }}
+
+    server {{
+        listen {NGINX_PORT} ssl http2;
+        server_name misp.partner.example misp6.partner.example;
+        ssl_certificate {d}/nginx-leaf.pem;
+        ssl_certificate_key {d}/nginx-leaf.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+
+        client_max_body_size 300m;
+        client_body_buffer_size 512m;
+        proxy_request_buffering on;
+
+        location / {{
+            proxy_pass https://remote;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_ssl_protocols TLSv1.2 TLSv1.3;
+            proxy_ssl_verify on;
+            proxy_ssl_trusted_certificate {d}/remote-ca.pem;
+            proxy_ssl_name misp.partner.example;
+            proxy_ssl_server_name on;
+            # Answers relayed through the default in-memory buffers
+            # (proxy_buffering on, 8 x 4k): never spilled to a temporary
+            # file, as misp-warden and mitmproxy keep them in memory too.
+            proxy_max_temp_file_size 0;
+        }}
+    }}
+}}
+"""
 
 
 # ---------------------------------------------------------------- workloads
@@ -313,16 +476,16 @@ def rows_for(name, kind, res):
         v = {p: res[p].get(key) for p in PATHS}
         rows.append({"workload": name, "metric": label, **v})
     rows.append({"workload": name, "metric": "daemon peak RSS MiB", "direct": None,
-                 **{p: res[p]["daemon"]["peak_rss_mib"] for p in PATHS[1:]}})
+                 **{p: res[p]["daemon"]["peak_rss_mib"] for p in DAEMONS}})
     rows.append({"workload": name, "metric": "daemon CPU s", "direct": None,
-                 **{p: res[p]["daemon"]["cpu_s"] for p in PATHS[1:]}})
+                 **{p: res[p]["daemon"]["cpu_s"] for p in DAEMONS}})
     if kind == "small":
         rows.append({"workload": name, "metric": "remote conns per 1k req",
                      **{p: round(1000 * res[p]["remote_connections"] / max(1, res[p]["requests"]), 1)
                         for p in PATHS}})
         rows.append({"workload": name, "metric": "daemon CPU µs/req", "direct": None,
                      **{p: round(1e6 * res[p]["daemon"]["cpu_s"] / max(1, res[p]["requests"]), 1)
-                        for p in PATHS[1:]}})
+                        for p in DAEMONS}})
         # What the two ends (client and remote) spend per call: on `direct`
         # they alone fill the cores, which bounds what any proxy in the
         # middle can reach.
@@ -339,7 +502,13 @@ def rows_for(name, kind, res):
     for r in rows:
         r["warden/direct"] = ratio(r["misp-warden"], r["direct"])
         r["mitm/warden"] = ratio(r["mitmproxy"], r["misp-warden"])
+        # nginx's peak RSS is the sum of its processes' peaks (master and
+        # workers, shared pages counted in each): shown, not divided.
+        r["warden/nginx"] = None if r["metric"] == "daemon peak RSS MiB" else ratio(r["misp-warden"], r["nginx"])
     return rows
+
+
+RATIOS = ["warden/direct", "mitm/warden", "warden/nginx"]
 
 
 def ratio(a, b):
@@ -365,7 +534,7 @@ def fmt(v):
 
 
 def table(rows):
-    cols = ["workload", "metric", *PATHS, "warden/direct", "mitm/warden"]
+    cols = ["workload", "metric", *PATHS, *RATIOS]
     cells = [cols] + [[fmt(r[c]) if c not in ("workload", "metric") else r[c] for c in cols] for r in rows]
     # Show each workload's name once.
     last = None
@@ -400,6 +569,9 @@ def main():
     ap.add_argument("--warden", required=True)
     ap.add_argument("--mwbench", required=True)
     ap.add_argument("--mitmdump", required=True)
+    ap.add_argument("--nginx", required=True)
+    ap.add_argument("--nginx-no-access-log", action="store_true",
+                    help="nginx without its access log (the table's runs have it on, to a file)")
     ap.add_argument("--data", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json")
@@ -429,13 +601,16 @@ def main():
                               text=True).stdout.strip(),
         "mitmproxy": subprocess.run([a.mitmdump, "--version"], capture_output=True,
                                     text=True).stdout.splitlines()[0:1],
+        "nginx": subprocess.run([a.nginx, "-v"], capture_output=True, text=True).stderr.strip(),
+        "nginx_access_log": not a.nginx_no_access_log,
     }
     results, rows = [], []
     try:
-        log("setting up the three labs")
+        log(f"setting up the {len(PATHS)} labs")
         b.setup_direct()
         b.setup_warden()
         b.setup_mitm()
+        b.setup_nginx()
         for p in PATHS:  # every path answers before anything is measured
             r = b.client(p, ["small", "--req", "get", "--conc", "1", "--secs", "1"])
             if r["errors"] or not r["requests"]:
@@ -445,7 +620,8 @@ def main():
             keys = a.only.split(",")
             wl = [w for w in wl if any(k in w[0] for k in keys)]
         for i, (name, kind, argv) in enumerate(wl):
-            order = PATHS[i % 3:] + PATHS[:i % 3]
+            k = i % len(PATHS)
+            order = PATHS[k:] + PATHS[:k]
             res = {}
             for p in order:
                 res[p] = b.measure(p, argv)
@@ -464,7 +640,7 @@ def main():
         sys.exit(130)
     except Exception:
         for p in PATHS:
-            for f in ("warden.log", "mitm.log", "remote.log"):
+            for f in ("warden.log", "mitm.log", "nginx.log", "nginx/error.log", "remote.log"):
                 fp = os.path.join(b.dir[p], f)
                 if os.path.exists(fp):
                     tail = open(fp, errors="replace").read()[-2000:]
@@ -476,7 +652,7 @@ def main():
     meta["wall_s"] = round(time.time() - started, 1)
     text = table(rows)
     print(text)
-    print(f"\n{len(results)} workloads × 3 paths in {meta['wall_s']:.0f} s; load average before "
+    print(f"\n{len(results)} workloads × {len(PATHS)} paths in {meta['wall_s']:.0f} s; load average before "
           f"{' '.join(meta['before']['loadavg'])}, after {' '.join(meta['after']['loadavg'])} "
           f"({meta['cpus']} CPUs, shared).")
     if a.json:

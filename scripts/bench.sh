@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark (root; not a test): the same workloads over
-# three paths in namespace labs — `direct` (the gateway only routes),
-# `misp-warden` (TPROXY + TLS interception + inspection) and `mitmproxy`
-# (transparent mode, no addon) — one table with the ratios
-# misp-warden/direct and mitmproxy/misp-warden. See bench/README.md.
+# four paths in namespace labs — `direct` (the gateway only routes),
+# `misp-warden` (TPROXY + TLS interception + inspection), `mitmproxy`
+# (transparent mode, no addon) and `nginx` (TLS terminated and
+# re-originated, nothing judged) — one table with the ratios
+# misp-warden/direct, mitmproxy/misp-warden and misp-warden/nginx. See
+# bench/README.md.
 #
 #   sudo scripts/bench.sh [--quick] [--json FILE] [--only SUBSTR,...]
 #
 # Builds misp-warden and bench/ (mwbench: remote, clients, generator),
 # generates the events once into target/bench/data, installs mitmproxy from
 # PyPI into target/bench/venv once, then runs bench/run.py, which sets up,
-# measures and removes everything it created.
+# measures and removes everything it created. nginx is Debian's
+# (nginx-light, from scripts/setup.sh); run.py starts its own nginx process
+# with a configuration of its own, the host's nginx service plays no part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench.sh: run as root (network namespaces)" >&2; exit 1; }
+nginx=$(PATH=$PATH:/usr/sbin command -v nginx) ||
+    { echo "bench.sh: nginx is missing (scripts/setup.sh installs nginx-light)" >&2; exit 1; }
 
 quick=
 for arg in "$@"; do [ "$arg" = --quick ] && quick=1; done
@@ -35,4 +41,4 @@ if [ ! -x "$venv/bin/mitmdump" ]; then
 fi
 
 exec python3 bench/run.py --warden "$PWD/target/release/misp-warden" --mwbench "$mwbench" \
-    --mitmdump "$venv/bin/mitmdump" --data "$data" "$@"
+    --mitmdump "$venv/bin/mitmdump" --nginx "$nginx" --data "$data" "$@"

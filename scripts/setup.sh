@@ -28,6 +28,9 @@ packages=(
     keepalived
     # scripts/demo.sh and scripts/test.sh ask for root with it when run as a user
     sudo
+    # scripts/bench.sh: the nginx path of the benchmark (bench/run.py starts its
+    # own nginx; the package's service is disabled below when it came with it)
+    nginx-light
 )
 
 if [ "${1:-}" = --list ]; then
@@ -48,8 +51,23 @@ if [ "$(id -u)" != 0 ]; then
     command -v sudo >/dev/null || { echo "setup: run as root (sudo is not installed)" >&2; exit 1; }
     as_root=(sudo)
 fi
+# Whether nginx (the package with the binary and the service) comes with
+# this install: then its service is ours to keep off.
+fresh_nginx=
+dpkg-query -W -f='${Status}' nginx 2>/dev/null | grep -q 'install ok installed' || fresh_nginx=1
 echo "setup: installing ${missing[*]}"
 "${as_root[@]}" apt-get update -qq
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ -n "$fresh_nginx" ]; then
+    # Debian's nginx enables and starts a host-wide service listening on :80;
+    # nothing here uses it (the benchmark runs its own nginx in a namespace).
+    if [ -d /run/systemd/system ]; then
+        "${as_root[@]}" systemctl disable --now --quiet nginx.service
+    else
+        "${as_root[@]}" systemctl disable --quiet nginx.service 2>/dev/null || true
+        "${as_root[@]}" invoke-rc.d nginx stop 2>/dev/null || true
+    fi
+    echo "setup: nginx installed with its service stopped and disabled"
+fi
 echo "setup: done"

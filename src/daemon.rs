@@ -26,6 +26,7 @@ use crate::net::listener::BindError;
 use crate::net::privilege::PrivilegeError;
 use crate::net::{listener, privilege};
 use crate::preflight::PreflightError;
+use crate::proxy::workers::Workers;
 use crate::proxy::{InForce, Proxy};
 use crate::tls::TlsError;
 use crate::tls::leaf::LeafMinter;
@@ -101,15 +102,15 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 pub fn run(path: &Path) -> Result<(), StartError> {
     let started = start(path)?;
-    // Worker threads exist only from here on: privileges are already gone.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // Threads exist only from here on: privileges are already gone. This
+    // one accepts, answers signals and serves the metrics; the connections
+    // are served by one thread per CPU (`proxy::workers`).
+    let main = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|source| StartError::Runtime {
-            what: "start the runtime",
-            source,
-        })?;
-    runtime.block_on(serve(path, started))
+        .map_err(runtime("start the runtime"))?;
+    let workers = Workers::per_cpu().map_err(runtime("start the connection threads"))?;
+    main.block_on(serve(path, started, workers))
 }
 
 /// Steps 1–5, on the one thread the process has.
@@ -179,16 +180,17 @@ fn start(path: &Path) -> Result<Started, StartError> {
 
 /// Step 6 and the rest of the daemon's life: accept, reload on SIGHUP,
 /// drain on SIGTERM.
-async fn serve(path: &Path, started: Started) -> Result<(), StartError> {
+async fn serve(path: &Path, started: Started, workers: Workers) -> Result<(), StartError> {
     let proxy = Arc::new(started.proxy);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let graceful = Arc::new(GracefulShutdown::new());
     let (listeners, mut addrs) = register(started.listeners, started.proxy_listener)?;
+    let workers = Arc::new(workers);
     let mut loops = tokio::task::JoinSet::new();
     loops.spawn(
         proxy
             .clone()
-            .accept_loop(listeners, graceful.clone(), stopped),
+            .accept_loop(listeners, workers.clone(), graceful.clone(), stopped),
     );
     let _metrics_server = match started.metrics_listener {
         Some(l) => {
@@ -219,6 +221,10 @@ async fn serve(path: &Path, started: Started) -> Result<(), StartError> {
     let _ = stop.send(true);
     while loops.join_next().await.is_some() {}
     drain(graceful).await;
+    // The accept loop, its only other owner, has ended.
+    if let Ok(workers) = Arc::try_unwrap(workers) {
+        workers.shutdown();
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! follow the data path of one sync connection:
 //!
 //! ```text
-//!   nftables (TPROXY) ──▶ net::listener ──▶ proxy::accept ──▶ proxy::connection
+//!   nftables (TPROXY) ──▶ net::listener ──▶ proxy::accept ──▶ proxy::workers ──▶ proxy::connection
 //!   (the ruleset: nftables)                                 (TLS: tls::leaf, a CA: tls::ca)
 //!        ──▶ proxy::exchange ──┬─▶ policy::judge_head      (routing, endpoints)
 //!                              ├─▶ body::read ─▶ policy::judge_request_body
@@ -23,7 +23,8 @@
 //!   privileges.
 //! - [`tls`] — the interception CA, minted leaves, the verified upstream.
 //! - [`proxy`] — the data path, one module per stage (accept, connection,
-//!   exchange, forward, upstream, audit).
+//!   exchange, forward, upstream, audit); a connection lives on one of the
+//!   per-CPU connection threads (`workers`).
 //! - [`body`] — bodies read whole, paid for out of one memory budget, and
 //!   decoded within bounds (whole, or as they arrive).
 //! - [`json`] — the JSON reader the judge reads bodies with: a

@@ -66,10 +66,44 @@ async fn drain(body: Incoming) -> Result<(u64, Bytes), hyper::Error> {
     Ok((n, Bytes::from(head)))
 }
 
+/// The UUID of a pushed event: the first `"uuid":"…"` of the body (the
+/// generated events have the event's own first), decoded as far as its
+/// first 64 KiB go when it came gzip- or br-encoded.
+fn pushed_uuid(head: &[u8], encoding: &str) -> Option<String> {
+    use std::io::Read;
+    let mut text = Vec::new();
+    let mut reader: Box<dyn Read + '_> = match encoding {
+        "gzip" => Box::new(flate2::read::GzDecoder::new(head)),
+        "br" => Box::new(brotli::Decompressor::new(head, 4096)),
+        _ => Box::new(head),
+    };
+    // A cut-off stream ends in an error, after what could be decoded.
+    let mut buf = [0u8; 4096];
+    while text.len() < 65536 {
+        match reader.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+        }
+    }
+    let key = b"\"uuid\":\"";
+    let at = text.windows(key.len()).position(|w| w == key)? + key.len();
+    let len = text[at..].iter().position(|&b| b == b'"')?;
+    String::from_utf8(text[at..at + len].to_vec()).ok()
+}
+
+/// The answer to `filterEventIdsForPush` wanting every event offered: the
+/// UUIDs of `[{"Event":{"uuid":…,"timestamp":…}},…]`, as a list.
+fn wanted_uuids(body: &[u8]) -> Bytes {
+    let offered: Vec<serde_json::Value> = serde_json::from_slice(body).unwrap_or_default();
+    let uuids: Vec<&serde_json::Value> = offered.iter().filter_map(|e| e.get("Event")?.get("uuid")).collect();
+    Bytes::from(serde_json::to_vec(&uuids).unwrap())
+}
+
 async fn handle(st: Arc<Remote>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let accept = req.headers().get("accept-encoding").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let encoding = req.headers().get("content-encoding").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let (_n, head) = drain(req.into_body()).await?;
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     Ok(match (method.as_str(), segs.as_slice()) {
@@ -77,13 +111,16 @@ async fn handle(st: Arc<Remote>, req: Request<Incoming>) -> Result<Response<Full
         ("HEAD", ["events", "view", _]) => reply(StatusCode::NOT_FOUND, Bytes::new(), None),
         ("POST", ["events", "index"]) => reply(StatusCode::OK, st.index.clone(), None),
         // MISP answers with the UUIDs it wants pushed: all of them here.
-        ("POST", ["events", "filterEventIdsForPush"]) => reply(StatusCode::OK, head, None),
-        // events/add/metadata:1 answers with the saved event's metadata.
+        ("POST", ["events", "filterEventIdsForPush"]) => reply(StatusCode::OK, wanted_uuids(&head), None),
+        // events/add/metadata:1 answers with the saved event's metadata:
+        // the pushed event's UUID (misp-warden refuses an answer showing
+        // another event than the one pushed).
         ("POST", ["events", "add", ..]) => reply(
             StatusCode::OK,
             Bytes::from(format!(
-                r#"{{"Event":{{"id":"{}","uuid":"5be0c0de-0000-4000-8000-000000000000","info":"saved","published":true,"distribution":"1","Tag":[{{"name":"tlp:green"}}]}}}}"#,
-                _n
+                r#"{{"Event":{{"id":"{}","uuid":"{}","info":"saved","published":true,"distribution":"1","Tag":[{{"name":"tlp:green"}}]}}}}"#,
+                _n,
+                pushed_uuid(&head, &encoding).unwrap_or_else(|| "5be0c0de-0000-4000-8000-000000000000".into())
             )),
             None,
         ),

@@ -138,7 +138,10 @@ pub async fn sync_jobs(a: &Args) -> Result<serde_json::Value, BoxError> {
                 }
             };
             ok(c.call("GET", "/servers/getVersion", Bytes::new(), &[]).await, 200);
-            let list = serde_json::to_vec(&uuids)?;
+            // What MISP's push sends: its events' UUIDs and timestamps.
+            let stubs: Vec<_> =
+                uuids.iter().map(|u| json!({"Event": {"uuid": u, "timestamp": "1763600000"}})).collect();
+            let list = serde_json::to_vec(&stubs)?;
             ok(c.call("POST", "/events/filterEventIdsForPush", Bytes::from(list), &[]).await, 200);
             for u in &uuids {
                 let r = c.call("HEAD", &format!("/events/view/{u}"), Bytes::new(), &[]).await;

@@ -2,7 +2,6 @@
 //! parsing (duplicate keys refused), and accessors that know where they are,
 //! so every error says which key is wrong and what was expected.
 
-use super::ConfigError;
 use crate::net::canonical_ip;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -11,7 +10,36 @@ use std::collections::HashSet;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
-type R<T> = Result<T, ConfigError>;
+/// A config that cannot be used, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Dotted key path (`instances.instance_1.port`), or the file name.
+    pub path: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub(super) type R<T> = Result<T, ConfigError>;
 
 /// Letters, digits and hyphens in dot-separated labels of 1..63 bytes.
 pub(super) fn valid_hostname(h: &str) -> bool {

@@ -23,8 +23,8 @@ use std::path::PathBuf;
 
 use crate::net::canonical_ip;
 
+pub use json::ConfigError;
 pub use limits::Limits;
-pub use parse::ConfigError;
 
 #[derive(Debug, Clone)]
 pub struct Config {

@@ -2,42 +2,10 @@
 //! walk over the document that knows each key's path, so every error can say
 //! where it is and what was expected.
 
-use super::json::{Field, Obj, StrictValue, describe, valid_hostname};
+use super::json::{Field, Obj, R, StrictValue, describe, valid_hostname};
 use super::*;
 use crate::misp::is_uuid;
 use serde_json::Value;
-use std::fmt;
-
-/// A config that cannot be used, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// Dotted key path (`instances.instance_1.port`), or the file name.
-    pub path: String,
-    pub message: String,
-}
-
-impl ConfigError {
-    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError {
-            path: path.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        if self.path.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.path, self.message)
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-pub(super) type R<T> = Result<T, ConfigError>;
 
 pub(super) fn parse(text: &str) -> R<Config> {
     let doc: StrictValue = serde_json::from_str(text)

@@ -1,8 +1,7 @@
 //! The `warden` section: the daemon's own settings, each with a default
 //! (`Warden::default`), read with the same path-naming errors as the rest.
 
-use super::json::{Field, Obj, describe};
-use super::parse::R;
+use super::json::{Field, Obj, R, describe};
 use super::{ConfigError, LogFormat, Mode, Warden};
 
 pub(super) fn parse(f: Field) -> R<Warden> {

@@ -22,7 +22,7 @@
 
 use super::memory::EventVerdicts;
 use super::read::{Body, reading_with_serde_json};
-use super::rules;
+use super::rules::{self, RequestFacts, ResponseContext};
 use super::{Block, RequestKind, Rule, head::single, printable};
 use crate::body::{self, DecodeError, DecodePlan};
 use crate::config::{Config, Warden};
@@ -207,14 +207,6 @@ pub fn response_is_judged(exchange: &RequestKind) -> bool {
     }
 }
 
-/// What the request stage learnt that the response stage needs: the event
-/// a push carried (its answer must show that event, not another).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RequestFacts {
-    /// The UUID of the event the request pushed, lower-cased.
-    pub pushed_event: Option<String>,
-}
-
 /// The request stage: the body as received (`raw`, still encoded), its
 /// header fields, judged by the source instance's rules (push data belongs
 /// to the source; control endpoints read no content, so any rules do).
@@ -309,25 +301,6 @@ fn is_json_media_type(content_type: Option<&str>) -> bool {
     content_type
         .and_then(|v| v.split(';').next())
         .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-}
-
-/// The response header fields the rules read.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ResponseContext<'a> {
-    /// `X-UserOrgUUID`: the organisation of the user the remote
-    /// authenticated; pulled elements in sharing groups without it are
-    /// refused.
-    pub user_org_uuid: Option<&'a str>,
-    /// The HTTP status.
-    pub status: u16,
-}
-
-impl ResponseContext<'_> {
-    /// Statuses whose responses have no content by definition (1xx, 204,
-    /// 304): there is nothing to judge.
-    fn carries_no_content(&self) -> bool {
-        matches!(self.status, 100..=199 | 204 | 304)
-    }
 }
 
 /// The response stage: a response (status, header fields, the body as

@@ -6,15 +6,6 @@ use super::content::{judge_request_body, judge_response};
 use super::head::{Connection, Framing, judge_head};
 use super::memory::EventVerdicts;
 use crate::config::Config;
-use std::net::IpAddr;
-
-/// The source of an exchange: a client's address (the daemon), or an
-/// instance id given by hand (`eval --from ID`).
-#[derive(Debug, Clone, Copy)]
-pub enum SourceSpec<'a> {
-    Instance(&'a str),
-    Ip(IpAddr),
-}
 
 /// One whole exchange, for [`evaluate`]: what the connection said, the
 /// request head and body as received, and optionally the response.

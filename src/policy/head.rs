@@ -14,11 +14,19 @@
 //! transport (plaintext only to instances), and last the target, the
 //! method and the endpoint table.
 
-use super::{Block, Destination, RequestKind, Route, Rule, SourceSpec, printable};
+use super::{Block, Destination, RequestKind, Route, Rule, printable};
 use crate::config::{Config, Instance};
 use http::Version;
 use http::header::{self, HeaderMap};
 use std::net::IpAddr;
+
+/// The source of an exchange: a client's address (the daemon), or an
+/// instance id given by hand (`eval --from ID`).
+#[derive(Debug, Clone, Copy)]
+pub enum SourceSpec<'a> {
+    Instance(&'a str),
+    Ip(IpAddr),
+}
 
 /// What is known of a connection before its first request.
 #[derive(Debug, Clone, Copy)]

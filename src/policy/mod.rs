@@ -43,17 +43,18 @@ mod verdict;
 pub use crate::misp::{PHP_TRIM, is_uuid, normalise};
 
 pub use content::{
-    RequestFacts, ResponseContext, decode_plan, judge_request_body, judge_request_body_arriving,
-    judge_response, judge_response_arriving, request_is_judged, response_is_judged,
+    decode_plan, judge_request_body, judge_request_body_arriving, judge_response,
+    judge_response_arriving, request_is_judged, response_is_judged,
 };
 pub use endpoint::{Direction, Endpoint, RequestBody, ResponseBody, classify};
-pub use evaluate::{Case, SourceSpec, evaluate};
+pub use evaluate::{Case, evaluate};
 pub use feed::FeedFile;
-pub use head::{Admitted, Connection, Framing, host_name, judge_head, single};
+pub use head::{Admitted, Connection, Framing, SourceSpec, host_name, judge_head, single};
 pub use memory::{EventVerdicts, Flow};
 #[doc(hidden)]
 pub use read::with_serde_json;
 pub use route::{Destination, RequestKind, Route, route, source_instance};
+pub use rules::{RequestFacts, ResponseContext};
 pub use verdict::{Block, Rule, printable};
 
 #[cfg(test)]

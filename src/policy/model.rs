@@ -44,7 +44,7 @@ pub use cluster::{Galaxy, GalaxyCluster, GalaxyClusterEnvelope, GalaxyClusterRel
 pub use control::*;
 pub use de::{Distribution, ObjectOnly, RawJson, Wrapped};
 use de::{closed_struct, list, loose_bool, opt_list, opt_object};
-pub use event::{ElementJudge, EnvelopeSeed, Event, EventRow, EventSeed, Verdict};
+pub use event::{ElementJudge, EnvelopeSeed, Event, EventSeed, Verdict};
 use std::borrow::Cow;
 
 type Str<'a> = Cow<'a, str>;
@@ -250,5 +250,23 @@ impl SharingGroupServer {
             Some(inner) => inner.all_orgs,
             None => self.all_orgs,
         }
+    }
+}
+
+closed_struct! {
+    /// An event's row without its lists or tags: what MISP shows of
+    /// *another* event (a correlation, a relationship's target, the parent
+    /// of a related attribute). Its tags are not there to judge.
+    pub struct EventRow<'a> {
+        #[serde(borrow, default)]
+        pub uuid: Option<Str<'a>>,
+        #[serde(default)]
+        pub distribution: Option<Distribution>,
+    }
+    harmless {
+        id, org_id, date, info, user_id, published, analysis, attribute_count, orgc_id,
+        timestamp, sharing_group_id, proposal_email_lock, locked, threat_level_id,
+        publish_timestamp, sighting_timestamp, disable_correlation, extends_uuid, protected,
+        Org, Orgc,
     }
 }

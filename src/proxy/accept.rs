@@ -1,11 +1,13 @@
 //! Accepting connections: one loop over every listener, the connection
-//! limits (in all, and per client address), then a task per connection.
+//! limits (in all, and per client address), then a task per connection on
+//! one of the connection threads ([`Workers`]).
 //!
 //! Past `max_connections` new clients wait in the kernel's backlog, not in
 //! memory here; past `max_connections_per_source` a client's new
 //! connection is closed at once (counted, and logged at most once a
 //! second).
 
+use super::workers::Workers;
 use super::{Proxy, connect, connection};
 use crate::metrics::Metrics;
 use std::net::SocketAddr;
@@ -28,6 +30,7 @@ impl Proxy {
     pub async fn accept_loop(
         self: Arc<Self>,
         listeners: Vec<(tokio::net::TcpListener, bool)>,
+        workers: Arc<Workers>,
         graceful: Arc<hyper_util::server::graceful::GracefulShutdown>,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
@@ -57,22 +60,32 @@ impl Proxy {
                         continue; // `stream` closes here
                     };
                     let _ = stream.set_nodelay(true);
+                    // Moved to the thread that will serve it: registered
+                    // with that thread's reactor, not this one's.
+                    let stream = match stream.into_std() {
+                        Ok(stream) => stream,
+                        Err(e) => {
+                            tracing::warn!("accepted connection lost: {e}");
+                            continue;
+                        }
+                    };
                     let open = OpenConnection::new(self.metrics.clone());
                     let id = self.next_connection.fetch_add(1, Ordering::Relaxed);
                     let proxy = self.clone();
                     let watcher = graceful.watcher();
-                    if explicit {
-                        let tunnel = graceful.watcher();
-                        tokio::spawn(async move {
-                            let _held = (slot, source, open);
-                            connect::handle(proxy, id, stream, peer, watcher, tunnel).await;
-                        });
-                    } else {
-                        tokio::spawn(async move {
-                            let _held = (slot, source, open);
-                            connection::handle(proxy, id, stream, peer, watcher).await;
-                        });
-                    }
+                    let tunnel = explicit.then(|| graceful.watcher());
+                    workers.spawn(async move {
+                        let _held = (slot, source, open);
+                        let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+                            return;
+                        };
+                        match tunnel {
+                            Some(tunnel) => {
+                                connect::handle(proxy, id, stream, peer, watcher, tunnel).await
+                            }
+                            None => connection::handle(proxy, id, stream, peer, watcher).await,
+                        }
+                    });
                 }
                 Err(e) => {
                     // Out of descriptors or memory: back off instead of

@@ -4,8 +4,8 @@
 //! Only names, ids, sizes and rule ids go in: never a header value or a
 //! body (auth keys, attribute values).
 
+use super::Conn;
 use super::Proxy;
-use super::connection::Conn;
 use super::refusal::Refusal;
 use crate::policy::{Block, RequestKind, endpoint::Direction, printable};
 use http::StatusCode;

@@ -8,11 +8,11 @@
 //! per request, so that every refusal MISP could act on is a 403 saying
 //! which rule refused.
 
-use super::Proxy;
 use super::exchange;
 use super::framing::{Facts, Watch};
 use super::idle::Idle;
 use super::read_ahead::ReadAhead;
+use super::{Conn, Proxy};
 use crate::config::limits::HANDSHAKE_TIMEOUT;
 use crate::net::canonical_ip;
 use crate::tls::leaf::LeafName;
@@ -22,23 +22,6 @@ use hyper_util::server::graceful::Watcher;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpStream;
-
-/// What is known about a connection before its first request.
-#[derive(Debug)]
-pub struct Conn {
-    /// For the log: every line of one connection carries it.
-    pub id: u64,
-    pub peer: SocketAddr,
-    /// Where the client was going (TPROXY: the socket's local address).
-    pub destination: SocketAddr,
-    /// The TLS server name the client sent, lower-cased; `None` without TLS
-    /// or without SNI.
-    pub sni: Option<String>,
-    /// Whether the client spoke TLS: the upstream leg speaks what it spoke.
-    pub tls: bool,
-    /// What the framing watch saw of each HTTP/1.1 request head.
-    pub framing: Facts,
-}
 
 /// The first byte of a TLS handshake record.
 const TLS_HANDSHAKE: u8 = 0x16;

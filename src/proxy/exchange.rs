@@ -16,8 +16,8 @@
 //! What cannot be done at all — a body that cannot be read, an upstream that
 //! does not answer, an ambiguous length — is refused in both modes.
 
+use super::Conn;
 use super::audit::Audit;
-use super::connection::Conn;
 use super::forward::{Outgoing, UpstreamAnswer, Wanted, declared_length, send, upstream_target};
 use super::message::client_response;
 use super::refusal::Refusal;

@@ -4,7 +4,7 @@
 //! closed), and the answer — read whole when the judge will read it,
 //! streamed to the client as it arrives when it will not.
 
-use super::connection::Conn;
+use super::Conn;
 use super::message::upstream_request;
 use super::refusal::Refusal;
 use super::reply::Body;

@@ -39,6 +39,7 @@ mod read_ahead;
 mod refusal;
 mod reply;
 mod upstream;
+pub mod workers;
 
 use crate::body;
 use crate::config::Config;
@@ -53,6 +54,23 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+
+/// What is known about a connection before its first request.
+#[derive(Debug)]
+pub struct Conn {
+    /// For the log: every line of one connection carries it.
+    pub id: u64,
+    pub peer: SocketAddr,
+    /// Where the client was going (TPROXY: the socket's local address).
+    pub destination: SocketAddr,
+    /// The TLS server name the client sent, lower-cased; `None` without TLS
+    /// or without SNI.
+    pub sni: Option<String>,
+    /// Whether the client spoke TLS: the upstream leg speaks what it spoke.
+    pub tls: bool,
+    /// What the framing watch saw of each HTTP/1.1 request head.
+    pub framing: framing::Facts,
+}
 
 /// What a config load produces, in force until the next reload replaces it
 /// as a whole.

@@ -13,6 +13,7 @@ use rustls_pki_types::ServerName;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
 use tokio::net::TcpStream;
 
 use crate::config::limits::UPSTREAM_CONNECT_TIMEOUT as CONNECT_TIMEOUT;
@@ -71,18 +72,27 @@ impl UpstreamError {
     }
 }
 
-/// Idle upstream connections.
+/// Idle upstream connections, each kept for the connection thread that
+/// opened it (see [`super::workers`]): its task runs there, so a request
+/// from another thread would cross threads at every step.
 #[derive(Default)]
 pub struct Pool {
-    idle: Mutex<HashMap<Target, Vec<SendRequest<Body>>>>,
+    idle: Mutex<Idle>,
 }
+
+type Idle = HashMap<ThreadId, HashMap<Target, Vec<SendRequest<Body>>>>;
 
 impl Pool {
     /// A ready connection to `target`, and whether it was reused: pooled if
     /// one is alive, else new.
     pub async fn get(&self, target: &Target) -> Result<(SendRequest<Body>, bool), UpstreamError> {
+        let here = std::thread::current().id();
         loop {
-            let candidate = self.lock().get_mut(target).and_then(|v| v.pop());
+            let candidate = self
+                .lock()
+                .get_mut(&here)
+                .and_then(|idle| idle.get_mut(target))
+                .and_then(|v| v.pop());
             match candidate {
                 Some(mut sender) => {
                     if !sender.is_closed() && sender.ready().await.is_ok() {
@@ -114,7 +124,11 @@ impl Pool {
             return;
         }
         let mut idle = self.lock();
-        let list = idle.entry(target).or_default();
+        let list = idle
+            .entry(std::thread::current().id())
+            .or_default()
+            .entry(target)
+            .or_default();
         list.retain(|s| !s.is_closed());
         if list.len() < IDLE_PER_KEY {
             list.push(sender);
@@ -126,7 +140,7 @@ impl Pool {
         self.lock().clear();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Target, Vec<SendRequest<Body>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Idle> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

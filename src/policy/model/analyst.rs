@@ -8,8 +8,7 @@
 //! as what they are.
 
 use super::de::{RawJson, closed_struct, opt_object};
-use super::event::EventRow;
-use super::{Distribution, SharingGroup, Str};
+use super::{Distribution, EventRow, SharingGroup, Str};
 use serde::Deserialize;
 
 closed_struct! {

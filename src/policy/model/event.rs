@@ -17,7 +17,7 @@
 //! unknown key refused by name, `null` for an absent list.
 
 use super::de::{ObjectList, ObjectOnly, OptObject, closed_struct};
-use super::{AnalystData, EventReport, Galaxy, SharingGroup, Str, Tag};
+use super::{AnalystData, EventReport, EventRow, Galaxy, SharingGroup, Str, Tag};
 use super::{Attribute, Distribution, Object};
 use crate::policy::Block;
 use serde::Deserialize;
@@ -65,24 +65,6 @@ pub struct Event<'a> {
     /// Other events correlating with this one (`RelatedEvent[].Event`), as
     /// their bare rows: no tags.
     pub related: Vec<EventRow<'a>>,
-}
-
-closed_struct! {
-    /// An event's row without its lists or tags: what MISP shows of
-    /// *another* event (a correlation, a relationship's target, the parent
-    /// of a related attribute). Its tags are not there to judge.
-    pub struct EventRow<'a> {
-        #[serde(borrow, default)]
-        pub uuid: Option<Str<'a>>,
-        #[serde(default)]
-        pub distribution: Option<Distribution>,
-    }
-    harmless {
-        id, org_id, date, info, user_id, published, analysis, attribute_count, orgc_id,
-        timestamp, sharing_group_id, proposal_email_lock, locked, threat_level_id,
-        publish_timestamp, sighting_timestamp, disable_correlation, extends_uuid, protected,
-        Org, Orgc,
-    }
 }
 
 closed_struct! {

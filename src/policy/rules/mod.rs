@@ -21,13 +21,37 @@ mod elements;
 use super::memory::{EventVerdicts, Flow};
 use super::model::*;
 use super::read::{Body, malformed, parse_seed};
-use super::{
-    Block, Endpoint, FeedFile, RequestBody, RequestFacts, ResponseBody, ResponseContext, Rule,
-    is_uuid,
-};
+use super::{Block, Endpoint, FeedFile, RequestBody, ResponseBody, Rule, is_uuid};
 use crate::config::{Instance, Rules};
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
+
+/// What the request stage learnt that the response stage needs: the event
+/// a push carried (its answer must show that event, not another).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestFacts {
+    /// The UUID of the event the request pushed, lower-cased.
+    pub pushed_event: Option<String>,
+}
+
+/// The response header fields the rules read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResponseContext<'a> {
+    /// `X-UserOrgUUID`: the organisation of the user the remote
+    /// authenticated; pulled elements in sharing groups without it are
+    /// refused.
+    pub user_org_uuid: Option<&'a str>,
+    /// The HTTP status.
+    pub status: u16,
+}
+
+impl ResponseContext<'_> {
+    /// Statuses whose responses have no content by definition (1xx, 204,
+    /// 304): there is nothing to judge.
+    pub(in crate::policy) fn carries_no_content(&self) -> bool {
+        matches!(self.status, 100..=199 | 204 | 304)
+    }
+}
 
 type Outcome = Result<(), Block>;
 
