@@ -18,6 +18,11 @@ creates (namespaces, processes, its temp dir) is removed on exit.
 Started by scripts/bench.sh, which builds the binaries and the event cache:
 
     run.py --warden BIN --mwbench BIN --mitmdump BIN --nginx BIN --data DIR [--quick] [--json FILE]
+           [--only SUBSTR,...] [--paths PATH,...]
+
+--paths runs only some of the paths (--mitmdump and --nginx are needed only
+when theirs run); the ratio columns whose two paths are not both run are
+left out.
 """
 
 import argparse
@@ -36,8 +41,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAB = os.path.join(REPO, "scripts", "lab.sh")
-PATHS = ["direct", "misp-warden", "mitmproxy", "nginx"]
-DAEMONS = PATHS[1:]  # the paths with a process in the middle
+PATHS = ["direct", "misp-warden", "mitmproxy", "nginx"]  # every path, in the table's column order
 CLK = os.sysconf("SC_CLK_TCK")
 MITM_PORT = 8080
 NGINX_PORT = 8443
@@ -48,8 +52,9 @@ def log(msg):
 
 
 class Bench:
-    def __init__(self, a):
+    def __init__(self, a, paths):
         self.a = a
+        self.paths = paths  # the paths this run measures (--paths), in PATHS' order
         self.tmp = tempfile.mkdtemp(prefix="misp-warden-bench.")
         os.chmod(self.tmp, 0o755)
         self.procs = []  # (name, Popen), every process started, killed by PID on exit
@@ -178,10 +183,14 @@ class Bench:
         self.daemon[path] = [p.pid, *workers]
         self.ca[path] = os.path.join(d, "nginx-ca.pem")
 
+    def setup(self, path):
+        {"direct": self.setup_direct, "misp-warden": self.setup_warden, "mitmproxy": self.setup_mitm,
+         "nginx": self.setup_nginx}[path]()
+
     def remote_protocols(self):
         """The protocols each path's remote was spoken to in (its first-connection lines)."""
         out = {}
-        for p in PATHS:
+        for p in self.paths:
             with open(os.path.join(self.dir[p], "remote.log"), errors="replace") as f:
                 out[p] = [line.split(" over ", 1)[1].strip() for line in f if "first connection over" in line]
         return out
@@ -470,45 +479,53 @@ METRICS = {
 }
 
 
-def rows_for(name, kind, res):
-    rows = []
-    for label, key in METRICS[kind]:
-        v = {p: res[p].get(key) for p in PATHS}
-        rows.append({"workload": name, "metric": label, **v})
-    rows.append({"workload": name, "metric": "daemon peak RSS MiB", "direct": None,
-                 **{p: res[p]["daemon"]["peak_rss_mib"] for p in DAEMONS}})
-    rows.append({"workload": name, "metric": "daemon CPU s", "direct": None,
-                 **{p: res[p]["daemon"]["cpu_s"] for p in DAEMONS}})
+def rows_for(name, kind, res, paths):
+    """The table's rows of one workload over PATHS (the paths run): one per
+    figure, each path's value (None where it has none) and the ratios of the
+    pairs both run."""
+    daemons = [p for p in paths if p != "direct"]  # the paths with a process in the middle
+
+    def row(metric, f, over=paths):
+        return {"workload": name, "metric": metric, **{p: f(res[p]) if p in over else None for p in paths}}
+
+    rows = [row(label, lambda r, key=key: r.get(key)) for label, key in METRICS[kind]]
+    rows.append(row("daemon peak RSS MiB", lambda r: r["daemon"]["peak_rss_mib"], daemons))
+    rows.append(row("daemon CPU s", lambda r: r["daemon"]["cpu_s"], daemons))
     if kind == "small":
-        rows.append({"workload": name, "metric": "remote conns per 1k req",
-                     **{p: round(1000 * res[p]["remote_connections"] / max(1, res[p]["requests"]), 1)
-                        for p in PATHS}})
-        rows.append({"workload": name, "metric": "daemon CPU µs/req", "direct": None,
-                     **{p: round(1e6 * res[p]["daemon"]["cpu_s"] / max(1, res[p]["requests"]), 1)
-                        for p in DAEMONS}})
+        rows.append(row("remote conns per 1k req",
+                        lambda r: round(1000 * r["remote_connections"] / max(1, r["requests"]), 1)))
+        rows.append(row("daemon CPU µs/req", lambda r: round(1e6 * r["daemon"]["cpu_s"] / max(1, r["requests"]), 1),
+                        daemons))
         # What the two ends (client and remote) spend per call: on `direct`
         # they alone fill the cores, which bounds what any proxy in the
         # middle can reach.
-        rows.append({"workload": name, "metric": "client+remote CPU µs/req",
-                     **{p: round(1e6 * (res[p]["client_cpu_s"] + res[p]["remote_cpu_s"])
-                                 / max(1, res[p]["requests"]), 1)
-                        for p in PATHS}})
-    errs = {p: res[p].get("errors", 0) for p in PATHS}
-    if any(errs.values()):
-        rows.append({"workload": name, "metric": "errors", **errs})
-    push_errs = {p: res[p].get("push_errors", 0) for p in PATHS}  # the pusher of "during"
-    if any(push_errs.values()):
-        rows.append({"workload": name, "metric": "push errors", **push_errs})
+        rows.append(row("client+remote CPU µs/req",
+                        lambda r: round(1e6 * (r["client_cpu_s"] + r["remote_cpu_s"]) / max(1, r["requests"]), 1)))
+    errs = row("errors", lambda r: r.get("errors", 0))
+    if any(errs[p] for p in paths):
+        rows.append(errs)
+    push_errs = row("push errors", lambda r: r.get("push_errors", 0))  # the pusher of "during"
+    if any(push_errs[p] for p in paths):
+        rows.append(push_errs)
     for r in rows:
-        r["warden/direct"] = ratio(r["misp-warden"], r["direct"])
-        r["mitm/warden"] = ratio(r["mitmproxy"], r["misp-warden"])
-        # nginx's peak RSS is the sum of its processes' peaks (master and
-        # workers, shared pages counted in each): shown, not divided.
-        r["warden/nginx"] = None if r["metric"] == "daemon peak RSS MiB" else ratio(r["misp-warden"], r["nginx"])
+        for col, num, den in ratios_for(paths):
+            # nginx's peak RSS is the sum of its processes' peaks (master and
+            # workers, shared pages counted in each): shown, not divided.
+            if "nginx" in (num, den) and r["metric"] == "daemon peak RSS MiB":
+                r[col] = None
+            else:
+                r[col] = ratio(r[num], r[den])
     return rows
 
 
-RATIOS = ["warden/direct", "mitm/warden", "warden/nginx"]
+# The ratio columns: (column, numerator path, denominator path); a column is
+# in the table when both its paths are run.
+RATIOS = [("warden/direct", "misp-warden", "direct"), ("mitm/warden", "mitmproxy", "misp-warden"),
+          ("warden/nginx", "misp-warden", "nginx")]
+
+
+def ratios_for(paths):
+    return [r for r in RATIOS if r[1] in paths and r[2] in paths]
 
 
 def ratio(a, b):
@@ -533,8 +550,8 @@ def fmt(v):
     return str(v)
 
 
-def table(rows):
-    cols = ["workload", "metric", *PATHS, *RATIOS]
+def table(rows, paths):
+    cols = ["workload", "metric", *paths, *(r[0] for r in ratios_for(paths))]
     cells = [cols] + [[fmt(r[c]) if c not in ("workload", "metric") else r[c] for c in cols] for r in rows]
     # Show each workload's name once.
     last = None
@@ -568,24 +585,38 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--warden", required=True)
     ap.add_argument("--mwbench", required=True)
-    ap.add_argument("--mitmdump", required=True)
-    ap.add_argument("--nginx", required=True)
+    ap.add_argument("--mitmdump", help="mitmproxy's mitmdump (needed when the mitmproxy path runs)")
+    ap.add_argument("--nginx", help="nginx (needed when the nginx path runs)")
     ap.add_argument("--nginx-no-access-log", action="store_true",
                     help="nginx without its access log (the table's runs have it on, to a file)")
     ap.add_argument("--data", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json")
     ap.add_argument("--only", help="comma-separated substrings: run only workloads whose name has one")
+    ap.add_argument("--paths", help=f"comma-separated subset of {','.join(PATHS)}: run only these paths "
+                                    "(default: all)")
     ap.add_argument("--perf", metavar="DIR", help="record misp-warden with `perf record` during each workload into DIR")
     ap.add_argument("--perf-callgraph", action="store_true",
                     help="with --perf: record call graphs (frame pointers; build misp-warden with "
                          "RUSTFLAGS='-C force-frame-pointers=yes' and pass it with --warden)")
     a = ap.parse_args()
+    paths = list(PATHS)
+    if a.paths:
+        want = [p.strip() for p in a.paths.split(",") if p.strip()]
+        unknown = [p for p in want if p not in PATHS]
+        if unknown or not want:
+            ap.error(f"--paths: {', '.join(unknown) or 'empty'}: the paths are {', '.join(PATHS)}")
+        paths = [p for p in PATHS if p in want]  # the columns' order, whatever the list's
+    for p, opt in (("mitmproxy", a.mitmdump), ("nginx", a.nginx)):
+        if p in paths and not opt:
+            ap.error(f"the {p} path needs --{'mitmdump' if p == 'mitmproxy' else 'nginx'}")
+    if a.perf and "misp-warden" not in paths:
+        ap.error("--perf records misp-warden: add misp-warden to --paths")
     if os.geteuid() != 0:
         sys.exit("bench: run as root (network namespaces)")
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
 
-    b = Bench(a)
+    b = Bench(a, paths)
 
     def on_signal(sig, _frame):
         raise KeyboardInterrupt(f"signal {sig}")
@@ -595,23 +626,23 @@ def main():
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "host": socket.gethostname(), "kernel": platform.release(), "cpus": os.cpu_count(),
-        "quick": a.quick, "before": machine(),
+        "quick": a.quick, "paths": paths, "before": machine(),
         "misp_warden": subprocess.run([a.warden, "--version"], capture_output=True, text=True).stdout.strip(),
         "git": subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"], capture_output=True,
                               text=True).stdout.strip(),
-        "mitmproxy": subprocess.run([a.mitmdump, "--version"], capture_output=True,
-                                    text=True).stdout.splitlines()[0:1],
-        "nginx": subprocess.run([a.nginx, "-v"], capture_output=True, text=True).stderr.strip(),
-        "nginx_access_log": not a.nginx_no_access_log,
     }
+    if "mitmproxy" in paths:
+        meta["mitmproxy"] = subprocess.run([a.mitmdump, "--version"], capture_output=True,
+                                           text=True).stdout.splitlines()[0:1]
+    if "nginx" in paths:
+        meta["nginx"] = subprocess.run([a.nginx, "-v"], capture_output=True, text=True).stderr.strip()
+        meta["nginx_access_log"] = not a.nginx_no_access_log
     results, rows = [], []
     try:
-        log(f"setting up the {len(PATHS)} labs")
-        b.setup_direct()
-        b.setup_warden()
-        b.setup_mitm()
-        b.setup_nginx()
-        for p in PATHS:  # every path answers before anything is measured
+        log(f"setting up the {len(paths)} labs")
+        for p in paths:
+            b.setup(p)
+        for p in paths:  # every path answers before anything is measured
             r = b.client(p, ["small", "--req", "get", "--conc", "1", "--secs", "1"])
             if r["errors"] or not r["requests"]:
                 raise RuntimeError(f"{p}: sanity check failed: {r}")
@@ -620,15 +651,17 @@ def main():
             keys = a.only.split(",")
             wl = [w for w in wl if any(k in w[0] for k in keys)]
         for i, (name, kind, argv) in enumerate(wl):
-            k = i % len(PATHS)
-            order = PATHS[k:] + PATHS[:k]
+            # The order rotates by one path from one workload to the next:
+            # no path is always measured first or last.
+            k = i % len(paths)
+            order = paths[k:] + paths[:k]
             res = {}
             for p in order:
                 res[p] = b.measure(p, argv)
             log(f"[{i + 1}/{len(wl)}] {name}: " + ", ".join(
-                f"{p} {fmt(res[p].get(METRICS[kind][0][1]))} {METRICS[kind][0][0]}" for p in PATHS))
+                f"{p} {fmt(res[p].get(METRICS[kind][0][1]))} {METRICS[kind][0][0]}" for p in paths))
             results.append({"workload": name, "kind": kind, "argv": argv, "order": order, "paths": res})
-            rows += rows_for(name, kind, res)
+            rows += rows_for(name, kind, res, paths)
         # Which protocols reached the remotes (the upstream legs): with --h2
         # the clients check their own leg themselves.
         meta["remote_protocols"] = b.remote_protocols()
@@ -639,7 +672,7 @@ def main():
         b.cleanup()
         sys.exit(130)
     except Exception:
-        for p in PATHS:
+        for p in paths:
             for f in ("warden.log", "mitm.log", "nginx.log", "nginx/error.log", "remote.log"):
                 fp = os.path.join(b.dir[p], f)
                 if os.path.exists(fp):
@@ -650,9 +683,9 @@ def main():
     b.cleanup()
     meta["after"] = machine()
     meta["wall_s"] = round(time.time() - started, 1)
-    text = table(rows)
+    text = table(rows, paths)
     print(text)
-    print(f"\n{len(results)} workloads × {len(PATHS)} paths in {meta['wall_s']:.0f} s; load average before "
+    print(f"\n{len(results)} workloads × {len(paths)} paths in {meta['wall_s']:.0f} s; load average before "
           f"{' '.join(meta['before']['loadavg'])}, after {' '.join(meta['after']['loadavg'])} "
           f"({meta['cpus']} CPUs, shared).")
     if a.json:
