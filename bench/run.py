@@ -10,7 +10,9 @@ fast remote MISP (mwbench remote):
     nginx        nft redirect to nginx (TLS terminated, TLS       clients trust nginx-ca.pem
                  re-originated, nothing judged)
 
-then runs every workload on the four paths back to back (the order rotates
+and with --warden-b BIN a fifth, misp-warden-b: set up as misp-warden is, with
+BIN (another build) in its own lab, to compare two builds in one run;
+then runs every workload on the paths back to back (the order rotates
 from one workload to the next), samples the daemons' /proc figures around
 each run, prints one table and optionally writes it as JSON. Everything it
 creates (namespaces, processes, its temp dir) is removed on exit.
@@ -18,7 +20,7 @@ creates (namespaces, processes, its temp dir) is removed on exit.
 Started by scripts/bench.sh, which builds the binaries and the event cache:
 
     run.py --warden BIN --mwbench BIN --mitmdump BIN --nginx BIN --data DIR [--quick] [--json FILE]
-           [--only SUBSTR,...] [--paths PATH,...]
+           [--only SUBSTR,...] [--paths PATH,...] [--warden-b BIN]
 
 --paths runs only some of the paths (--mitmdump and --nginx are needed only
 when theirs run); the ratio columns whose two paths are not both run are
@@ -27,6 +29,7 @@ left out.
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -41,7 +44,8 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAB = os.path.join(REPO, "scripts", "lab.sh")
-PATHS = ["direct", "misp-warden", "mitmproxy", "nginx"]  # every path, in the table's column order
+# Every path, in the table's column order; misp-warden-b runs with --warden-b.
+PATHS = ["direct", "misp-warden", "mitmproxy", "nginx", "misp-warden-b"]
 CLK = os.sysconf("SC_CLK_TCK")
 MITM_PORT = 8080
 NGINX_PORT = 8443
@@ -60,7 +64,8 @@ class Bench:
         self.procs = []  # (name, Popen), every process started, killed by PID on exit
         self.labs = []
         base = f"mwb{os.getpid() % 100000}"
-        self.name = {"direct": base + "d", "misp-warden": base + "w", "mitmproxy": base + "m", "nginx": base + "n"}
+        self.name = {"direct": base + "d", "misp-warden": base + "w", "mitmproxy": base + "m", "nginx": base + "n",
+                     "misp-warden-b": base + "b"}
         self.dir = {p: os.path.join(self.tmp, p) for p in PATHS}
         self.ca = {}
         self.daemon = {}  # path -> pids of the interception daemon (nginx: master and workers)
@@ -98,8 +103,10 @@ class Bench:
         self.lab_up("direct")
         self.ca["direct"] = os.path.join(self.dir["direct"], "remote-ca.pem")
 
-    def setup_warden(self):
-        path = "misp-warden"
+    def setup_warden(self, path="misp-warden"):
+        """misp-warden, or misp-warden-b: the same setup with the --warden-b
+        binary (its own lab, config, CA, ruleset rendered by that binary)."""
+        binary = self.a.warden if path == "misp-warden" else self.a.warden_b
         self.lab_up(path)
         name, d = self.name[path], self.dir[path]
         cfg = json.load(open(os.path.join(REPO, "config", "misp-warden.json")))
@@ -113,11 +120,11 @@ class Bench:
         conf = os.path.join(d, "config.json")
         json.dump(cfg, open(conf, "w"), indent=2)
         subprocess.run([LAB, "guard", name, conf, "gateway"], check=True,
-                       env=dict(os.environ, MISP_WARDEN=self.a.warden), stdout=subprocess.DEVNULL)
+                       env=dict(os.environ, MISP_WARDEN=binary), stdout=subprocess.DEVNULL)
         wlog = os.path.join(d, "warden.log")
-        p = self.spawn("misp-warden", ["ip", "netns", "exec", f"{name}-gw", self.a.warden, "run",
-                                       "--config", conf], stderr=open(wlog, "w"))
-        wait_for(lambda: "misp-warden ready" in open(wlog).read(), "misp-warden", p)
+        p = self.spawn(path, ["ip", "netns", "exec", f"{name}-gw", binary, "run",
+                              "--config", conf], stderr=open(wlog, "w"))
+        wait_for(lambda: "misp-warden ready" in open(wlog).read(), path, p)
         self.daemon[path] = [p.pid]  # `ip netns exec` execs the daemon in place
         self.ca[path] = f"{d}/warden-ca.pem"
 
@@ -185,7 +192,7 @@ class Bench:
 
     def setup(self, path):
         {"direct": self.setup_direct, "misp-warden": self.setup_warden, "mitmproxy": self.setup_mitm,
-         "nginx": self.setup_nginx}[path]()
+         "nginx": self.setup_nginx, "misp-warden-b": lambda: self.setup_warden("misp-warden-b")}[path]()
 
     def remote_protocols(self):
         """The protocols each path's remote was spoken to in (its first-connection lines)."""
@@ -521,7 +528,7 @@ def rows_for(name, kind, res, paths):
 # The ratio columns: (column, numerator path, denominator path); a column is
 # in the table when both its paths are run.
 RATIOS = [("warden/direct", "misp-warden", "direct"), ("mitm/warden", "mitmproxy", "misp-warden"),
-          ("warden/nginx", "misp-warden", "nginx")]
+          ("warden/nginx", "misp-warden", "nginx"), ("b/warden", "misp-warden-b", "misp-warden")]
 
 
 def ratios_for(paths):
@@ -570,6 +577,11 @@ def table(rows, paths):
     return "\n".join(out)
 
 
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def machine():
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
@@ -594,19 +606,29 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--only", help="comma-separated substrings: run only workloads whose name has one")
     ap.add_argument("--paths", help=f"comma-separated subset of {','.join(PATHS)}: run only these paths "
-                                    "(default: all)")
+                                    "(default: all, misp-warden-b with --warden-b)")
+    ap.add_argument("--warden-b", metavar="BIN",
+                    help="another misp-warden binary: a fifth path, misp-warden-b, set up as misp-warden is")
     ap.add_argument("--perf", metavar="DIR", help="record misp-warden with `perf record` during each workload into DIR")
     ap.add_argument("--perf-callgraph", action="store_true",
                     help="with --perf: record call graphs (frame pointers; build misp-warden with "
                          "RUSTFLAGS='-C force-frame-pointers=yes' and pass it with --warden)")
     a = ap.parse_args()
-    paths = list(PATHS)
+    paths = [p for p in PATHS if p != "misp-warden-b" or a.warden_b]
     if a.paths:
         want = [p.strip() for p in a.paths.split(",") if p.strip()]
         unknown = [p for p in want if p not in PATHS]
         if unknown or not want:
             ap.error(f"--paths: {', '.join(unknown) or 'empty'}: the paths are {', '.join(PATHS)}")
         paths = [p for p in PATHS if p in want]  # the columns' order, whatever the list's
+    if a.warden_b:
+        a.warden_b = os.path.abspath(a.warden_b)
+        if not os.access(a.warden_b, os.X_OK):
+            ap.error(f"--warden-b: {a.warden_b} is not an executable")
+        if "misp-warden-b" not in paths:
+            ap.error("--warden-b: misp-warden-b is not in --paths")
+    elif "misp-warden-b" in paths:
+        ap.error("--paths: misp-warden-b needs --warden-b BIN")
     for p, opt in (("mitmproxy", a.mitmdump), ("nginx", a.nginx)):
         if p in paths and not opt:
             ap.error(f"the {p} path needs --{'mitmdump' if p == 'mitmproxy' else 'nginx'}")
@@ -631,6 +653,12 @@ def main():
         "git": subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"], capture_output=True,
                               text=True).stdout.strip(),
     }
+    if "misp-warden-b" in paths:
+        meta["warden_b"] = a.warden_b
+        meta["misp_warden_b"] = subprocess.run([a.warden_b, "--version"], capture_output=True,
+                                               text=True).stdout.strip()
+        # Whether the two builds differ at all (an A/A run has one hash).
+        meta["sha256"] = {p: sha256(f) for p, f in (("misp-warden", a.warden), ("misp-warden-b", a.warden_b))}
     if "mitmproxy" in paths:
         meta["mitmproxy"] = subprocess.run([a.mitmdump, "--version"], capture_output=True,
                                            text=True).stdout.splitlines()[0:1]

@@ -4,10 +4,13 @@
 # `misp-warden` (TPROXY + TLS interception + inspection), `mitmproxy`
 # (transparent mode, no addon) and `nginx` (TLS terminated and
 # re-originated, nothing judged) — one table with the ratios
-# misp-warden/direct, mitmproxy/misp-warden and misp-warden/nginx. See
+# misp-warden/direct, mitmproxy/misp-warden and misp-warden/nginx; with
+# --warden-b BIN a fifth, `misp-warden-b` (another misp-warden build, set up
+# as `misp-warden` is) and the ratio misp-warden-b/misp-warden. See
 # bench/README.md.
 #
 #   sudo scripts/bench.sh [--quick] [--json FILE] [--only SUBSTR,...] [--paths PATH,...]
+#                         [--warden-b BIN] [--repeat N]
 #
 # Builds misp-warden and bench/ (mwbench: remote, clients, generator),
 # generates the events once into target/bench/data, installs mitmproxy from
@@ -16,6 +19,7 @@
 # (nginx-light, from scripts/setup.sh); run.py starts its own nginx process
 # with a configuration of its own, the host's nginx service plays no part.
 set -euo pipefail
+caller=$PWD
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench.sh: run as root (network namespaces)" >&2; exit 1; }
 
@@ -26,6 +30,9 @@ for i in "${!args[@]}"; do
         --quick) quick=1 ;;
         --paths) paths=${args[i+1]-} ;;
         --paths=*) paths=${args[i]#--paths=} ;;
+        # Relative to where bench.sh was started, not to the repository.
+        --warden-b) [ -n "${args[i+1]-}" ] && args[i+1]=$(cd "$caller" && realpath -- "${args[i+1]}") ;;
+        --warden-b=*) args[i]=--warden-b=$(cd "$caller" && realpath -- "${args[i]#--warden-b=}") ;;
     esac
 done
 # Whether path $1 runs (all of them without --paths; run.py checks the list).
