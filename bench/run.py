@@ -20,11 +20,13 @@ creates (namespaces, processes, its temp dir) is removed on exit.
 Started by scripts/bench.sh, which builds the binaries and the event cache:
 
     run.py --warden BIN --mwbench BIN --mitmdump BIN --nginx BIN --data DIR [--quick] [--json FILE]
-           [--only SUBSTR,...] [--paths PATH,...] [--warden-b BIN]
+           [--only SUBSTR,...] [--paths PATH,...] [--warden-b BIN] [--repeat N]
 
 --paths runs only some of the paths (--mitmdump and --nginx are needed only
 when theirs run); the ratio columns whose two paths are not both run are
-left out.
+left out. --repeat N runs each workload N times over the paths (the order
+rotating each time) and shows each path's median and the median of the
+ratios taken within each run; the JSON keeps every run.
 """
 
 import argparse
@@ -37,6 +39,7 @@ import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -244,7 +247,7 @@ class Bench:
         out["client_cpu_s"] = round((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), 3)
         return out
 
-    def measure(self, path, argv):
+    def measure(self, path, argv, run=0):
         # The daemon's processes (nginx: the master and its workers): their
         # RSS and peaks are summed, and so are their CPU seconds.
         daemon = self.daemon.get(path, [])
@@ -261,6 +264,8 @@ class Bench:
         if self.a.perf and path == "misp-warden":
             os.makedirs(self.a.perf, exist_ok=True)
             slug = "-".join(x.strip("-") for x in argv if not x.startswith("/"))[:80]
+            if self.a.repeat > 1:
+                slug += f".{run + 1}"
             perf = subprocess.Popen(["perf", "record", "-q", "-F", "999", *(["--call-graph", "fp"] if self.a.perf_callgraph else []), "-p", str(daemon[0]),
                                      "-o", os.path.join(self.a.perf, f"{slug}.data")],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -525,6 +530,41 @@ def rows_for(name, kind, res, paths):
     return rows
 
 
+ERROR_ROWS = ("errors", "push errors")
+
+
+def median_rows(name, runs, paths):
+    """One workload's rows over its runs (each run's rows_for): each path's
+    median, and each ratio's median over the runs (the ratio taken within
+    each run, so the two paths of a pair measured minutes apart in another
+    run do not meet); figures or ratios a run has none of (None) are left
+    out of the median. Errors are summed over the runs, and so a run's
+    errors show, their ratios those of the sums. With one run: that run's rows."""
+    ratios = ratios_for(paths)
+    metrics = [r["metric"] for r in runs[0] if r["metric"] not in ERROR_ROWS]
+    metrics += [m for m in ERROR_ROWS if any(r["metric"] == m for rows in runs for r in rows)]
+    out = []
+    for m in metrics:
+        per = [next((r for r in rows if r["metric"] == m), None) for rows in runs]
+        row = {"workload": name, "metric": m}
+        if m in ERROR_ROWS:  # a run without the row had none
+            row.update({p: sum(r[p] or 0 for r in per if r) for p in paths})
+            row.update({col: ratio(row[num], row[den]) for col, num, den in ratios})
+        else:
+            row.update({p: median([r[p] for r in per]) for p in paths})
+            row.update({col: median([r[col] for r in per], 3) for col, _, _ in ratios})
+        out.append(row)
+    return out
+
+
+def median(values, digits=None):
+    vs = [v for v in values if v is not None and v == v]
+    if not vs:
+        return None
+    m = statistics.median(vs)
+    return round(m, digits) if digits is not None and len(vs) > 1 else m
+
+
 # The ratio columns: (column, numerator path, denominator path); a column is
 # in the table when both its paths are run.
 RATIOS = [("warden/direct", "misp-warden", "direct"), ("mitm/warden", "mitmproxy", "misp-warden"),
@@ -607,6 +647,9 @@ def main():
     ap.add_argument("--only", help="comma-separated substrings: run only workloads whose name has one")
     ap.add_argument("--paths", help=f"comma-separated subset of {','.join(PATHS)}: run only these paths "
                                     "(default: all, misp-warden-b with --warden-b)")
+    ap.add_argument("--repeat", type=int, default=1, metavar="N",
+                    help="run each workload N times (the path order rotating each time): the table shows "
+                         "each path's median and the median of the ratios taken within each run")
     ap.add_argument("--warden-b", metavar="BIN",
                     help="another misp-warden binary: a fifth path, misp-warden-b, set up as misp-warden is")
     ap.add_argument("--perf", metavar="DIR", help="record misp-warden with `perf record` during each workload into DIR")
@@ -614,6 +657,8 @@ def main():
                     help="with --perf: record call graphs (frame pointers; build misp-warden with "
                          "RUSTFLAGS='-C force-frame-pointers=yes' and pass it with --warden)")
     a = ap.parse_args()
+    if a.repeat < 1:
+        ap.error("--repeat: N is at least 1")
     paths = [p for p in PATHS if p != "misp-warden-b" or a.warden_b]
     if a.paths:
         want = [p.strip() for p in a.paths.split(",") if p.strip()]
@@ -648,7 +693,7 @@ def main():
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "host": socket.gethostname(), "kernel": platform.release(), "cpus": os.cpu_count(),
-        "quick": a.quick, "paths": paths, "before": machine(),
+        "quick": a.quick, "paths": paths, "repeat": a.repeat, "before": machine(),
         "misp_warden": subprocess.run([a.warden, "--version"], capture_output=True, text=True).stdout.strip(),
         "git": subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"], capture_output=True,
                               text=True).stdout.strip(),
@@ -679,17 +724,25 @@ def main():
             keys = a.only.split(",")
             wl = [w for w in wl if any(k in w[0] for k in keys)]
         for i, (name, kind, argv) in enumerate(wl):
-            # The order rotates by one path from one workload to the next:
-            # no path is always measured first or last.
-            k = i % len(paths)
-            order = paths[k:] + paths[:k]
-            res = {}
-            for p in order:
-                res[p] = b.measure(p, argv)
-            log(f"[{i + 1}/{len(wl)}] {name}: " + ", ".join(
-                f"{p} {fmt(res[p].get(METRICS[kind][0][1]))} {METRICS[kind][0][0]}" for p in paths))
-            results.append({"workload": name, "kind": kind, "argv": argv, "order": order, "paths": res})
-            rows += rows_for(name, kind, res, paths)
+            runs = []
+            for n in range(a.repeat):
+                # The order rotates by one path from one run to the next (of
+                # a workload, and from one workload to the next): no path is
+                # always measured first or last.
+                k = (i * a.repeat + n) % len(paths)
+                order = paths[k:] + paths[:k]
+                res = {}
+                for p in order:
+                    res[p] = b.measure(p, argv, n)
+                log(f"[{i + 1}/{len(wl)}{f' run {n + 1}/{a.repeat}' if a.repeat > 1 else ''}] {name}: "
+                    + ", ".join(f"{p} {fmt(res[p].get(METRICS[kind][0][1]))} {METRICS[kind][0][0]}"
+                                for p in paths))
+                runs.append({"order": order, "paths": res, "rows": rows_for(name, kind, res, paths)})
+            entry = {"workload": name, "kind": kind, "argv": argv, "runs": runs}
+            if a.repeat == 1:  # the layout before --repeat, kept for what reads it
+                entry.update(order=runs[0]["order"], paths=runs[0]["paths"])
+            results.append(entry)
+            rows += median_rows(name, [r["rows"] for r in runs], paths)
         # Which protocols reached the remotes (the upstream legs): with --h2
         # the clients check their own leg themselves.
         meta["remote_protocols"] = b.remote_protocols()
@@ -713,7 +766,8 @@ def main():
     meta["wall_s"] = round(time.time() - started, 1)
     text = table(rows, paths)
     print(text)
-    print(f"\n{len(results)} workloads × {len(paths)} paths in {meta['wall_s']:.0f} s; load average before "
+    reps = f" × {a.repeat} runs" if a.repeat > 1 else ""
+    print(f"\n{len(results)} workloads × {len(paths)} paths{reps} in {meta['wall_s']:.0f} s; load average before "
           f"{' '.join(meta['before']['loadavg'])}, after {' '.join(meta['after']['loadavg'])} "
           f"({meta['cpus']} CPUs, shared).")
     if a.json:
