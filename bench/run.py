@@ -10,7 +10,9 @@ fast remote MISP (mwbench remote):
     nginx        nft redirect to nginx (TLS terminated, TLS       clients trust nginx-ca.pem
                  re-originated, nothing judged)
 
-then runs every workload on the four paths back to back (the order rotates
+and with --warden-b BIN a fifth, misp-warden-b: set up as misp-warden is, with
+BIN (another build) in its own lab, to compare two builds in one run;
+then runs every workload on the paths back to back (the order rotates
 from one workload to the next), samples the daemons' /proc figures around
 each run, prints one table and optionally writes it as JSON. Everything it
 creates (namespaces, processes, its temp dir) is removed on exit.
@@ -18,10 +20,18 @@ creates (namespaces, processes, its temp dir) is removed on exit.
 Started by scripts/bench.sh, which builds the binaries and the event cache:
 
     run.py --warden BIN --mwbench BIN --mitmdump BIN --nginx BIN --data DIR [--quick] [--json FILE]
+           [--only SUBSTR,...] [--paths PATH,...] [--warden-b BIN] [--repeat N]
+
+--paths runs only some of the paths (--mitmdump and --nginx are needed only
+when theirs run); the ratio columns whose two paths are not both run are
+left out. --repeat N runs each workload N times over the paths (the order
+rotating each time) and shows each path's median and the median of the
+ratios taken within each run; the JSON keeps every run.
 """
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -29,6 +39,7 @@ import resource
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,8 +47,8 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAB = os.path.join(REPO, "scripts", "lab.sh")
-PATHS = ["direct", "misp-warden", "mitmproxy", "nginx"]
-DAEMONS = PATHS[1:]  # the paths with a process in the middle
+# Every path, in the table's column order; misp-warden-b runs with --warden-b.
+PATHS = ["direct", "misp-warden", "mitmproxy", "nginx", "misp-warden-b"]
 CLK = os.sysconf("SC_CLK_TCK")
 MITM_PORT = 8080
 NGINX_PORT = 8443
@@ -48,14 +59,16 @@ def log(msg):
 
 
 class Bench:
-    def __init__(self, a):
+    def __init__(self, a, paths):
         self.a = a
+        self.paths = paths  # the paths this run measures (--paths), in PATHS' order
         self.tmp = tempfile.mkdtemp(prefix="misp-warden-bench.")
         os.chmod(self.tmp, 0o755)
         self.procs = []  # (name, Popen), every process started, killed by PID on exit
         self.labs = []
         base = f"mwb{os.getpid() % 100000}"
-        self.name = {"direct": base + "d", "misp-warden": base + "w", "mitmproxy": base + "m", "nginx": base + "n"}
+        self.name = {"direct": base + "d", "misp-warden": base + "w", "mitmproxy": base + "m", "nginx": base + "n",
+                     "misp-warden-b": base + "b"}
         self.dir = {p: os.path.join(self.tmp, p) for p in PATHS}
         self.ca = {}
         self.daemon = {}  # path -> pids of the interception daemon (nginx: master and workers)
@@ -93,8 +106,10 @@ class Bench:
         self.lab_up("direct")
         self.ca["direct"] = os.path.join(self.dir["direct"], "remote-ca.pem")
 
-    def setup_warden(self):
-        path = "misp-warden"
+    def setup_warden(self, path="misp-warden"):
+        """misp-warden, or misp-warden-b: the same setup with the --warden-b
+        binary (its own lab, config, CA, ruleset rendered by that binary)."""
+        binary = self.a.warden if path == "misp-warden" else self.a.warden_b
         self.lab_up(path)
         name, d = self.name[path], self.dir[path]
         cfg = json.load(open(os.path.join(REPO, "config", "misp-warden.json")))
@@ -108,11 +123,11 @@ class Bench:
         conf = os.path.join(d, "config.json")
         json.dump(cfg, open(conf, "w"), indent=2)
         subprocess.run([LAB, "guard", name, conf, "gateway"], check=True,
-                       env=dict(os.environ, MISP_WARDEN=self.a.warden), stdout=subprocess.DEVNULL)
+                       env=dict(os.environ, MISP_WARDEN=binary), stdout=subprocess.DEVNULL)
         wlog = os.path.join(d, "warden.log")
-        p = self.spawn("misp-warden", ["ip", "netns", "exec", f"{name}-gw", self.a.warden, "run",
-                                       "--config", conf], stderr=open(wlog, "w"))
-        wait_for(lambda: "misp-warden ready" in open(wlog).read(), "misp-warden", p)
+        p = self.spawn(path, ["ip", "netns", "exec", f"{name}-gw", binary, "run",
+                              "--config", conf], stderr=open(wlog, "w"))
+        wait_for(lambda: "misp-warden ready" in open(wlog).read(), path, p)
         self.daemon[path] = [p.pid]  # `ip netns exec` execs the daemon in place
         self.ca[path] = f"{d}/warden-ca.pem"
 
@@ -178,10 +193,14 @@ class Bench:
         self.daemon[path] = [p.pid, *workers]
         self.ca[path] = os.path.join(d, "nginx-ca.pem")
 
+    def setup(self, path):
+        {"direct": self.setup_direct, "misp-warden": self.setup_warden, "mitmproxy": self.setup_mitm,
+         "nginx": self.setup_nginx, "misp-warden-b": lambda: self.setup_warden("misp-warden-b")}[path]()
+
     def remote_protocols(self):
         """The protocols each path's remote was spoken to in (its first-connection lines)."""
         out = {}
-        for p in PATHS:
+        for p in self.paths:
             with open(os.path.join(self.dir[p], "remote.log"), errors="replace") as f:
                 out[p] = [line.split(" over ", 1)[1].strip() for line in f if "first connection over" in line]
         return out
@@ -228,7 +247,7 @@ class Bench:
         out["client_cpu_s"] = round((after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), 3)
         return out
 
-    def measure(self, path, argv):
+    def measure(self, path, argv, run=0):
         # The daemon's processes (nginx: the master and its workers): their
         # RSS and peaks are summed, and so are their CPU seconds.
         daemon = self.daemon.get(path, [])
@@ -245,6 +264,8 @@ class Bench:
         if self.a.perf and path == "misp-warden":
             os.makedirs(self.a.perf, exist_ok=True)
             slug = "-".join(x.strip("-") for x in argv if not x.startswith("/"))[:80]
+            if self.a.repeat > 1:
+                slug += f".{run + 1}"
             perf = subprocess.Popen(["perf", "record", "-q", "-F", "999", *(["--call-graph", "fp"] if self.a.perf_callgraph else []), "-p", str(daemon[0]),
                                      "-o", os.path.join(self.a.perf, f"{slug}.data")],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -470,45 +491,88 @@ METRICS = {
 }
 
 
-def rows_for(name, kind, res):
-    rows = []
-    for label, key in METRICS[kind]:
-        v = {p: res[p].get(key) for p in PATHS}
-        rows.append({"workload": name, "metric": label, **v})
-    rows.append({"workload": name, "metric": "daemon peak RSS MiB", "direct": None,
-                 **{p: res[p]["daemon"]["peak_rss_mib"] for p in DAEMONS}})
-    rows.append({"workload": name, "metric": "daemon CPU s", "direct": None,
-                 **{p: res[p]["daemon"]["cpu_s"] for p in DAEMONS}})
+def rows_for(name, kind, res, paths):
+    """The table's rows of one workload over PATHS (the paths run): one per
+    figure, each path's value (None where it has none) and the ratios of the
+    pairs both run."""
+    daemons = [p for p in paths if p != "direct"]  # the paths with a process in the middle
+
+    def row(metric, f, over=paths):
+        return {"workload": name, "metric": metric, **{p: f(res[p]) if p in over else None for p in paths}}
+
+    rows = [row(label, lambda r, key=key: r.get(key)) for label, key in METRICS[kind]]
+    rows.append(row("daemon peak RSS MiB", lambda r: r["daemon"]["peak_rss_mib"], daemons))
+    rows.append(row("daemon CPU s", lambda r: r["daemon"]["cpu_s"], daemons))
     if kind == "small":
-        rows.append({"workload": name, "metric": "remote conns per 1k req",
-                     **{p: round(1000 * res[p]["remote_connections"] / max(1, res[p]["requests"]), 1)
-                        for p in PATHS}})
-        rows.append({"workload": name, "metric": "daemon CPU µs/req", "direct": None,
-                     **{p: round(1e6 * res[p]["daemon"]["cpu_s"] / max(1, res[p]["requests"]), 1)
-                        for p in DAEMONS}})
+        rows.append(row("remote conns per 1k req",
+                        lambda r: round(1000 * r["remote_connections"] / max(1, r["requests"]), 1)))
+        rows.append(row("daemon CPU µs/req", lambda r: round(1e6 * r["daemon"]["cpu_s"] / max(1, r["requests"]), 1),
+                        daemons))
         # What the two ends (client and remote) spend per call: on `direct`
         # they alone fill the cores, which bounds what any proxy in the
         # middle can reach.
-        rows.append({"workload": name, "metric": "client+remote CPU µs/req",
-                     **{p: round(1e6 * (res[p]["client_cpu_s"] + res[p]["remote_cpu_s"])
-                                 / max(1, res[p]["requests"]), 1)
-                        for p in PATHS}})
-    errs = {p: res[p].get("errors", 0) for p in PATHS}
-    if any(errs.values()):
-        rows.append({"workload": name, "metric": "errors", **errs})
-    push_errs = {p: res[p].get("push_errors", 0) for p in PATHS}  # the pusher of "during"
-    if any(push_errs.values()):
-        rows.append({"workload": name, "metric": "push errors", **push_errs})
+        rows.append(row("client+remote CPU µs/req",
+                        lambda r: round(1e6 * (r["client_cpu_s"] + r["remote_cpu_s"]) / max(1, r["requests"]), 1)))
+    errs = row("errors", lambda r: r.get("errors", 0))
+    if any(errs[p] for p in paths):
+        rows.append(errs)
+    push_errs = row("push errors", lambda r: r.get("push_errors", 0))  # the pusher of "during"
+    if any(push_errs[p] for p in paths):
+        rows.append(push_errs)
     for r in rows:
-        r["warden/direct"] = ratio(r["misp-warden"], r["direct"])
-        r["mitm/warden"] = ratio(r["mitmproxy"], r["misp-warden"])
-        # nginx's peak RSS is the sum of its processes' peaks (master and
-        # workers, shared pages counted in each): shown, not divided.
-        r["warden/nginx"] = None if r["metric"] == "daemon peak RSS MiB" else ratio(r["misp-warden"], r["nginx"])
+        for col, num, den in ratios_for(paths):
+            # nginx's peak RSS is the sum of its processes' peaks (master and
+            # workers, shared pages counted in each): shown, not divided.
+            if "nginx" in (num, den) and r["metric"] == "daemon peak RSS MiB":
+                r[col] = None
+            else:
+                r[col] = ratio(r[num], r[den])
     return rows
 
 
-RATIOS = ["warden/direct", "mitm/warden", "warden/nginx"]
+ERROR_ROWS = ("errors", "push errors")
+
+
+def median_rows(name, runs, paths):
+    """One workload's rows over its runs (each run's rows_for): each path's
+    median, and each ratio's median over the runs (the ratio taken within
+    each run, so the two paths of a pair measured minutes apart in another
+    run do not meet); figures or ratios a run has none of (None) are left
+    out of the median. Errors are summed over the runs, and so a run's
+    errors show, their ratios those of the sums. With one run: that run's rows."""
+    ratios = ratios_for(paths)
+    metrics = [r["metric"] for r in runs[0] if r["metric"] not in ERROR_ROWS]
+    metrics += [m for m in ERROR_ROWS if any(r["metric"] == m for rows in runs for r in rows)]
+    out = []
+    for m in metrics:
+        per = [next((r for r in rows if r["metric"] == m), None) for rows in runs]
+        row = {"workload": name, "metric": m}
+        if m in ERROR_ROWS:  # a run without the row had none
+            row.update({p: sum(r[p] or 0 for r in per if r) for p in paths})
+            row.update({col: ratio(row[num], row[den]) for col, num, den in ratios})
+        else:
+            row.update({p: median([r[p] for r in per]) for p in paths})
+            row.update({col: median([r[col] for r in per], 3) for col, _, _ in ratios})
+        out.append(row)
+    return out
+
+
+def median(values, digits=None):
+    vs = [v for v in values if v is not None and v == v]
+    if not vs:
+        return None
+    m = statistics.median(vs)
+    return round(m, digits) if digits is not None and len(vs) > 1 else m
+
+
+# The ratio columns: (column, numerator path, denominator path); a column is
+# in the table when both its paths are run.
+RATIOS = [("warden/direct", "misp-warden", "direct"), ("mitm/warden", "mitmproxy", "misp-warden"),
+          ("warden/nginx", "misp-warden", "nginx"), ("b/warden", "misp-warden-b", "misp-warden")]
+
+
+def ratios_for(paths):
+    return [r for r in RATIOS if r[1] in paths and r[2] in paths]
 
 
 def ratio(a, b):
@@ -533,8 +597,8 @@ def fmt(v):
     return str(v)
 
 
-def table(rows):
-    cols = ["workload", "metric", *PATHS, *RATIOS]
+def table(rows, paths):
+    cols = ["workload", "metric", *paths, *(r[0] for r in ratios_for(paths))]
     cells = [cols] + [[fmt(r[c]) if c not in ("workload", "metric") else r[c] for c in cols] for r in rows]
     # Show each workload's name once.
     last = None
@@ -553,6 +617,11 @@ def table(rows):
     return "\n".join(out)
 
 
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def machine():
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
@@ -568,24 +637,53 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--warden", required=True)
     ap.add_argument("--mwbench", required=True)
-    ap.add_argument("--mitmdump", required=True)
-    ap.add_argument("--nginx", required=True)
+    ap.add_argument("--mitmdump", help="mitmproxy's mitmdump (needed when the mitmproxy path runs)")
+    ap.add_argument("--nginx", help="nginx (needed when the nginx path runs)")
     ap.add_argument("--nginx-no-access-log", action="store_true",
                     help="nginx without its access log (the table's runs have it on, to a file)")
     ap.add_argument("--data", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json")
     ap.add_argument("--only", help="comma-separated substrings: run only workloads whose name has one")
+    ap.add_argument("--paths", help=f"comma-separated subset of {','.join(PATHS)}: run only these paths "
+                                    "(default: all, misp-warden-b with --warden-b)")
+    ap.add_argument("--repeat", type=int, default=1, metavar="N",
+                    help="run each workload N times (the path order rotating each time): the table shows "
+                         "each path's median and the median of the ratios taken within each run")
+    ap.add_argument("--warden-b", metavar="BIN",
+                    help="another misp-warden binary: a fifth path, misp-warden-b, set up as misp-warden is")
     ap.add_argument("--perf", metavar="DIR", help="record misp-warden with `perf record` during each workload into DIR")
     ap.add_argument("--perf-callgraph", action="store_true",
                     help="with --perf: record call graphs (frame pointers; build misp-warden with "
                          "RUSTFLAGS='-C force-frame-pointers=yes' and pass it with --warden)")
     a = ap.parse_args()
+    if a.repeat < 1:
+        ap.error("--repeat: N is at least 1")
+    paths = [p for p in PATHS if p != "misp-warden-b" or a.warden_b]
+    if a.paths:
+        want = [p.strip() for p in a.paths.split(",") if p.strip()]
+        unknown = [p for p in want if p not in PATHS]
+        if unknown or not want:
+            ap.error(f"--paths: {', '.join(unknown) or 'empty'}: the paths are {', '.join(PATHS)}")
+        paths = [p for p in PATHS if p in want]  # the columns' order, whatever the list's
+    if a.warden_b:
+        a.warden_b = os.path.abspath(a.warden_b)
+        if not os.access(a.warden_b, os.X_OK):
+            ap.error(f"--warden-b: {a.warden_b} is not an executable")
+        if "misp-warden-b" not in paths:
+            ap.error("--warden-b: misp-warden-b is not in --paths")
+    elif "misp-warden-b" in paths:
+        ap.error("--paths: misp-warden-b needs --warden-b BIN")
+    for p, opt in (("mitmproxy", a.mitmdump), ("nginx", a.nginx)):
+        if p in paths and not opt:
+            ap.error(f"the {p} path needs --{'mitmdump' if p == 'mitmproxy' else 'nginx'}")
+    if a.perf and "misp-warden" not in paths:
+        ap.error("--perf records misp-warden: add misp-warden to --paths")
     if os.geteuid() != 0:
         sys.exit("bench: run as root (network namespaces)")
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
 
-    b = Bench(a)
+    b = Bench(a, paths)
 
     def on_signal(sig, _frame):
         raise KeyboardInterrupt(f"signal {sig}")
@@ -595,23 +693,29 @@ def main():
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "host": socket.gethostname(), "kernel": platform.release(), "cpus": os.cpu_count(),
-        "quick": a.quick, "before": machine(),
+        "quick": a.quick, "paths": paths, "repeat": a.repeat, "before": machine(),
         "misp_warden": subprocess.run([a.warden, "--version"], capture_output=True, text=True).stdout.strip(),
         "git": subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"], capture_output=True,
                               text=True).stdout.strip(),
-        "mitmproxy": subprocess.run([a.mitmdump, "--version"], capture_output=True,
-                                    text=True).stdout.splitlines()[0:1],
-        "nginx": subprocess.run([a.nginx, "-v"], capture_output=True, text=True).stderr.strip(),
-        "nginx_access_log": not a.nginx_no_access_log,
     }
+    if "misp-warden-b" in paths:
+        meta["warden_b"] = a.warden_b
+        meta["misp_warden_b"] = subprocess.run([a.warden_b, "--version"], capture_output=True,
+                                               text=True).stdout.strip()
+        # Whether the two builds differ at all (an A/A run has one hash).
+        meta["sha256"] = {p: sha256(f) for p, f in (("misp-warden", a.warden), ("misp-warden-b", a.warden_b))}
+    if "mitmproxy" in paths:
+        meta["mitmproxy"] = subprocess.run([a.mitmdump, "--version"], capture_output=True,
+                                           text=True).stdout.splitlines()[0:1]
+    if "nginx" in paths:
+        meta["nginx"] = subprocess.run([a.nginx, "-v"], capture_output=True, text=True).stderr.strip()
+        meta["nginx_access_log"] = not a.nginx_no_access_log
     results, rows = [], []
     try:
-        log(f"setting up the {len(PATHS)} labs")
-        b.setup_direct()
-        b.setup_warden()
-        b.setup_mitm()
-        b.setup_nginx()
-        for p in PATHS:  # every path answers before anything is measured
+        log(f"setting up the {len(paths)} labs")
+        for p in paths:
+            b.setup(p)
+        for p in paths:  # every path answers before anything is measured
             r = b.client(p, ["small", "--req", "get", "--conc", "1", "--secs", "1"])
             if r["errors"] or not r["requests"]:
                 raise RuntimeError(f"{p}: sanity check failed: {r}")
@@ -620,15 +724,25 @@ def main():
             keys = a.only.split(",")
             wl = [w for w in wl if any(k in w[0] for k in keys)]
         for i, (name, kind, argv) in enumerate(wl):
-            k = i % len(PATHS)
-            order = PATHS[k:] + PATHS[:k]
-            res = {}
-            for p in order:
-                res[p] = b.measure(p, argv)
-            log(f"[{i + 1}/{len(wl)}] {name}: " + ", ".join(
-                f"{p} {fmt(res[p].get(METRICS[kind][0][1]))} {METRICS[kind][0][0]}" for p in PATHS))
-            results.append({"workload": name, "kind": kind, "argv": argv, "order": order, "paths": res})
-            rows += rows_for(name, kind, res)
+            runs = []
+            for n in range(a.repeat):
+                # The order rotates by one path from one run to the next (of
+                # a workload, and from one workload to the next): no path is
+                # always measured first or last.
+                k = (i * a.repeat + n) % len(paths)
+                order = paths[k:] + paths[:k]
+                res = {}
+                for p in order:
+                    res[p] = b.measure(p, argv, n)
+                log(f"[{i + 1}/{len(wl)}{f' run {n + 1}/{a.repeat}' if a.repeat > 1 else ''}] {name}: "
+                    + ", ".join(f"{p} {fmt(res[p].get(METRICS[kind][0][1]))} {METRICS[kind][0][0]}"
+                                for p in paths))
+                runs.append({"order": order, "paths": res, "rows": rows_for(name, kind, res, paths)})
+            entry = {"workload": name, "kind": kind, "argv": argv, "runs": runs}
+            if a.repeat == 1:  # the layout before --repeat, kept for what reads it
+                entry.update(order=runs[0]["order"], paths=runs[0]["paths"])
+            results.append(entry)
+            rows += median_rows(name, [r["rows"] for r in runs], paths)
         # Which protocols reached the remotes (the upstream legs): with --h2
         # the clients check their own leg themselves.
         meta["remote_protocols"] = b.remote_protocols()
@@ -639,7 +753,7 @@ def main():
         b.cleanup()
         sys.exit(130)
     except Exception:
-        for p in PATHS:
+        for p in paths:
             for f in ("warden.log", "mitm.log", "nginx.log", "nginx/error.log", "remote.log"):
                 fp = os.path.join(b.dir[p], f)
                 if os.path.exists(fp):
@@ -650,9 +764,10 @@ def main():
     b.cleanup()
     meta["after"] = machine()
     meta["wall_s"] = round(time.time() - started, 1)
-    text = table(rows)
+    text = table(rows, paths)
     print(text)
-    print(f"\n{len(results)} workloads × {len(PATHS)} paths in {meta['wall_s']:.0f} s; load average before "
+    reps = f" × {a.repeat} runs" if a.repeat > 1 else ""
+    print(f"\n{len(results)} workloads × {len(paths)} paths{reps} in {meta['wall_s']:.0f} s; load average before "
           f"{' '.join(meta['before']['loadavg'])}, after {' '.join(meta['after']['loadavg'])} "
           f"({meta['cpus']} CPUs, shared).")
     if a.json:
