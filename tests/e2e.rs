@@ -349,11 +349,13 @@ fn encoded_pushes_are_inspected_decoded_and_forwarded_encoded() {
     assert_no_secret_anywhere(&lab);
 }
 
-/// Bodies large enough to be held in mapped memory (over 32 MiB received;
-/// over 4 MiB of compressed input decoded): judged the same, and an allowed
-/// one arrives byte for byte.
+/// Bodies large enough to be judged while they arrive (pushed and pulled,
+/// plain and gzip, the refused element last), and to be decoded into
+/// mapped memory (over 4 MiB of compressed input): judged the same as small
+/// ones, nothing of a refused one goes on, and an allowed one arrives byte
+/// for byte.
 #[test]
-fn large_bodies_are_judged_whole_and_forwarded_byte_for_byte() {
+fn large_bodies_are_judged_as_they_arrive_and_forwarded_byte_for_byte() {
     let Some(lab) = lab_with("large", &config()) else {
         return;
     };
@@ -397,6 +399,37 @@ fn large_bodies_are_judged_whole_and_forwarded_byte_for_byte() {
     let got: Vec<&Vec<u8>> = records.iter().map(|r| &r.body).collect();
     assert_eq!(got.len(), 2, "only the two allowed bodies arrive");
     assert!(got[0] == &allowed && got[1] == &allowed_gz, "byte for byte");
+
+    // The same events pulled: the allowed one arrives whole, the refused
+    // one's bytes never reach the client — over HTTP/1.1 and HTTP/2.
+    let red_uuid = "6a1c3a2e-1111-4222-8333-444455556666";
+    let red_gz_uuid = "8c1c3a2e-1111-4222-8333-444455556666";
+    let json_type = json!({"Content-Type": "application/json"});
+    let json_gz = json!({"Content-Type": "application/json", "Content-Encoding": "gzip"});
+    let b64 = |b: &[u8]| lab::base64(b);
+    lab.set_routes(0, &json!([
+        {"method": "GET", "path": format!("/events/view/{EVENT_UUID}"), "status": 200, "headers": json_type, "body_b64": b64(&allowed)},
+        {"method": "GET", "path": format!("/events/view/{red_uuid}"), "status": 200, "headers": json_type, "body_b64": b64(&blocked)},
+        {"method": "GET", "path": format!("/events/view/{red_gz_uuid}"), "status": 200, "headers": json_gz, "body_b64": b64(&blocked_gz)},
+    ]));
+    for version in ["--http1.1", "--http2"] {
+        let c = lab.curl(&[version, &format!("{PARTNER}/events/view/{EVENT_UUID}")]);
+        assert_eq!(c.status, 200, "{}", c.stderr);
+        assert!(
+            c.body == allowed,
+            "an allowed large pull arrives byte for byte"
+        );
+        for uuid in [red_uuid, red_gz_uuid] {
+            let path = format!("/events/view/{uuid}");
+            let c = lab.curl(&[version, &format!("{PARTNER}{path}")]);
+            assert_blocked(&c, "blocked_attribute_types");
+            assert!(
+                c.body.len() < 4096,
+                "{} bytes reached the client",
+                c.body.len()
+            );
+        }
+    }
     assert_no_secret_anywhere(&lab);
 }
 

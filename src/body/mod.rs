@@ -2,12 +2,12 @@
 //! then decoded as their receiver will read them — each step bounded.
 //!
 //! - [`receive`] — a body read whole within `max_body_bytes`, every byte
-//!   paid for as it arrives ([`budget`]); a large declared one gathered in
-//!   memory mapped for it ([`buffer`]).
+//!   paid for as it arrives ([`budget`]), kept as the chunks it came in.
 //! - [`codings`] — content codings undone within a [`DecodePlan`]: the
 //!   decoding limits live there once (`max_body_bytes`, the
 //!   decompression ratio past its floor, zstd's window). The plan is made
-//!   before a decoder runs, so its memory can be paid for first.
+//!   before a decoder runs, so its memory can be paid for first. A large
+//!   decoded body goes into memory mapped for it ([`buffer`]).
 //!
 //! Nothing here judges: a body that cannot be read or decoded is an error
 //! the caller turns into a refusal (the judge's `content_encoding` or
@@ -20,4 +20,4 @@ pub mod receive;
 
 pub use budget::{Budget, Payment, Spent, hold};
 pub use codings::{Coding, DecodeError, DecodePlan, Decoded, decode, parse_codings};
-pub use receive::{ReadError, discard, read};
+pub use receive::{ReadError, Received, declared_length, discard, read};

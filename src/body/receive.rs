@@ -1,9 +1,9 @@
-//! Reading a body off the wire: whole, within the size limit, paid for as
-//! it arrives — or, for a request refused on its head, read and thrown away
+//! Reading a body off the wire: whole, as the chunks it came in, within the
+//! size limit, paid for as it arrives and shown to the judge as it comes —
+//! or, for a request refused on its head, read and thrown away
 //! so the client hears the refusal.
 
 use super::budget::{Budget, Payment};
-use super::buffer::{self, MappedBuffer};
 use crate::config::limits::DISCARD_TIMEOUT;
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap};
@@ -23,29 +23,98 @@ pub enum ReadError {
     Busy,
 }
 
+/// A body as received: its chunks in the order they came, each as the
+/// connection handed it over — never copied into one piece to be
+/// forwarded — and their total length.
+#[derive(Debug, Clone, Default)]
+pub struct Received {
+    chunks: Vec<Bytes>,
+    len: usize,
+}
+
+impl Received {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn chunks(&self) -> &[Bytes] {
+        &self.chunks
+    }
+
+    pub fn into_chunks(self) -> Vec<Bytes> {
+        self.chunks
+    }
+
+    /// The body in one piece, for a judge that reads slices: the one chunk
+    /// itself, or a copy of several.
+    pub fn contiguous(&self) -> Bytes {
+        match self.chunks.as_slice() {
+            [] => Bytes::new(),
+            [one] => one.clone(),
+            many => {
+                let mut whole = BytesMut::with_capacity(self.len);
+                for chunk in many {
+                    whole.extend_from_slice(chunk);
+                }
+                whole.freeze()
+            }
+        }
+    }
+
+    fn push(&mut self, chunk: Bytes) {
+        self.len += chunk.len();
+        self.chunks.push(chunk);
+    }
+}
+
+impl From<Bytes> for Received {
+    fn from(bytes: Bytes) -> Received {
+        let mut received = Received::default();
+        if !bytes.is_empty() {
+            received.push(bytes);
+        }
+        received
+    }
+}
+
+/// The length a message's head declares, if it declares one.
+pub fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
 /// Reads a whole body, refusing one declared or found larger than `limit`,
-/// paying for each chunk as it arrives.
-pub async fn read(
-    body: &mut Incoming,
+/// paying for each chunk as it arrives and showing each to `arrived` as it
+/// comes (the judge reading it as it arrives).
+pub async fn read<B>(
+    body: &mut B,
     headers: &HeaderMap,
     limit: u64,
     what: &'static str,
     budget: &Budget,
     held: &mut Payment,
-) -> Result<Bytes, ReadError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    mut arrived: impl FnMut(&Bytes),
+) -> Result<Received, ReadError>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+{
+    let declared = declared_length(headers);
     if declared.is_some_and(|n| n > limit) {
         return Err(ReadError::TooLarge { what, limit });
     }
     if let Some(n) = declared {
-        // Paid for before the buffer is made, so the buffer never exceeds
+        // Paid for before a byte is held, so what is held never exceeds
         // what was paid.
         budget.pay(n, held).map_err(|_| ReadError::Busy)?;
     }
-    let mut buf = Buffer::for_declared(declared);
+    let mut received = Received::default();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| ReadError::Broken {
             what,
@@ -54,7 +123,7 @@ pub async fn read(
         let Ok(data) = frame.into_data() else {
             continue; // trailers: never forwarded, nothing to judge
         };
-        let total = (buf.len() + data.len()) as u64;
+        let total = (received.len() + data.len()) as u64;
         if total > limit {
             return Err(ReadError::TooLarge { what, limit });
         }
@@ -64,57 +133,12 @@ pub async fn read(
                 .pay(data.len() as u64, held)
                 .map_err(|_| ReadError::Busy)?;
         }
-        buf.extend(&data);
-    }
-    Ok(buf.freeze())
-}
-
-/// Where a body is gathered: a large declared one in memory mapped for it
-/// (see [`super::buffer`]), else on the heap.
-enum Buffer {
-    Heap(BytesMut),
-    Mapped(MappedBuffer),
-}
-
-impl Buffer {
-    fn for_declared(declared: Option<u64>) -> Buffer {
-        match declared.map(|n| n as usize) {
-            Some(n) if n >= buffer::LARGE => match MappedBuffer::new(n) {
-                Some(mapped) => Buffer::Mapped(mapped),
-                None => Buffer::Heap(BytesMut::with_capacity(n)),
-            },
-            Some(n) => Buffer::Heap(BytesMut::with_capacity(n)),
-            None => Buffer::Heap(BytesMut::new()),
+        if !data.is_empty() {
+            arrived(&data);
+            received.push(data);
         }
     }
-
-    fn len(&self) -> usize {
-        match self {
-            Buffer::Heap(b) => b.len(),
-            Buffer::Mapped(m) => m.len(),
-        }
-    }
-
-    fn extend(&mut self, data: &[u8]) {
-        if let Buffer::Mapped(m) = self
-            && !m.extend(data)
-        {
-            // More than declared (hyper refuses that; kept safe anyway).
-            let mut heap = BytesMut::with_capacity(m.len() + data.len());
-            heap.extend_from_slice(m);
-            *self = Buffer::Heap(heap);
-        }
-        if let Buffer::Heap(b) = self {
-            b.extend_from_slice(data);
-        }
-    }
-
-    fn freeze(self) -> Bytes {
-        match self {
-            Buffer::Heap(b) => b.freeze(),
-            Buffer::Mapped(m) => m.into_bytes(),
-        }
-    }
+    Ok(received)
 }
 
 /// Reads and throws away a request body the guard refused on its head
@@ -136,24 +160,4 @@ pub async fn discard(body: Incoming, headers: &HeaderMap, limit: u64) {
         while let Some(Ok(_)) = body.frame().await {}
     };
     let _ = tokio::time::timeout(DISCARD_TIMEOUT, drain).await;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_large_declared_body_is_mapped_and_kept_whole_past_its_size() {
-        let n = buffer::LARGE + 1;
-        let data: Vec<u8> = (0..n + 2).map(|i| (i % 251) as u8).collect();
-        let mut buf = Buffer::for_declared(Some(n as u64));
-        assert!(matches!(buf, Buffer::Mapped(_)));
-        buf.extend(&data[..n]);
-        assert!(matches!(buf, Buffer::Mapped(_)));
-        // Bytes beyond the declared size go on, on the heap.
-        buf.extend(&data[n..]);
-        assert!(matches!(buf, Buffer::Heap(_)));
-        assert_eq!(&buf.freeze()[..], &data[..]);
-        assert!(matches!(Buffer::for_declared(Some(1000)), Buffer::Heap(_)));
-    }
 }

@@ -53,7 +53,7 @@ pub use head::{Admitted, Connection, Framing, SourceSpec, host_name, judge_head,
 pub use memory::{EventVerdicts, Flow};
 #[doc(hidden)]
 pub use read::with_serde_json;
-pub use route::{Destination, RequestKind, Route, route, source_instance};
+pub use route::{Destination, KindInConfig, RequestKind, Route, route, source_instance};
 pub use rules::{RequestFacts, ResponseContext};
 pub use verdict::{Block, Rule, printable};
 

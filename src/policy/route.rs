@@ -216,6 +216,75 @@ pub enum RequestKind<'c> {
     Feed { feed: &'c Feed, file: FeedFile },
 }
 
+/// A [`RequestKind`] by position in its config: what carries the kind to a
+/// thread that holds the config by an `Arc` (the daemon judges a large body
+/// on a thread of its own while the body arrives), where
+/// [`resolve`](KindInConfig::resolve) gives the same kind back.
+#[derive(Debug, Clone, Copy)]
+pub enum KindInConfig {
+    Sync {
+        source: usize,
+        destination: usize,
+        endpoint: Endpoint,
+    },
+    Allowlisted,
+    Feed {
+        feed: usize,
+        file: FeedFile,
+    },
+}
+
+impl KindInConfig {
+    /// The kind's position in `config`, the config it was routed in.
+    pub fn of(kind: &RequestKind, config: &Config) -> KindInConfig {
+        let at = |list: &[Instance], one: &Instance| {
+            list.iter()
+                .position(|i| std::ptr::eq(i, one))
+                .expect("a kind routed in this config")
+        };
+        match *kind {
+            RequestKind::Sync {
+                source,
+                destination,
+                endpoint,
+            } => KindInConfig::Sync {
+                source: at(&config.instances, source),
+                destination: at(&config.instances, destination),
+                endpoint,
+            },
+            RequestKind::Allowlisted => KindInConfig::Allowlisted,
+            RequestKind::Feed { feed, file } => KindInConfig::Feed {
+                feed: config
+                    .feeds
+                    .iter()
+                    .position(|f| std::ptr::eq(f, feed))
+                    .expect("a kind routed in this config"),
+                file,
+            },
+        }
+    }
+
+    /// The kind again, in the config [`of`](KindInConfig::of) was given.
+    pub fn resolve(self, config: &Config) -> RequestKind<'_> {
+        match self {
+            KindInConfig::Sync {
+                source,
+                destination,
+                endpoint,
+            } => RequestKind::Sync {
+                source: &config.instances[source],
+                destination: &config.instances[destination],
+                endpoint,
+            },
+            KindInConfig::Allowlisted => RequestKind::Allowlisted,
+            KindInConfig::Feed { feed, file } => RequestKind::Feed {
+                feed: &config.feeds[feed],
+                file,
+            },
+        }
+    }
+}
+
 impl<'c> Route<'c> {
     /// Stage 2: the method and request target (origin form, as sent).
     pub fn check_request_head(

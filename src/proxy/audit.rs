@@ -111,6 +111,12 @@ impl Audit {
         result
     }
 
+    /// Time spent waiting for a verdict judged elsewhere (a body judged
+    /// while it arrived: from its last byte to the verdict).
+    pub fn inspected(&mut self, took: Duration) {
+        self.inspecting += took;
+    }
+
     /// The one audit line of the exchange, and its metrics.
     pub fn log(&self, proxy: &Proxy, conn: &Conn, status: StatusCode) {
         let ms = self.started.elapsed().as_millis() as u64;

@@ -3,12 +3,12 @@
 //!
 //! 1. [`judge_head`] — who, where, which endpoint — before the body is read,
 //!    so a refused push is answered without ever sending `100 Continue`;
-//! 2. [`read_request`] — the body, whole, within the limits;
-//! 3. [`judge_request`] — the body decoded and judged;
-//! 4. [`forward`] — the original bytes sent on, the answer read whole (or
-//!    streamed when nothing in it is judged);
-//! 5. [`judge_answer`] — the answer decoded and judged, before a byte of it
-//!    reaches the client.
+//! 2. [`receive_request`] — the body, whole, within the limits, and judged
+//!    (a large one while it arrives: see [`super::judging`]);
+//! 3. [`forward`] — the bytes received sent on, the answer's head read;
+//! 4. [`receive_answer`] — the answer's body received whole and judged
+//!    before a byte of it reaches the client (or, when nothing in it is
+//!    judged, streamed to the client as it arrives).
 //!
 //! The bytes forwarded are always the ones received: decoding is only for
 //! looking. In monitor mode every stage is judged and logged the same, and
@@ -18,21 +18,26 @@
 
 use super::Conn;
 use super::audit::Audit;
-use super::forward::{Outgoing, UpstreamAnswer, Wanted, declared_length, send, upstream_target};
+use super::forward::{Outgoing, answer_timeout, send, upstream_target};
+use super::judging::{ArrivingJudge, Judged, NotReceived, Receiving};
 use super::message::client_response;
 use super::refusal::Refusal;
 use super::reply::Body;
-use super::upstream::Streamed;
+use super::upstream::{Streamed, Target};
 use super::{InForce, Proxy};
-use crate::body::{self, Payment};
+use crate::body::{self, Payment, Received};
+use crate::config::limits::RESPONSE_TIMEOUT;
 use crate::config::{Config, Mode};
-use crate::policy::{self, Block, Connection, RequestFacts, RequestKind, Rule, SourceSpec};
-use bytes::Bytes;
+use crate::json::Arrival;
+use crate::policy::{
+    self, Block, Connection, KindInConfig, RequestFacts, RequestKind, Rule, SourceSpec,
+};
 use http::{Method, Request, Response};
 use http_body_util::Either;
 use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::sync::Arc;
+use tokio::time::Instant;
 
 /// What the client is answered with: a body of the guard's making or
 /// judged whole, or one streamed from upstream as it arrives.
@@ -42,8 +47,9 @@ pub type ClientBody = Either<Body, Streamed>;
 struct Ctx<'a> {
     proxy: &'a Arc<Proxy>,
     /// The config in force when the exchange began: a reload never changes
-    /// the rules halfway through it.
-    in_force: &'a InForce,
+    /// the rules halfway through it. (By its `Arc`: a large body's judge
+    /// holds it on a thread of its own.)
+    in_force: &'a Arc<InForce>,
     conn: &'a Conn,
     audit: Audit,
     /// `warden.mode: monitor`: judge and log, refuse nothing the rules
@@ -115,30 +121,35 @@ async fn exchange(
             return Err(refusal);
         }
     };
-    let (raw, paid) = read_request(ctx, &parts, incoming).await?;
-    let facts = judge_request(ctx, kind.as_ref(), &parts, &raw).await?;
+    let (raw, paid, facts) = receive_request(ctx, kind.as_ref(), &parts, incoming).await?;
     let is_head = parts.method == Method::HEAD;
-    let judged_answer = kind.as_ref().is_some_and(policy::response_is_judged);
-    let wanted = match (is_head, judged_answer) {
-        (true, _) => Wanted::Head,
-        (false, true) => Wanted::Whole,
-        (false, false) => Wanted::Streamed,
-    };
-    let (response, answer) = forward(ctx, &parts, raw, paid, wanted).await?;
-    let (raw, _paid) = match answer {
-        UpstreamAnswer::Streamed(body) => {
-            ctx.audit.bytes_out = declared_length(&response.headers);
-            return Ok(client_response(response, Either::Right(body), false));
+    let judged = kind.filter(policy::response_is_judged);
+    let host = policy::host_name(&parts).ok().flatten();
+    let target = upstream_target(ctx.in_force, ctx.conn, host);
+    // The time MISP itself gives the whole answer.
+    let deadline = Instant::now() + RESPONSE_TIMEOUT;
+    let (response, answer) = forward(ctx, &parts, &target, raw, paid, is_head, deadline).await?;
+    let answered = match (answer, judged) {
+        (Some(answer), None) => {
+            ctx.audit.bytes_out = body::declared_length(&response.headers).unwrap_or(0) as usize;
+            return Ok(client_response(response, Either::Right(answer), false));
         }
-        UpstreamAnswer::Whole(raw, paid) => (raw, paid),
+        (None, None) => Received::default(),
+        (body, Some(kind)) => {
+            let answer = Answer {
+                kind: &kind,
+                facts: &facts,
+                response: &response,
+                target: &target,
+                deadline,
+            };
+            receive_answer(ctx, answer, body).await?
+        }
     };
-    ctx.audit.bytes_out = raw.len();
-    if judged_answer && let Some(kind) = &kind {
-        judge_answer(ctx, kind, &facts, &response, &raw).await?;
-    }
+    ctx.audit.bytes_out = answered.len();
     Ok(client_response(
         response,
-        Either::Left(Body::new(raw)),
+        Either::Left(Body::from_chunks(answered.into_chunks())),
         is_head,
     ))
 }
@@ -174,31 +185,71 @@ fn judge_head<'c>(
 }
 
 /// Stage 2: the request body, complete, within `max_body_bytes` and
-/// `body_timeout_seconds`, paid for out of the budget as it arrives. It is
-/// never streamed through uninspected, in either mode.
-async fn read_request(
+/// `body_timeout_seconds`, paid for out of the budget as it arrives, and
+/// judged. It is never streamed through uninspected, in either mode.
+async fn receive_request(
     ctx: &mut Ctx<'_>,
+    kind: Option<&RequestKind<'_>>,
     parts: &http::request::Parts,
     mut incoming: Incoming,
-) -> Result<(Bytes, Payment), Refusal> {
-    let warden = &ctx.in_force.config.warden;
+) -> Result<(Received, Payment, RequestFacts), Refusal> {
+    let (proxy, in_force) = (ctx.proxy, ctx.in_force);
+    let warden = &in_force.config.warden;
     let timeout = warden.limits.body_timeout;
-    let mut paid = Payment::default();
-    let read = body::read(
-        &mut incoming,
-        &parts.headers,
-        warden.max_body_bytes,
-        "request",
-        &ctx.proxy.budget,
-        &mut paid,
-    );
-    let refusal = match tokio::time::timeout(timeout, read).await {
-        Ok(Ok(raw)) => {
-            ctx.audit.bytes_in = raw.len();
-            return Ok((raw, paid));
+    let receiving = Receiving {
+        proxy,
+        warden,
+        headers: &parts.headers,
+        what: "request",
+        deadline: Instant::now() + timeout,
+    };
+    let received = match kind.filter(|k| policy::request_is_judged(k)) {
+        None => receiving
+            .unjudged(&mut incoming)
+            .await
+            .map(|(body, paid)| Judged {
+                body,
+                paid,
+                verdict: Ok(RequestFacts::default()),
+            }),
+        Some(kind) => {
+            let config = &in_force.config;
+            let whole = |raw: &[u8]| {
+                policy::judge_request_body(config, kind, &parts.headers, raw, &proxy.verdicts)
+            };
+            let arriving = || -> ArrivingJudge<RequestFacts> {
+                let (in_force, proxy) = (in_force.clone(), proxy.clone());
+                let (key, headers) = (KindInConfig::of(kind, config), parts.headers.clone());
+                Box::new(move |raw: &Arrival| {
+                    let config = &in_force.config;
+                    let kind = key.resolve(config);
+                    policy::judge_request_body_arriving(
+                        config,
+                        &kind,
+                        &headers,
+                        raw,
+                        &proxy.verdicts,
+                    )
+                })
+            };
+            receiving
+                .judged(&mut incoming, &mut ctx.audit, whole, arriving)
+                .await
         }
-        Ok(Err(e)) => Refusal::from(e),
-        Err(_) => Refusal::Blocked(Block::new(
+    };
+    let refusal = match received {
+        Ok(Judged {
+            body,
+            paid,
+            verdict,
+        }) => {
+            ctx.audit.bytes_in = body.len();
+            // (In monitor mode, after a would-be refusal, nothing is known.)
+            let facts = ctx.judged(verdict)?.unwrap_or_default();
+            return Ok((body, paid, facts));
+        }
+        Err(NotReceived::Read(e)) => Refusal::from(e),
+        Err(NotReceived::Late) => Refusal::Blocked(Block::new(
             Rule::MalformedBody,
             format!(
                 "the request body did not arrive within {}s (warden.body_timeout_seconds)",
@@ -214,80 +265,98 @@ async fn read_request(
     Err(refusal)
 }
 
-/// Stage 3: the request body decoded and judged.
-async fn judge_request(
-    ctx: &mut Ctx<'_>,
-    kind: Option<&RequestKind<'_>>,
-    parts: &http::request::Parts,
-    raw: &[u8],
-) -> Result<RequestFacts, Refusal> {
-    let Some(kind) = kind.filter(|k| policy::request_is_judged(k)) else {
-        return Ok(RequestFacts::default());
-    };
-    let (config, verdicts) = (&ctx.in_force.config, &ctx.proxy.verdicts);
-    let verdict = inspect(ctx, &parts.headers, raw, || {
-        policy::judge_request_body(config, kind, &parts.headers, raw, verdicts)
-    })
-    .await;
-    // (In monitor mode, after a would-be refusal, nothing is known.)
-    Ok(ctx.judged(verdict)?.unwrap_or_default())
-}
-
-/// Stage 4: the original bytes sent on, the answer read as `wanted`. The
+/// Stage 3: the bytes received sent on, the answer's head read. The
 /// answer is paid for apart: the request (its bytes, and their share of the
 /// budget) is let go once the answer has begun.
 async fn forward(
     ctx: &mut Ctx<'_>,
     parts: &http::request::Parts,
-    raw: Bytes,
+    target: &Target,
+    raw: Received,
     paid: Payment,
-    wanted: Wanted,
-) -> Result<(http::response::Parts, UpstreamAnswer), Refusal> {
-    let host = policy::host_name(parts).ok().flatten();
-    let target = upstream_target(ctx.in_force, ctx.conn, host);
+    is_head: bool,
+    deadline: Instant,
+) -> Result<(http::response::Parts, Option<Streamed>), Refusal> {
     let outgoing = Outgoing {
         parts,
         target: parts.uri.path_and_query().map_or("/", |p| p.as_str()),
         body: raw,
         _paid: paid,
     };
-    let limit = ctx.config().warden.max_body_bytes;
-    send(ctx.proxy, &target, outgoing, wanted, limit).await
+    send(ctx.proxy, target, outgoing, is_head, deadline).await
 }
 
-/// Stage 5: the answer decoded and judged, before a byte of it reaches the
-/// client.
-async fn judge_answer(
-    ctx: &mut Ctx<'_>,
-    kind: &RequestKind<'_>,
-    facts: &RequestFacts,
-    response: &http::response::Parts,
-    raw: &[u8],
-) -> Result<(), Refusal> {
-    let (config, verdicts) = (&ctx.in_force.config, &ctx.proxy.verdicts);
-    let verdict = inspect(ctx, &response.headers, raw, || {
-        policy::judge_response(config, kind, facts, response, raw, verdicts)
-    })
-    .await;
-    ctx.judged(verdict).map(|_| ())
+/// An answer the judge reads, and what it is judged with.
+struct Answer<'x> {
+    kind: &'x RequestKind<'x>,
+    facts: &'x RequestFacts,
+    response: &'x http::response::Parts,
+    target: &'x Target,
+    /// When the answer must be all there.
+    deadline: Instant,
 }
 
-/// Runs `judge` on a body with these header fields, in an inspection slot
-/// (`max_concurrent_inspections`), with the memory its decoding may take
-/// paid for first and given back once judged (the decoded copy is never
-/// forwarded).
-async fn inspect<T>(
+/// Stage 4: the answer's body (none for HEAD) received whole within
+/// `max_body_bytes` and judged, before a byte of it reaches the client.
+async fn receive_answer(
     ctx: &mut Ctx<'_>,
-    headers: &http::HeaderMap,
-    raw: &[u8],
-    judge: impl FnOnce() -> Result<T, Block>,
-) -> Result<T, Refusal> {
-    let proxy = ctx.proxy;
-    let warden = &ctx.in_force.config.warden;
-    let _slot = proxy.inspections.acquire().await;
-    ctx.audit.inspect(raw.len(), || {
-        let plan = policy::decode_plan(headers, raw.len(), warden)?;
-        let _decoding = body::hold(&proxy.budget, plan.memory())?;
-        Ok(judge()?)
-    })
+    answer: Answer<'_>,
+    body: Option<Streamed>,
+) -> Result<Received, Refusal> {
+    let (proxy, in_force) = (ctx.proxy, ctx.in_force);
+    let config = &in_force.config;
+    let receiving = Receiving {
+        proxy,
+        warden: &config.warden,
+        headers: &answer.response.headers,
+        what: "response",
+        deadline: answer.deadline,
+    };
+    let whole = |raw: &[u8]| {
+        let (kind, facts, response) = (answer.kind, answer.facts, answer.response);
+        policy::judge_response(config, kind, facts, response, raw, &proxy.verdicts)
+    };
+    let arriving = || -> ArrivingJudge<()> {
+        let (in_force, proxy) = (in_force.clone(), proxy.clone());
+        let key = KindInConfig::of(answer.kind, config);
+        let facts = answer.facts.clone();
+        let mut head = Response::new(());
+        *head.status_mut() = answer.response.status;
+        *head.headers_mut() = answer.response.headers.clone();
+        let (head, ()) = head.into_parts();
+        Box::new(move |raw: &Arrival| {
+            let config = &in_force.config;
+            let kind = key.resolve(config);
+            policy::judge_response_arriving(config, &kind, &facts, &head, raw, &proxy.verdicts)
+        })
+    };
+    let received = match body {
+        Some(mut body) => {
+            receiving
+                .judged(&mut body, &mut ctx.audit, whole, arriving)
+                .await
+        }
+        // HEAD: the empty body is what the judge reads.
+        None => Ok(Judged {
+            body: Received::default(),
+            paid: Payment::default(),
+            verdict: super::judging::inspect(
+                proxy,
+                &config.warden,
+                &mut ctx.audit,
+                receiving.headers,
+                &[],
+                || whole(&[]),
+            )
+            .await,
+        }),
+    };
+    match received {
+        Ok(Judged { body, verdict, .. }) => {
+            ctx.judged(verdict)?;
+            Ok(body)
+        }
+        Err(NotReceived::Read(e)) => Err(Refusal::from(e)),
+        Err(NotReceived::Late) => Err(answer_timeout(answer.target)),
+    }
 }

@@ -1,8 +1,8 @@
 //! Forwarding an exchange the judge let through: where it goes (the
 //! original destination, verified for the name MISP meant), sending it on a
 //! pooled connection (once more on a fresh one if the pooled one had been
-//! closed), and the answer — read whole when the judge will read it,
-//! streamed to the client as it arrives when it will not.
+//! closed), and the answer's head — its body is the caller's to read (whole
+//! when the judge will read it) or to stream to the client as it arrives.
 
 use super::Conn;
 use super::message::upstream_request;
@@ -10,12 +10,11 @@ use super::refusal::Refusal;
 use super::reply::Body;
 use super::upstream::{Streamed, Target, TlsTarget, UpstreamError};
 use super::{InForce, Proxy};
-use crate::body::{self, Payment};
-use crate::config::limits::RESPONSE_TIMEOUT;
+use crate::body::{Payment, Received};
 use crate::tls::leaf::LeafName;
-use bytes::Bytes;
 use http::Request;
 use std::sync::Arc;
+use tokio::time::Instant;
 
 /// Where to forward: always the original destination; over TLS when the
 /// client spoke TLS, verified for the client's SNI name, else the host of
@@ -55,7 +54,7 @@ pub(super) fn upstream_target(in_force: &InForce, conn: &Conn, host: Option<Stri
 pub(super) struct Outgoing<'a> {
     pub parts: &'a http::request::Parts,
     pub target: &'a str,
-    pub body: Bytes,
+    pub body: Received,
     /// The request body's share of the budget: given back with the body,
     /// once the answer has begun (the request will not be sent again).
     pub _paid: Payment,
@@ -71,43 +70,17 @@ impl Outgoing<'_> {
     }
 }
 
-/// How the answer is wanted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Wanted {
-    /// Whole, within `max_body_bytes`: the judge will read it.
-    Whole,
-    /// As it arrives: nothing in it is judged.
-    Streamed,
-    /// The head only (an answer to HEAD has no body).
-    Head,
-}
-
-/// The upstream's answer.
-pub(super) enum UpstreamAnswer {
-    /// Read whole, with its share of the body budget.
-    Whole(Bytes, Payment),
-    Streamed(Streamed),
-}
-
-/// The Content-Length a response declares (for the log of a streamed one).
-pub(super) fn declared_length(headers: &http::HeaderMap) -> usize {
-    headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Sends upstream and reads the answer as `wanted`, within the time MISP
-/// itself would wait. A streamed answer's connection goes back to the pool
-/// when its body is complete.
+/// Sends upstream and reads the answer's head, before `deadline` (the time
+/// MISP itself would wait for the whole answer). Its body, when there is
+/// one (not for HEAD), is handed over unread: its connection goes back to
+/// the pool once the body has been read to its end.
 pub(super) async fn send(
     proxy: &Arc<Proxy>,
     target: &Target,
     outgoing: Outgoing<'_>,
-    wanted: Wanted,
-    limit: u64,
-) -> Result<(http::response::Parts, UpstreamAnswer), Refusal> {
+    head: bool,
+    deadline: Instant,
+) -> Result<(http::response::Parts, Option<Streamed>), Refusal> {
     let work = async {
         let (mut sender, reused) = proxy.pool.get(target).await?;
         let response = match sender.send_request(outgoing.request()?).await {
@@ -130,43 +103,27 @@ pub(super) async fn send(
         };
         // Answered: the request will not be sent again.
         drop(outgoing);
-        let (parts, mut incoming) = response.into_parts();
-        let answer = match wanted {
-            Wanted::Streamed => {
-                let (pool_owner, target) = (proxy.clone(), target.clone());
-                let done = Box::new(move || pool_owner.pool.put(target, sender));
-                return Ok((
-                    parts,
-                    UpstreamAnswer::Streamed(Streamed::new(incoming, done)),
-                ));
-            }
-            Wanted::Head => UpstreamAnswer::Whole(Bytes::new(), Payment::default()),
-            Wanted::Whole => {
-                let mut paid = Payment::default();
-                let raw = body::read(
-                    &mut incoming,
-                    &parts.headers,
-                    limit,
-                    "response",
-                    &proxy.budget,
-                    &mut paid,
-                )
-                .await?;
-                UpstreamAnswer::Whole(raw, paid)
-            }
-        };
-        proxy.pool.put(target.clone(), sender);
-        Ok((parts, answer))
+        let (parts, incoming) = response.into_parts();
+        if head {
+            proxy.pool.put(target.clone(), sender);
+            return Ok((parts, None));
+        }
+        let (pool_owner, target) = (proxy.clone(), target.clone());
+        let done = Box::new(move || pool_owner.pool.put(target, sender));
+        Ok((parts, Some(Streamed::new(incoming, done))))
     };
-    tokio::time::timeout(RESPONSE_TIMEOUT, work)
+    tokio::time::timeout_at(deadline, work)
         .await
-        .unwrap_or_else(|_| {
-            Err(Refusal::Upstream(UpstreamError::Timeout(format!(
-                "{} did not answer within {}s",
-                target.addr,
-                RESPONSE_TIMEOUT.as_secs()
-            ))))
-        })
+        .unwrap_or_else(|_| Err(answer_timeout(target)))
+}
+
+/// The refusal when the upstream's answer did not come in time.
+pub(super) fn answer_timeout(target: &Target) -> Refusal {
+    Refusal::Upstream(UpstreamError::Timeout(format!(
+        "{} did not answer within {}s",
+        target.addr,
+        crate::config::limits::RESPONSE_TIMEOUT.as_secs()
+    )))
 }
 
 fn upstream_failed(target: &Target, e: hyper::Error) -> Refusal {

@@ -4,11 +4,10 @@
 //! [`crate::policy::judge_head`]; bodies are read in [`super::bodies`].)
 
 use super::reply::Body;
+use crate::body::Received;
 use crate::policy::{Block, Rule};
-use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, Version};
-use http_body_util::Full;
 
 /// Hop-by-hop fields: about one connection, not the message. Never
 /// forwarded, in either direction (RFC 9110 §7.6.1), nor are the fields the
@@ -41,11 +40,12 @@ fn end_to_end(headers: &HeaderMap) -> impl Iterator<Item = (&HeaderName, &Header
 
 /// The request as it goes upstream: same method, target, fields and body
 /// bytes; HTTP/1.1 framing of our own (the body is whole, so a
-/// `Content-Length`; no `Expect`, the body is already here).
+/// `Content-Length`; no `Expect`, the body is already here). The body goes
+/// as the chunks it was received in.
 pub fn upstream_request(
     parts: &http::request::Parts,
     target: &str,
-    raw: Bytes,
+    raw: Received,
 ) -> Result<Request<Body>, Block> {
     let bad = |e: http::Error| {
         Block::new(
@@ -81,7 +81,9 @@ pub fn upstream_request(
     if had_body {
         builder = builder.header(header::CONTENT_LENGTH, raw.len());
     }
-    builder.body(Full::new(raw)).map_err(bad)
+    builder
+        .body(Body::from_chunks(raw.into_chunks()))
+        .map_err(bad)
 }
 
 /// The response as it goes to the client: status, end-to-end fields and
@@ -104,6 +106,7 @@ pub fn client_response<B>(parts: http::response::Parts, body: B, is_head: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     fn parts(request: Request<()>) -> http::request::Parts {
         request.into_parts().0
@@ -120,7 +123,7 @@ mod tests {
                 .body(())
                 .unwrap(),
         );
-        let out = upstream_request(&p, "/events/add", Bytes::from_static(b"{}")).unwrap();
+        let out = upstream_request(&p, "/events/add", Bytes::from_static(b"{}").into()).unwrap();
         let hosts: Vec<_> = out.headers().get_all(header::HOST).iter().collect();
         assert_eq!(hosts, ["misp.partner.example"]);
         assert_eq!(out.headers()[header::CONTENT_LENGTH], "2");
@@ -141,7 +144,7 @@ mod tests {
                 .body(())
                 .unwrap(),
         );
-        let out = upstream_request(&p, "/events/add", Bytes::from_static(b"{}")).unwrap();
+        let out = upstream_request(&p, "/events/add", Bytes::from_static(b"{}").into()).unwrap();
         let names: Vec<_> = out.headers().keys().map(|k| k.as_str()).collect();
         assert_eq!(names, ["host", "authorization", "content-length"]);
     }

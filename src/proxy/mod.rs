@@ -11,11 +11,13 @@
 //!    bound on silence (`idle`), larger reads under TLS (`read_ahead`), a
 //!    watch on HTTP/1.1 framing (`framing`).
 //! 3. [`exchange`] — each request on it, a short pipeline: judge the head,
-//!    read the body, judge it, forward it, read the answer, judge it,
-//!    answer — never a byte of a body before its verdict.
+//!    receive and judge the body, forward it, receive and judge the answer,
+//!    answer — never a byte of a body before its verdict. A body is
+//!    received and judged in [`judging`]: a large one while it arrives, on
+//!    a thread of its own.
 //! 4. [`forward`] — where it goes (the original destination, verified for
-//!    the name MISP meant) and the answer, read whole or streamed; over
-//!    [`upstream`]'s pooled connections.
+//!    the name MISP meant) and the answer's head; over [`upstream`]'s
+//!    pooled connections.
 //! 5. [`audit`] — the exchange's one log line and its metrics.
 //!
 //! Every refusal is a [`Refusal`] (`refusal.rs`), answered MISP-style
@@ -34,6 +36,7 @@ mod exchange;
 mod forward;
 mod framing;
 mod idle;
+mod judging;
 mod message;
 mod read_ahead;
 mod refusal;
