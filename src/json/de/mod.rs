@@ -10,15 +10,15 @@
 
 use super::arrival::Arrival;
 use super::error::{Code, Error};
-use super::read::{RawStart, Reader, Reference, Result};
+use super::read::{Reader, Reference, Result};
 use serde::de::{self, Expected, Unexpected};
 use serde::forward_to_deserialize_any;
 
+mod ignore;
 mod number;
+mod raw;
 
-/// The name serde_json's `RawValue` asks a deserializer for: the value's
-/// text, unparsed.
-pub const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+pub use raw::RAW_VALUE_TOKEN;
 
 /// Deepest nesting of arrays and objects read into a value (serde_json's
 /// 128; skipped values have no limit, as in serde_json).
@@ -217,183 +217,6 @@ impl<'b> Deserializer<'b> {
             Some(b',') => Err(self.peek_error(Code::TrailingComma)),
             Some(_) => Err(self.peek_error(Code::TrailingCharacters)),
             None => Err(self.peek_error(Code::EofWhileParsingObject)),
-        }
-    }
-
-    /// Skips one value, its syntax checked as serde_json checks it when
-    /// it skips (nesting unbounded: the open brackets are kept in the
-    /// scratch buffer, not on the stack).
-    fn ignore_value(&mut self) -> Result<()> {
-        self.scratch.clear();
-        let mut enclosing = None;
-        loop {
-            let peek = match self.parse_whitespace()? {
-                Some(b) => b,
-                None => return Err(self.peek_error(Code::EofWhileParsingValue)),
-            };
-            let frame = match peek {
-                b'n' => {
-                    self.eat_char();
-                    self.parse_ident(b"ull")?;
-                    None
-                }
-                b't' => {
-                    self.eat_char();
-                    self.parse_ident(b"rue")?;
-                    None
-                }
-                b'f' => {
-                    self.eat_char();
-                    self.parse_ident(b"alse")?;
-                    None
-                }
-                b'-' => {
-                    self.eat_char();
-                    self.ignore_integer()?;
-                    None
-                }
-                b'0'..=b'9' => {
-                    self.ignore_integer()?;
-                    None
-                }
-                b'"' => {
-                    self.eat_char();
-                    self.read.ignore_str()?;
-                    None
-                }
-                frame @ (b'[' | b'{') => {
-                    self.scratch.extend(enclosing.take());
-                    self.eat_char();
-                    Some(frame)
-                }
-                _ => return Err(self.peek_error(Code::ExpectedSomeValue)),
-            };
-            let (mut accept_comma, mut frame) = match frame {
-                Some(frame) => (false, frame),
-                None => match enclosing.take() {
-                    Some(frame) => (true, frame),
-                    None => match self.scratch.pop() {
-                        Some(frame) => (true, frame),
-                        None => return Ok(()),
-                    },
-                },
-            };
-            loop {
-                match self.parse_whitespace()? {
-                    Some(b',') if accept_comma => {
-                        self.eat_char();
-                        break;
-                    }
-                    Some(b']') if frame == b'[' => {}
-                    Some(b'}') if frame == b'{' => {}
-                    Some(_) => {
-                        if accept_comma {
-                            return Err(self.peek_error(if frame == b'[' {
-                                Code::ExpectedListCommaOrEnd
-                            } else {
-                                Code::ExpectedObjectCommaOrEnd
-                            }));
-                        }
-                        break;
-                    }
-                    None => {
-                        return Err(self.peek_error(if frame == b'[' {
-                            Code::EofWhileParsingList
-                        } else {
-                            Code::EofWhileParsingObject
-                        }));
-                    }
-                }
-                self.eat_char();
-                frame = match self.scratch.pop() {
-                    Some(frame) => frame,
-                    None => return Ok(()),
-                };
-                accept_comma = true;
-            }
-            if frame == b'{' {
-                match self.parse_whitespace()? {
-                    Some(b'"') => self.eat_char(),
-                    Some(_) => return Err(self.peek_error(Code::KeyMustBeAString)),
-                    None => return Err(self.peek_error(Code::EofWhileParsingObject)),
-                }
-                self.read.ignore_str()?;
-                match self.parse_whitespace()? {
-                    Some(b':') => self.eat_char(),
-                    Some(_) => return Err(self.peek_error(Code::ExpectedColon)),
-                    None => return Err(self.peek_error(Code::EofWhileParsingObject)),
-                }
-            }
-            enclosing = Some(frame);
-        }
-    }
-
-    fn ignore_integer(&mut self) -> Result<()> {
-        match self.next_char_or_null()? {
-            b'0' => {
-                if let b'0'..=b'9' = self.peek_or_null()? {
-                    return Err(self.peek_error(Code::InvalidNumber));
-                }
-            }
-            b'1'..=b'9' => {
-                while let b'0'..=b'9' = self.peek_or_null()? {
-                    self.eat_char();
-                }
-            }
-            _ => return Err(self.error(Code::InvalidNumber)),
-        }
-        match self.peek_or_null()? {
-            b'.' => self.ignore_decimal(),
-            b'e' | b'E' => self.ignore_exponent(),
-            _ => Ok(()),
-        }
-    }
-
-    fn ignore_decimal(&mut self) -> Result<()> {
-        self.eat_char();
-        let mut at_least_one_digit = false;
-        while let b'0'..=b'9' = self.peek_or_null()? {
-            self.eat_char();
-            at_least_one_digit = true;
-        }
-        if !at_least_one_digit {
-            return Err(self.peek_error(Code::InvalidNumber));
-        }
-        match self.peek_or_null()? {
-            b'e' | b'E' => self.ignore_exponent(),
-            _ => Ok(()),
-        }
-    }
-
-    fn ignore_exponent(&mut self) -> Result<()> {
-        self.eat_char();
-        if let b'+' | b'-' = self.peek_or_null()? {
-            self.eat_char();
-        }
-        match self.next_char_or_null()? {
-            b'0'..=b'9' => {}
-            _ => return Err(self.error(Code::InvalidNumber)),
-        }
-        while let b'0'..=b'9' = self.peek_or_null()? {
-            self.eat_char();
-        }
-        Ok(())
-    }
-
-    /// serde_json's raw value: the value's text, skipped, handed to the
-    /// visitor as a one-entry map (`RAW_VALUE_TOKEN` → the text), borrowed
-    /// when it lies in one chunk.
-    fn deserialize_raw_value<V: de::Visitor<'b>>(&mut self, visitor: V) -> Result<V::Value> {
-        self.parse_whitespace()?;
-        let start: RawStart = self.read.begin_raw()?;
-        self.ignore_value()?;
-        match self.read.end_raw(start) {
-            Ok(borrowed) => visitor.visit_map(RawMap {
-                value: Some(RawText::Borrowed(borrowed)),
-            }),
-            Err(owned) => visitor.visit_map(RawMap {
-                value: Some(RawText::Owned(owned)),
-            }),
         }
     }
 
@@ -1077,51 +900,5 @@ impl<'de> de::Deserializer<'de> for MapKey<'_, 'de> {
     forward_to_deserialize_any! {
         char str string unit unit_struct seq tuple tuple_struct map struct
         identifier ignored_any
-    }
-}
-
-/// A raw value's text, borrowed from the body or copied out of it.
-enum RawText<'b> {
-    Borrowed(&'b str),
-    Owned(String),
-}
-
-/// A raw value as serde_json hands it over: one entry, `RAW_VALUE_TOKEN`
-/// → the text.
-struct RawMap<'b> {
-    value: Option<RawText<'b>>,
-}
-
-impl<'de> de::MapAccess<'de> for RawMap<'de> {
-    type Error = Error;
-
-    fn next_key_seed<K: de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
-        if self.value.is_none() {
-            return Ok(None);
-        }
-        seed.deserialize(RawKey).map(Some)
-    }
-
-    fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
-        match self.value.take().expect("a key first") {
-            RawText::Borrowed(s) => seed.deserialize(de::value::BorrowedStrDeserializer::new(s)),
-            RawText::Owned(s) => seed.deserialize(de::value::StringDeserializer::new(s)),
-        }
-    }
-}
-
-struct RawKey;
-
-impl<'de> de::Deserializer<'de> for RawKey {
-    type Error = Error;
-
-    fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        visitor.visit_borrowed_str(RAW_VALUE_TOKEN)
-    }
-
-    forward_to_deserialize_any! {
-        bool u8 u16 u32 u64 u128 i8 i16 i32 i64 i128 f32 f64 char str string seq
-        bytes byte_buf map struct option unit newtype_struct ignored_any
-        unit_struct tuple_struct tuple enum identifier
     }
 }
