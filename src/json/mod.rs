@@ -43,7 +43,7 @@
 //! The same observable behaviour as `serde_json::Deserializer::from_str`
 //! on `std::str::from_utf8(body)`, for every body and every way of cutting
 //! it into chunks — the deserializer follows serde_json 1.0's, token for
-//! token (`de.rs`):
+//! token (`de/`):
 //!
 //! - the same bodies accepted and refused, by values read and by values
 //!   skipped: whitespace, escapes (`\u` surrogate pairs must pair when a
