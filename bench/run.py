@@ -456,7 +456,7 @@ def workloads(quick, data):
             if req == "get":  # MISP's curl offers h2: its twin over HTTP/2
                 w.append((f"{label} c={conc} keep-alive h2", "small",
                           ["small", "--req", req, "--conc", conc, "--mode", "keepalive", "--secs", secs, "--h2"]))
-    sizes = ((1, 5), (10, 2)) if quick else ((1, 30), (10, 6), (100, 3))
+    sizes = ((1, 5), (10, 2)) if quick else ((1, 30), (10, 6), (50, 3), (100, 3))
     for direction in ("push", "pull"):
         for mb, count in sizes:
             for enc in ("none", "gzip", "br"):

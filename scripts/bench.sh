@@ -51,7 +51,7 @@ CARGO_TARGET_DIR=$PWD/target/bench/cargo cargo build --release --quiet --manifes
 mwbench=$PWD/target/bench/cargo/release/mwbench
 
 data=$PWD/target/bench/data
-if [ -n "$quick" ]; then sizes=1,10; else sizes=1,10,100; fi
+if [ -n "$quick" ]; then sizes=1,10; else sizes=1,10,50,100; fi
 echo "bench: generating events (cached in $data)" >&2
 "$mwbench" gen --out "$data" --sizes "$sizes"
 

@@ -19,5 +19,6 @@ pub mod codings;
 pub mod receive;
 
 pub use budget::{Budget, Payment, Spent, hold};
+pub use buffer::give_back;
 pub use codings::{Coding, DecodeError, DecodePlan, Decoded, decode, parse_codings};
 pub use receive::{ReadError, Received, declared_length, discard, read};

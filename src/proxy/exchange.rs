@@ -103,6 +103,12 @@ pub async fn handle(
             refusal.answer(&ctx.audit.path).map(Either::Left)
         }
     };
+    if ctx.audit.bytes_in.max(ctx.audit.bytes_out) >= body::buffer::LARGE {
+        // A large request body is gone by now (sent, or refused), and so
+        // is a refused answer's; an answer sent on goes back when the
+        // client has it (reply::Body).
+        body::give_back();
+    }
     ctx.audit.log(&proxy, &conn, response.status());
     Ok(response)
 }
@@ -146,7 +152,6 @@ async fn exchange(
             receive_answer(ctx, answer, body).await?
         }
     };
-    ctx.audit.bytes_out = answered.len();
     Ok(client_response(
         response,
         Either::Left(Body::from_chunks(answered.into_chunks())),
@@ -353,6 +358,7 @@ async fn receive_answer(
     };
     match received {
         Ok(Judged { body, verdict, .. }) => {
+            ctx.audit.bytes_out = body.len();
             ctx.judged(verdict)?;
             Ok(body)
         }

@@ -5,6 +5,7 @@
 //! instead of skipping one event. So every refusal looks like MISP's own
 //! errors: `{"name": ..., "message": ..., "url": ...}`.
 
+use crate::body;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use hyper::body::{Frame, SizeHint};
@@ -20,6 +21,18 @@ pub struct Body {
     chunks: std::vec::IntoIter<Bytes>,
     /// Bytes not yet handed over (the exact size hint hyper frames by).
     remaining: u64,
+    /// Whether it is large enough that its memory should go back to the
+    /// system once it is dropped ([`body::give_back`]).
+    large: bool,
+}
+
+impl Drop for Body {
+    fn drop(&mut self) {
+        if self.large {
+            self.chunks = Vec::new().into_iter();
+            body::give_back();
+        }
+    }
 }
 
 impl Body {
@@ -32,6 +45,7 @@ impl Body {
         Body {
             chunks: chunks.into_iter(),
             remaining,
+            large: remaining >= body::buffer::LARGE as u64,
         }
     }
 }
