@@ -8,10 +8,12 @@
 //!   nftables (TPROXY) ──▶ net::listener ──▶ proxy::accept ──▶ proxy::workers ──▶ proxy::connection
 //!   (the ruleset: nftables)                                 (TLS: tls::leaf, a CA: tls::ca)
 //!        ──▶ proxy::exchange ──┬─▶ policy::judge_head      (routing, endpoints)
-//!                              ├─▶ body::read ─▶ policy::judge_request_body
+//!                              ├─▶ proxy::judging: body::read ─▶ policy::judge_request_body
 //!                              ├─▶ proxy::forward ─▶ proxy::upstream (tls::upstream)
-//!                              ├─▶ body::read ─▶ policy::judge_response
+//!                              ├─▶ proxy::judging: body::read ─▶ policy::judge_response
 //!                              └─▶ proxy::audit (telemetry, metrics)
+//!   (a large body is judged on a thread of its own while body::read
+//!    receives it: json::Arrival carries its chunks across)
 //! ```
 //!
 //! - [`config`] — misp-guard's `config.json` plus the `warden` section,
@@ -25,8 +27,9 @@
 //! - [`proxy`] — the data path, one module per stage (accept, connection,
 //!   exchange, forward, upstream, audit); a connection lives on one of the
 //!   per-CPU connection threads (`workers`).
-//! - [`body`] — bodies read whole, paid for out of one memory budget, and
-//!   decoded within bounds (whole, or as they arrive).
+//! - [`body`] — bodies read whole (as the chunks they came in, never
+//!   copied into one piece to be forwarded), paid for out of one memory
+//!   budget, and decoded within bounds (whole, or as they arrive).
 //! - [`json`] — the JSON reader the judge reads bodies with: a
 //!   `serde::Deserializer` over a body whose chunks may still be
 //!   arriving ([`json::Arrival`]), waiting for bytes not there yet.
