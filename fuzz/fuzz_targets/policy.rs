@@ -480,6 +480,9 @@ pub(crate) enum El {
     ClusterRelation,
     /// A note, an opinion or a relationship.
     Analyst,
+    /// A cluster view's `RelationshipInbound`: a relationship whose
+    /// `related_object` is its *source* element, shaped by `object_type`.
+    InboundRelationship,
     /// `{"Note"|"Opinion"|"Relationship": …}`.
     AnalystEnvelope,
     /// A relationship's `Attribute` target.
@@ -870,7 +873,7 @@ fn keys(el: El) -> Keys {
                 ("SharingGroup", Holds(SharingGroup)),
                 ("GalaxyClusterRelation", Holds(ClusterRelation)),
                 ("TargetingClusterRelation", Holds(ClusterRelation)),
-                ("RelationshipInbound", Holds(Analyst)),
+                ("RelationshipInbound", Holds(InboundRelationship)),
             ],
             true,
             &[
@@ -923,6 +926,7 @@ fn keys(el: El) -> Keys {
                 "default",
             ],
         ),
+        InboundRelationship => keys(Analyst),
         Analyst => k(
             &[
                 ("uuid", Scalar),
@@ -1188,7 +1192,11 @@ pub(crate) fn walk(v: &Value, el: El) -> Result<(), String> {
                     Val::NullOnly => {}
                     Val::Holds(child) => walk(value, child).map_err(at)?,
                     Val::Related => {
-                        let kind = map.get("related_object_type").and_then(Value::as_str);
+                        let shaped_by = match el {
+                            El::InboundRelationship => "object_type",
+                            _ => "related_object_type",
+                        };
+                        let kind = map.get(shaped_by).and_then(Value::as_str);
                         related(kind, value).map_err(at)?
                     }
                 }
@@ -1199,7 +1207,8 @@ pub(crate) fn walk(v: &Value, el: El) -> Result<(), String> {
     }
 }
 
-/// A relationship's `related_object`, as `related_object_type` shapes it
+/// A relationship's `related_object`, as its type shapes it (`related_object_type`;
+/// `object_type` for an inbound one)
 /// (rules/elements.rs, `related_object_at_depth`): nothing (null, `[]`,
 /// `{}`), or the target wrapped in its type — bare as well for analyst
 /// data. Any other type carries nothing a rule can inspect.

@@ -37,12 +37,21 @@ impl<'a> Body<'a> {
         }
     }
 
-    /// Whether the body, without ASCII whitespace around it, is one of
+    /// Whether the body, without JSON whitespace around it, is one of
     /// `texts` (short ones without whitespace: `[]`, `{}`). Waits for the
-    /// whole body.
+    /// whole body. JSON's whitespace, not Rust's ASCII whitespace: a form
+    /// feed makes `\x0c[]` a document PHP's `json_decode` refuses.
     pub(super) fn trimmed_is(self, texts: &[&[u8]]) -> bool {
         match self {
-            Body::Whole(bytes) => texts.contains(&bytes.trim_ascii()),
+            Body::Whole(bytes) => {
+                let start = bytes.iter().position(|&b| !is_json_space(b));
+                let end = bytes.iter().rposition(|&b| !is_json_space(b));
+                let inner = match (start, end) {
+                    (Some(start), Some(end)) => &bytes[start..=end],
+                    _ => &[][..],
+                };
+                texts.contains(&inner)
+            }
             Body::Arriving(arrival) => {
                 if arrival.wait_end().is_err() {
                     return false;
@@ -53,7 +62,7 @@ impl<'a> Body<'a> {
                 let mut inner = Vec::new();
                 let mut gap = false;
                 for &b in arrival.chunks().flat_map(|c| c.iter()) {
-                    if b.is_ascii_whitespace() {
+                    if is_json_space(b) {
                         gap |= !inner.is_empty();
                         continue;
                     }
@@ -75,6 +84,11 @@ impl<'a> Body<'a> {
             Body::Arriving(arrival) => arrival.check_utf8().map(Result::err),
         }
     }
+}
+
+/// JSON's four whitespace bytes (RFC 8259, and PHP's `json_decode`).
+fn is_json_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 /// Reads a body as `T`. The whole body must be UTF-8: MISP's reader

@@ -366,3 +366,55 @@ fn fuzzing_findings_stay_fixed() {
     .unwrap_err();
     assert!(b.message.contains("not UTF-8"), "{b}");
 }
+
+/// `[]` (and a body where MISP sends none) are recognised with JSON's four
+/// whitespace bytes around them only: a form feed or a vertical tab makes
+/// a document PHP's `json_decode` refuses, so it is not the empty answer
+/// MISP's sync reads (a fuzzing finding: Rust's ASCII whitespace has the
+/// form feed).
+#[test]
+fn short_bodies_are_trimmed_of_json_whitespace_only() {
+    let cfg = config();
+    let filter = br#"{"minimal": 1, "published": 1}"#;
+    let answer = |body: &[u8]| {
+        evaluate(
+            &cfg,
+            &Case {
+                response: Some((body, ResponseContext::default())),
+                ..exchange(
+                    "192.0.2.10",
+                    "misp-partner.example",
+                    "POST",
+                    "/galaxy_clusters/restSearch",
+                    filter,
+                )
+            },
+        )
+    };
+    let reset_key = |body: &[u8]| {
+        evaluate(
+            &cfg,
+            &exchange(
+                "192.0.2.10",
+                "misp-partner.example",
+                "POST",
+                "/users/resetauthkey/me",
+                body,
+            ),
+        )
+    };
+    for json_space in [&b"[]"[..], b" \t\r\n[]\r\n"] {
+        answer(json_space).expect("[] in JSON whitespace");
+    }
+    for body in [&b""[..], b" \r\n\t", b"[]", b"\n{}\n"] {
+        reset_key(body).expect("nothing in JSON whitespace");
+    }
+    for other in [&b"\x0c[]"[..], b"[]\x0b", b"\x0c"] {
+        let b = answer(other).unwrap_err();
+        assert_eq!(b.rule, Rule::MalformedBody, "{other:?}: {b}");
+    }
+    for other in [&b"\x0c"[..], b"\x0b[]"] {
+        let b = reset_key(other).unwrap_err();
+        assert_eq!(b.rule, Rule::MalformedBody, "{other:?}: {b}");
+    }
+}
