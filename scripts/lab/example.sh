@@ -4,8 +4,9 @@
 # misp.partner.example, misp-warden on the gateway behind the ruleset it
 # renders. Root only; everything it makes goes when the calling script exits.
 #
-#   example_up [WARDEN_JSON]   build, lab, config (WARDEN_JSON: extra `warden`
-#                              keys), ruleset, remote, daemon; waits for both
+#   example_up [WARDEN_JSON]   build (or $MISP_WARDEN_BIN), lab, config
+#                              (WARDEN_JSON: extra `warden` keys), ruleset,
+#                              remote, daemon; waits for both
 # Afterwards: $name (lab), $dir (its files: config.json, warden.log,
 # warden-ca.pem, received.jsonl), $bin, $warden_pid.
 
@@ -21,13 +22,18 @@ example_cleanup() {
 example_up() {
     local extra=${1:-"{}"}
     # The first build takes minutes (a release build with fat LTO): show it.
-    if [ -x target/release/misp-warden ]; then
-        cargo build --release --quiet
+    # MISP_WARDEN_BIN runs a binary built already instead (tests/demo.rs).
+    if [ -n "${MISP_WARDEN_BIN:-}" ]; then
+        bin=$MISP_WARDEN_BIN
     else
-        echo "the first release build takes a few minutes; cargo shows its progress:"
-        cargo build --release
+        if [ -x target/release/misp-warden ]; then
+            cargo build --release --quiet
+        else
+            echo "the first release build takes a few minutes; cargo shows its progress:"
+            cargo build --release
+        fi
+        bin=$PWD/target/release/misp-warden
     fi
-    bin=$PWD/target/release/misp-warden
     name=mw$(basename "$0" .sh | tr -cd '[:lower:]' | cut -c1-6)$$
     dir=$(mktemp -d "/tmp/misp-warden-$name.XXXXXX")
     chmod 0755 "$dir"

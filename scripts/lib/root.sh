@@ -47,9 +47,11 @@ as_root() {
     fi
 }
 
-# Files root created for the sudo user go back to that user.
+# Files root created for the sudo user go back to that user (nothing to do
+# when root started the script itself).
 _as_root_give_back() {
     local status=$?
+    [ -n "${_as_root_owner:-}" ] || return $status
     local dirs=(target .venv)
     case "${CARGO_HOME:-}" in /root* | "") ;; *) dirs+=("$CARGO_HOME") ;; esac
     for d in "${dirs[@]}"; do
