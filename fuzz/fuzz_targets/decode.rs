@@ -9,15 +9,23 @@
 //!   data). Set: the body is first *encoded* with the parsed codings, then
 //!   decoded, and must come back unchanged (a round trip).
 //!
+//! - `mode` bits 1–7 (arbitrary data only): where the body is cut as it
+//!   arrives (pieces of `mode >> 1` bytes, 0: whole) and the ratio
+//!   allowed (`mode >> 4`, 0: none below the limit).
+//!
 //! Invariants: an `Ok` output is never larger than the limit; with no
 //! codings the output is the body itself; a round trip under the limit
-//! gives the body back.
+//! gives the body back; decoding the body as it arrives
+//! (`DecodePlan::decode_into`), its length known or not, gives what
+//! decoding it whole gives — the same bytes or the same refusal (a body
+//! both corrupt and too large may be refused for either).
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use misp_warden::body::{Coding, decode, parse_codings};
-use std::io::Write;
+use misp_warden::body::{Coding, DecodeError, DecodePlan, decode, parse_codings};
+use misp_warden::json::Arrival;
+use std::io::{Read, Write};
 
 const LIMIT: u64 = 1 << 20;
 
@@ -52,6 +60,7 @@ fuzz_target!(|data: &[u8]| {
                 let _ = block.to_string();
             }
         }
+        arriving_is_whole(body, &codings, *mode);
         return;
     }
 
@@ -68,6 +77,58 @@ fuzz_target!(|data: &[u8]| {
         Err(block) => panic!("round trip through {codings:?} refused: {block}"),
     }
 });
+
+/// Decoding `body` as it arrives, cut as `mode` says, gives what decoding
+/// it whole under the same plan gives, whether its length was declared or
+/// not.
+fn arriving_is_whole(body: &[u8], codings: &[Coding], mode: u8) {
+    let ratio = match u64::from(mode >> 4) {
+        0 => LIMIT,
+        r => r,
+    };
+    let plan = DecodePlan::new(codings.to_vec(), body.len(), LIMIT, ratio);
+    let whole = plan.decode(body).map(|d| d.to_vec());
+    let cut = match usize::from((mode >> 1) & 7) {
+        0 => body.len().max(1),
+        n => n * 7,
+    };
+    for plan in [plan.clone(), plan.for_len(usize::MAX)] {
+        let pieces = body.chunks(cut).map(bytes::Bytes::copy_from_slice);
+        let raw = Arrival::from_chunks(pieces);
+        let out = Arrival::new();
+        let len = plan.decode_into(raw.reader(), &out);
+        let mut got = Vec::new();
+        let read = out.reader().read_to_end(&mut got);
+        assert_eq!(
+            read.is_ok(),
+            len.is_ok(),
+            "the output ends as the decoding did"
+        );
+        let arriving = len.map(|len| {
+            assert_eq!(
+                len as usize,
+                got.len(),
+                "the length returned is the output's"
+            );
+            got
+        });
+        match (&arriving, &whole) {
+            // Corrupt and too large at once: brotli holds back what it
+            // decoded until its input runs dry, so how much came out
+            // before the fault showed depends on the cut. Refused either
+            // way (src/body/codings/arriving.rs).
+            (
+                Err(DecodeError::Undecodable(_)),
+                Err(DecodeError::TooLarge(_) | DecodeError::Ratio(_)),
+            )
+            | (
+                Err(DecodeError::TooLarge(_) | DecodeError::Ratio(_)),
+                Err(DecodeError::Undecodable(_)),
+            ) => {}
+            _ => assert_eq!(arriving, whole, "{codings:?} cut {cut} ratio {ratio}"),
+        }
+    }
+}
 
 fn encode(data: &[u8], coding: Coding) -> Vec<u8> {
     match coding {

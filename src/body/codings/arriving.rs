@@ -6,7 +6,12 @@
 //! # Why it is shaped this way
 //!
 //! Its refusals must be the very ones [`decode`](super::decode) gives the
-//! whole body (the judge's verdict may not depend on how a body arrived),
+//! whole body (the judge's verdict may not depend on how a body arrived;
+//! only its reason may, in one case found by fuzzing: a body both corrupt
+//! and larger than its room is refused for one or the other, because a
+//! brotli decoder holds back what it decoded until its input runs dry, so
+//! how much came out before the fault showed depends on where the input
+//! was cut),
 //! but the body's real length — which sets the room the ratio allows — is
 //! only known at its end. So decoding runs under the plan made before
 //! (the declared length, or the limit), stops as soon as that room is
