@@ -320,7 +320,8 @@ fn policy_seeds_get_the_verdict_their_name_says() {
 
 /// The policy target's closed-world oracle is not vacuous: it finds an
 /// unknown key at every depth it follows, follows `related_object` by its
-/// type (an inbound relationship's by `object_type`: it shows its source), and leaves harmless values alone. (The engine refuses each of
+/// type (an inbound relationship's by `object_type`: it shows its
+/// source), and leaves harmless values alone. (The engine refuses each of
 /// these bodies; here the oracle alone is checked.)
 #[test]
 fn the_policy_oracle_finds_unknown_keys_where_it_walks() {

@@ -1207,8 +1207,8 @@ pub(crate) fn walk(v: &Value, el: El) -> Result<(), String> {
     }
 }
 
-/// A relationship's `related_object`, as its type shapes it (`related_object_type`;
-/// `object_type` for an inbound one)
+/// A relationship's `related_object`, as its type shapes it — the
+/// `related_object_type`, or an inbound one's `object_type`
 /// (rules/elements.rs, `related_object_at_depth`): nothing (null, `[]`,
 /// `{}`), or the target wrapped in its type — bare as well for analyst
 /// data. Any other type carries nothing a rule can inspect.

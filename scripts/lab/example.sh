@@ -24,16 +24,14 @@ example_up() {
     # The first build takes minutes (a release build with fat LTO): show it.
     # MISP_WARDEN_BIN runs a binary built already instead (tests/demo.rs).
     if [ -n "${MISP_WARDEN_BIN:-}" ]; then
-        bin=$MISP_WARDEN_BIN
+        :
+    elif [ -x target/release/misp-warden ]; then
+        cargo build --release --quiet
     else
-        if [ -x target/release/misp-warden ]; then
-            cargo build --release --quiet
-        else
-            echo "the first release build takes a few minutes; cargo shows its progress:"
-            cargo build --release
-        fi
-        bin=$PWD/target/release/misp-warden
+        echo "the first release build takes a few minutes; cargo shows its progress:"
+        cargo build --release
     fi
+    bin=${MISP_WARDEN_BIN:-$PWD/target/release/misp-warden}
     name=mw$(basename "$0" .sh | tr -cd '[:lower:]' | cut -c1-6)$$
     dir=$(mktemp -d "/tmp/misp-warden-$name.XXXXXX")
     chmod 0755 "$dir"

@@ -43,35 +43,10 @@ impl<'a> Body<'a> {
     /// feed makes `\x0c[]` a document PHP's `json_decode` refuses.
     pub(super) fn trimmed_is(self, texts: &[&[u8]]) -> bool {
         match self {
-            Body::Whole(bytes) => {
-                let start = bytes.iter().position(|&b| !is_json_space(b));
-                let end = bytes.iter().rposition(|&b| !is_json_space(b));
-                let inner = match (start, end) {
-                    (Some(start), Some(end)) => &bytes[start..=end],
-                    _ => &[][..],
-                };
-                texts.contains(&inner)
-            }
+            Body::Whole(bytes) => trimmed_in(bytes.iter().copied(), texts),
             Body::Arriving(arrival) => {
-                if arrival.wait_end().is_err() {
-                    return false;
-                }
-                let longest = texts.iter().map(|t| t.len()).max().unwrap_or(0);
-                // The texts have no whitespace inside: whitespace between
-                // two other bytes rules them all out.
-                let mut inner = Vec::new();
-                let mut gap = false;
-                for &b in arrival.chunks().flat_map(|c| c.iter()) {
-                    if is_json_space(b) {
-                        gap |= !inner.is_empty();
-                        continue;
-                    }
-                    if gap || inner.len() >= longest {
-                        return false;
-                    }
-                    inner.push(b);
-                }
-                texts.contains(&&inner[..])
+                arrival.wait_end().is_ok()
+                    && trimmed_in(arrival.chunks().flat_map(|c| c.iter().copied()), texts)
             }
         }
     }
@@ -84,6 +59,26 @@ impl<'a> Body<'a> {
             Body::Arriving(arrival) => arrival.check_utf8().map(Result::err),
         }
     }
+}
+
+/// Whether `bytes`, without JSON whitespace around them, are one of
+/// `texts`. The texts have no whitespace inside: whitespace between two
+/// other bytes rules them all out, and so does a byte past the longest.
+fn trimmed_in(bytes: impl Iterator<Item = u8>, texts: &[&[u8]]) -> bool {
+    let longest = texts.iter().map(|t| t.len()).max().unwrap_or(0);
+    let mut inner = Vec::new();
+    let mut gap = false;
+    for b in bytes {
+        if is_json_space(b) {
+            gap |= !inner.is_empty();
+            continue;
+        }
+        if gap || inner.len() >= longest {
+            return false;
+        }
+        inner.push(b);
+    }
+    texts.contains(&&inner[..])
 }
 
 /// JSON's four whitespace bytes (RFC 8259, and PHP's `json_decode`).
